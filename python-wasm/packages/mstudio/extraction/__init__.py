@@ -1,0 +1,49 @@
+"""Image and mask operations of MuNG Studio (extraction-spec.md §2, §3.1-§3.5),
+bit-identical to OpenCV 4.10 (IPP off), using numpy + scipy only.
+
+Submodules:
+
+* ``polygon``    -- ``fill_poly`` (OpenCV ``fillPoly``, LINE_8), ``clip_line``
+* ``runs``       -- ``column_runs``, ``run_centres`` (column "pegs")
+* ``primitives`` -- lightness, fma32, closing, Gaussian local mean, bilateral, Otsu
+* ``operations`` -- ``otsu_binarize_region``, ``detect_stafflines``,
+  ``compute_cut_lines``, ``separate_lines``, ``generate_staff_from_stafflines``
+
+The public names are resolved lazily (PEP 562), so importing one submodule
+(e.g. ``mstudio.extraction.polygon``) does not load scipy.
+"""
+
+_EXPORTS = {
+    "fill_poly": "polygon",
+    "clip_line": "polygon",
+    "column_runs": "runs",
+    "run_centres": "runs",
+    "lightness": "primitives",
+    "fma32": "primitives",
+    "horizontal_closing": "primitives",
+    "gaussian_local_mean": "primitives",
+    "bilateral_filter": "primitives",
+    "otsu_threshold": "primitives",
+    "otsu_binarize_region": "operations",
+    "detect_stafflines": "operations",
+    "compute_cut_lines": "operations",
+    "separate_lines": "operations",
+    "generate_staff_from_stafflines": "operations",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    mod = _EXPORTS.get(name)
+    if mod is None:
+        raise AttributeError("module %r has no attribute %r" % (__name__, name))
+    import importlib
+
+    value = getattr(importlib.import_module("." + mod, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)
