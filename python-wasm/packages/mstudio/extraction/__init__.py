@@ -47,3 +47,11 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(list(globals()) + __all__)
+
+
+# Staff operations (extraction-spec.md §3.6, §3.7), in ``staff``.
+_EXPORTS.update({
+    "generate_staffspaces": "staff",
+    "snap_nodes_to_staves": "staff",
+})
+__all__ = sorted(_EXPORTS)
