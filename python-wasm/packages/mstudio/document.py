@@ -21,6 +21,11 @@ import numpy as np
 
 from mstudio.errors import InvalidInput
 
+try:  # a subclass of InvalidInput for unreadable documents, where available
+    from mstudio.errors import InvalidDocument
+except ImportError:  # pragma: no cover
+    InvalidDocument = InvalidInput
+
 __all__ = ["encode_mask_rle", "add_node"]
 
 
@@ -72,6 +77,16 @@ def _crop_to_content(mask):
     return r0, c0, np.ascontiguousarray(mask[r0:r1, c0:c1])
 
 
+def _doc_error(detail, node_id=None, line=None):
+    """An error about the document itself (``InvalidDocument`` if mstudio has it)."""
+    if InvalidDocument is not InvalidInput:
+        try:
+            return InvalidDocument(detail, node_id=node_id, line=line)
+        except TypeError:  # pragma: no cover - other signature
+            pass
+    return InvalidDocument(detail)
+
+
 # ---------------------------------------------------------------------------
 # XML text scanning
 
@@ -120,7 +135,7 @@ def _scan(text):
             elif root is None:
                 root = el
             else:
-                raise InvalidInput("the document has more than one root element")
+                raise _doc_error("the document has more than one root element")
             if m.group("empty"):
                 el.self_closing = True
                 el.end_start = el.end = m.end()
@@ -128,12 +143,12 @@ def _scan(text):
                 stack.append(el)
         elif m.group("end") is not None:
             if not stack or stack[-1].name != m.group("end"):
-                raise InvalidInput("could not match the end tag </{0}>".format(m.group("end")))
+                raise _doc_error("could not match the end tag </{0}>".format(m.group("end")))
             el = stack.pop()
             el.end_start = m.start()
             el.end = m.end()
     if root is None or stack:
-        raise InvalidInput("could not locate the root element of the document")
+        raise _doc_error("could not locate the root element of the document")
     return root
 
 
@@ -300,7 +315,8 @@ def _parse(data):
     try:
         return etree.fromstring(data, parser).getroottree()
     except etree.XMLSyntaxError as exc:
-        raise InvalidInput("the document is not well-formed XML: {0}".format(exc))
+        raise _doc_error("the document is not well-formed XML: {0}".format(exc),
+                         line=getattr(exc, "lineno", None))
 
 
 def _to_bytes(xml):
@@ -322,7 +338,8 @@ def _node_id(el):
     try:
         return int(float(text.strip()))
     except (AttributeError, ValueError, OverflowError):
-        raise InvalidInput("a <{0}> element has no valid <Id> (got {1!r})".format(el.tag, text))
+        raise _doc_error("a <{0}> element has no valid <Id> (got {1!r})".format(el.tag, text),
+                         line=el.sourceline)
 
 
 def _check_int(value, what):
@@ -374,9 +391,9 @@ def add_node(xml, class_name, top, left, mask, data=None):
         codec = codecs.lookup(encoding).name
         text = raw.decode(codec)
     except (LookupError, UnicodeError) as exc:
-        raise InvalidInput("cannot decode the document as {0}: {1}".format(encoding, exc))
+        raise _doc_error("cannot decode the document as {0}: {1}".format(encoding, exc))
     if text.encode(codec) != raw:
-        raise InvalidInput("the document's encoding {0} does not round-trip; "
+        raise _doc_error("the document's encoding {0} does not round-trip; "
                            "re-encode it as UTF-8".format(encoding))
 
     if next(root.iter("Node"), None) is not None:
@@ -387,16 +404,16 @@ def add_node(xml, class_name, top, left, mask, data=None):
         tag = "Node"
     existing = list(root.iter(tag))
     if not existing and root.tag not in ("Nodes", "CropObjectList"):
-        raise InvalidInput("not a MuNG document: the root element is <{0}> and there is no "
+        raise _doc_error("not a MuNG document: the root element is <{0}> and there is no "
                            "<Node> element".format(root.tag))
     if root.tag == tag:
-        raise InvalidInput("the root element is a single <{0}>; nothing to append to".format(tag))
+        raise _doc_error("the root element is a single <{0}>; nothing to append to".format(tag))
     new_id = max(_node_id(el) for el in existing) + 1 if existing else 0
 
     sroot = _scan(text)
     nodes = [el for el in _iter_elements(sroot) if el.name == tag]
     if len(nodes) != len(existing):
-        raise InvalidInput("could not locate the <{0}> elements in the document text".format(tag))
+        raise _doc_error("could not locate the <{0}> elements in the document text".format(tag))
 
     attrs = ""
     if nodes:
@@ -435,8 +452,7 @@ def add_node(xml, class_name, top, left, mask, data=None):
                 lead = "" if inner.endswith(("\n", "\r")) else nl
                 snippet = lead + body + nl
             else:
-                before = text[:pos]
-                lead = "" if before.endswith(("\n", "\r")) else nl
+                lead = "" if text[pos - 1:pos] in ("\n", "\r") else nl
                 snippet = lead + body + nl
             new_text = text[:pos] + snippet + text[pos:]
 
@@ -444,5 +460,5 @@ def add_node(xml, class_name, top, left, mask, data=None):
     check = _parse(out).getroot()
     added = [el for el in check.iter(tag) if _node_id(el) == new_id]
     if len(added) != 1 or len(list(check.iter(tag))) != len(existing) + 1:
-        raise InvalidInput("internal check failed: the new node could not be read back")
+        raise _doc_error("internal check failed: the new node could not be read back")
     return out, new_id
