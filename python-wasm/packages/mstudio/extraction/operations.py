@@ -1,0 +1,288 @@
+"""MuNG Studio image/mask operations (extraction-spec.md §3.1-§3.5).
+
+All masks are ``(H, W)`` ``uint8`` arrays holding 0/1 (one byte per pixel);
+RGBA inputs are ``(H, W, 4)`` ``uint8``.  Results are bit-identical to MuNG
+Studio running OpenCV 4.10 with IPP disabled.
+
+Errors: malformed input raises :class:`mstudio.errors.InvalidInput`; valid
+input on which the operation is undefined raises
+:class:`mstudio.errors.ExtractionError`.
+"""
+
+import math
+from collections import Counter
+
+import numpy as np
+
+from ..errors import ExtractionError, InvalidInput
+from . import primitives as _prim
+from .polygon import fill_poly
+from .runs import single_run_centres
+
+__all__ = [
+    "otsu_binarize_region",
+    "detect_stafflines",
+    "compute_cut_lines",
+    "separate_lines",
+    "generate_staff_from_stafflines",
+    "CUT_LINE_STEP",
+]
+
+CUT_LINE_STEP = 10  # columns sampled by compute_cut_lines: x = 0, 10, 20, ...
+
+
+# ---------------------------------------------------------------- validation
+
+def _is_int(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _check_int(op, name, v):
+    if not _is_int(v):
+        raise InvalidInput("%s: %s must be an integer, got %r" % (op, name, v))
+    return int(v)
+
+
+def _check_rgba(op, rgba):
+    if not isinstance(rgba, np.ndarray):
+        raise InvalidInput("%s: region must be a numpy array, got %s" % (op, type(rgba).__name__))
+    if rgba.dtype != np.uint8:
+        raise InvalidInput("%s: region must have dtype uint8, got %s" % (op, rgba.dtype))
+    if rgba.ndim != 3 or rgba.shape[2] != 4:
+        raise InvalidInput("%s: region must have shape (H, W, 4), got %r" % (op, rgba.shape))
+    if rgba.shape[0] == 0 or rgba.shape[1] == 0:
+        raise InvalidInput("%s: region is empty (%d x %d)" % (op, rgba.shape[1], rgba.shape[0]))
+    return rgba
+
+
+def _check_mask(op, mask, name="mask", allow_empty=False):
+    if not isinstance(mask, np.ndarray):
+        raise InvalidInput("%s: %s must be a numpy array, got %s" % (op, name, type(mask).__name__))
+    if mask.dtype == np.bool_:
+        mask = mask.view(np.uint8)
+    elif mask.dtype != np.uint8:
+        raise InvalidInput("%s: %s must have dtype uint8 (0/1), got %s" % (op, name, mask.dtype))
+    if mask.ndim != 2:
+        raise InvalidInput("%s: %s must be 2-D (H, W), got shape %r" % (op, name, mask.shape))
+    if not allow_empty and (mask.shape[0] == 0 or mask.shape[1] == 0):
+        raise InvalidInput("%s: %s is empty (%d x %d)" % (op, name, mask.shape[1], mask.shape[0]))
+    if mask.size and int(mask.max()) > 1:
+        raise InvalidInput("%s: %s must hold only 0 and 1, found value %d" % (op, name, int(mask.max())))
+    return mask
+
+
+# ----------------------------------------------------------------- §3.1 Otsu
+
+def otsu_binarize_region(rgba):
+    """§3.1 "Binarize region": lightness -> bilateral(5, 25, 25) -> Otsu threshold
+    ``t`` -> ink where the filtered value ``<= t``.  Returns ``(H, W)`` uint8 0/1."""
+    rgba = _check_rgba("otsu_binarize_region", rgba)
+    lum = _prim.lightness(rgba)
+    filt = _prim.bilateral_filter(lum)
+    t = _prim.otsu_threshold(filt)
+    return (filt <= t).view(np.uint8)
+
+
+# ------------------------------------------------------------ §3.2 stafflines
+
+def detect_stafflines(rgba):
+    """§3.2 "Stafflines tool": lightness -> horizontal closing (50 x 1) ->
+    Gaussian local mean ``mu`` (block 101) -> ink where ``E <= mu - 10``.
+    Returns ``(H, W)`` uint8 0/1."""
+    rgba = _check_rgba("detect_stafflines", rgba)
+    lum = _prim.lightness(rgba)
+    closed = _prim.horizontal_closing(lum)
+    e16 = closed.astype(np.int16)
+
+    def decisive(lo, hi, unsafe):
+        # mu is lo or hi = lo + 1; "E <= mu - 10" differs only if E == hi - 10.
+        return e16 == hi.astype(np.int16) - 10
+
+    mu = _prim.gaussian_local_mean(closed, refine=decisive)
+    return (e16 <= mu.astype(np.int16) - 10).view(np.uint8)
+
+
+# ------------------------------------------------------------ §3.3 cut lines
+
+def compute_cut_lines(mask):
+    """§3.3: cut polylines between the lines of a multi-line mask.
+
+    Samples the columns ``x = 0, 10, 20, ... < W``; in each, the cuts are the
+    midpoints between consecutive run centres.  Returns ``N`` polylines (``N``
+    = the most frequent cut count, first seen wins a tie), each a list of
+    ``(x, y)`` Python-int tuples in mask-local coordinates.
+
+    Raises ExtractionError if no sampled column has two or more runs."""
+    op = "compute_cut_lines"
+    mask = _check_mask(op, mask)
+    h, w = mask.shape
+    xs = np.arange(0, w, CUT_LINE_STEP, dtype=np.int64)
+    cols = mask[:, xs.astype(np.intp)] != 0
+    padded = np.zeros((h + 2, cols.shape[1]), dtype=np.int8)
+    padded[1:-1] = cols
+    change = np.diff(padded, axis=0)
+    kept = []  # (x, [cuts])
+    for j in range(cols.shape[1]):
+        up = np.flatnonzero(change[:, j] == 1)
+        down = np.flatnonzero(change[:, j] == -1)
+        if up.shape[0] < 2:
+            continue
+        centres = (up.astype(np.float64) + down.astype(np.float64)) / 2.0
+        cuts = (centres[:-1] + centres[1:]) / 2.0
+        kept.append((int(xs[j]), [float(c) for c in cuts]))
+    if not kept:
+        raise ExtractionError(
+            "%s: no sampled column (x = 0, %d, %d, ...) has two or more separate runs; "
+            "the mask is empty or holds a single line" % (op, CUT_LINE_STEP, 2 * CUT_LINE_STEP))
+    counts = Counter(len(c) for _x, c in kept)
+    best = max(counts.values())
+    n_cuts = next(len(c) for _x, c in kept if counts[len(c)] == best)
+    cols_n = [(x, c) for x, c in kept if len(c) == n_cuts]
+    if cols_n[0][0] != 0:
+        cols_n.insert(0, (0, cols_n[0][1]))
+    if cols_n[-1][0] != w - 1:
+        cols_n.append((w - 1, cols_n[-1][1]))
+    return [[(x, int(c[j])) for x, c in cols_n] for j in range(n_cuts)]
+
+
+# ------------------------------------------------------- §3.4 separate lines
+
+def _coord(op, v):
+    if isinstance(v, (bool, np.bool_)):
+        raise InvalidInput("%s: point coordinates must be numbers, got %r" % (op, v))
+    if _is_int(v):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        if not math.isfinite(float(v)):
+            raise InvalidInput("%s: point coordinate is not finite: %r" % (op, v))
+        return int(float(v))  # truncation toward zero, like the reference's int()
+    raise InvalidInput("%s: point coordinates must be numbers, got %r" % (op, v))
+
+
+def _check_polylines(op, cut_lines):
+    if isinstance(cut_lines, (str, bytes)) or not hasattr(cut_lines, "__iter__"):
+        raise InvalidInput("%s: cut_lines must be a list of polylines" % op)
+    out = []
+    for li, line in enumerate(cut_lines):
+        if isinstance(line, (str, bytes)) or not hasattr(line, "__iter__"):
+            raise InvalidInput("%s: cut line %d must be a list of (x, y) points" % (op, li))
+        pts = []
+        for p in line:
+            try:
+                n = len(p)
+            except TypeError:
+                n = -1
+            if n != 2:
+                raise InvalidInput("%s: cut line %d: every point must be an (x, y) pair, got %r"
+                                   % (op, li, p))
+            pts.append((_coord(op, p[0]), _coord(op, p[1])))
+        out.append(pts)
+    return out
+
+
+def separate_lines(left, top, mask, cut_lines):
+    """§3.4: split a node mask into bands along the cut polylines.
+
+    Returns ``N + 1`` tuples ``(left, top, band_mask)`` (top band first), where
+    ``band_mask`` is the ``uint8`` 0/1 crop of ``mask`` to the band's pixels; an
+    empty band is the full-size all-zero mask at ``(left, top)``."""
+    op = "separate_lines"
+    left = _check_int(op, "left", left)
+    top = _check_int(op, "top", top)
+    mask = _check_mask(op, mask)
+    lines = _check_polylines(op, cut_lines)
+    h, w = mask.shape
+    lines = [[(0, 0), (w, 0)]] + lines + [[(0, h), (w, h)]]
+    bands = []
+    for a, b in zip(lines[:-1], lines[1:]):
+        poly = list(a) + list(b[::-1])
+        stencil = fill_poly(h, w, poly)
+        cut = mask & stencil
+        rows = np.flatnonzero(cut.any(axis=1))
+        cols = np.flatnonzero(cut.any(axis=0))
+        if rows.shape[0] == 0:
+            y1, y2, x1, x2 = 0, h, 0, w
+        else:
+            y1, y2 = int(rows[0]), int(rows[-1]) + 1
+            x1, x2 = int(cols[0]), int(cols[-1]) + 1
+        bands.append((left + x1, top + y1, np.ascontiguousarray(cut[y1:y2, x1:x2])))
+    return bands
+
+
+# ----------------------------------------------- §3.5 staff from stafflines
+
+def _check_node(op, i, node):
+    if not isinstance(node, dict):
+        raise InvalidInput("%s: node %d must be a dict, got %s" % (op, i, type(node).__name__))
+    for key in ("top", "left", "width", "height"):
+        if key not in node:
+            raise InvalidInput("%s: node %d lacks the key %r" % (op, i, key))
+        _check_int(op, "node %d %s" % (i, key), node[key])
+    if "mask" not in node:
+        raise InvalidInput("%s: node %d lacks the key 'mask'" % (op, i))
+    m = node["mask"]
+    if m is not None:
+        m = _check_mask(op, m, name="node %d mask" % i, allow_empty=True)
+        if m.shape != (int(node["height"]), int(node["width"])):
+            raise InvalidInput("%s: node %d mask has shape %r, expected (height, width) = (%d, %d)"
+                               % (op, i, m.shape, int(node["height"]), int(node["width"])))
+    return m
+
+
+def _line_points(op, node, mask, which):
+    if mask is None:
+        raise ExtractionError("%s: the %s staffline (id %r) has no mask" % (op, which, node.get("id")))
+    cols, centres = single_run_centres(mask)
+    if cols.shape[0] == 0:
+        raise ExtractionError("%s: the %s staffline (id %r) has no mask column with exactly one run"
+                              % (op, which, node.get("id")))
+    xs = int(node["left"]) + cols
+    ys = np.trunc(float(int(node["top"])) + centres).astype(np.int64)
+    return xs, ys
+
+
+def generate_staff_from_stafflines(lines):
+    """§3.5: build the ``staff`` node spanned by 5 ``staffLine`` nodes.
+
+    ``lines`` is a list of 5 node dicts (see the package docs).  The polygon runs
+    along the single-run column centres of the top line and back along those of
+    the bottom line.  Returns a new node dict (``id`` 0, ``class_name`` "staff",
+    empty links, ``text_transcription`` None) with a ``(height, width)`` 0/1 mask."""
+    op = "generate_staff_from_stafflines"
+    if isinstance(lines, (dict, str, bytes)) or not hasattr(lines, "__len__"):
+        raise InvalidInput("%s: expected a list of 5 staffLine nodes" % op)
+    lines = list(lines)
+    if len(lines) != 5:
+        raise ExtractionError("%s: exactly 5 staffLine nodes are required, got %d" % (op, len(lines)))
+    masks = [_check_node(op, i, n) for i, n in enumerate(lines)]
+    order = sorted(range(5), key=lambda i: int(lines[i]["top"]))  # stable
+    it, ib = order[0], order[-1]
+    tx, ty = _line_points(op, lines[it], masks[it], "top")
+    bx, by = _line_points(op, lines[ib], masks[ib], "bottom")
+    px = np.concatenate([tx, bx[::-1]])
+    py = np.concatenate([ty, by[::-1]])
+    top = int(py.min())
+    bottom = int(py.max())
+    left = int(px.min())
+    right = int(px.max())
+    width = right - left
+    height = bottom - top
+    if width <= 0 or height <= 0:
+        raise ExtractionError("%s: the staff polygon has zero extent (width %d, height %d)"
+                              % (op, width, height))
+    pts = np.stack([px - left, py - top], axis=1)
+    mask = fill_poly(height, width, pts)
+    return {
+        "id": 0,
+        "class_name": "staff",
+        "top": top,
+        "left": left,
+        "width": width,
+        "height": height,
+        "outlinks": [],
+        "inlinks": [],
+        "precedence_outlinks": [],
+        "precedence_inlinks": [],
+        "text_transcription": None,
+        "mask": mask,
+    }
