@@ -1,0 +1,596 @@
+"""Safe, fast reading of MuNG XML documents held in memory.
+
+:func:`parse_xml` parses a document (``str`` or ``bytes``) with a locked-down lxml parser;
+:func:`read_mung` reads it into :class:`MungDocument`: the ``mung.node.Node`` objects plus
+the per-node data that validation needs (source lines, raw masks, ...).
+
+Reading rules (validation-spec.md §1, the behaviour of ``mung.io.read_nodes_from_file``):
+
+* node elements are all ``Node`` elements at any depth, in document order, if the
+  document has at least one (root included); otherwise all ``CropObject`` elements
+  (MUSCIMA++ 1.0);
+* each field is the first direct child of its name; ``Id`` is ``int(float(text))``,
+  ``Top``/``Left``/``Width``/``Height`` are ``int(text)``; ``Outlinks``/``Inlinks`` are
+  split on single spaces and every token must be an int; ``Data``/``DataItem`` typed as in
+  ``mung.io``;
+* every ``Outlinks``/``Inlinks`` id must be the id of some node;
+* masks: RLE (``v:n`` runs) or bitmap, as in ``mung.node.Node.decode_mask``.
+
+Every problem raises :class:`mstudio.errors.InvalidDocument` naming the node
+(``node id 12 (line 345): Top is not an integer: '3.0'``).
+
+Decisions that deviate from mung/MuNG Studio (documented for the product):
+
+* **Entities/DTDs.** The parser never loads a DTD, never resolves entities and never
+  touches the network; libxml2's amplification guard rejects entity bombs. A document
+  with a ``<!DOCTYPE ...>`` (needed to declare any entity) is rejected with
+  ``InvalidDocument`` -- MuNG documents never have one, and this way an external entity
+  (``file:///etc/passwd``) is never read and never shows up as text.
+* **RLE masks** whose run lengths do not add up to ``Width*Height`` (or with a negative
+  run length) are an error, where mung pads with zeros / drops the overflow silently.
+* **Bitmap masks** with a value outside (-1, 256) or not finite are an error (the
+  conversion to uint8 is platform dependent there); so is a negative Width/Height on a
+  node that has a mask (mung fails on it too).
+* A ``str`` document is parsed as the text it is: an ``encoding=`` in its XML declaration
+  is ignored (as lxml cannot apply it to already-decoded text).
+"""
+
+import math
+
+from mstudio.errors import InvalidDocument, InvalidInput
+
+__all__ = ["parse_xml", "read_mung", "MungDocument", "decode_rle", "decode_bitmap",
+           "RLE", "BITMAP"]
+
+RLE = "rle"
+BITMAP = "bitmap"
+
+_ABSENT = object()
+_FIELDS = ("Id", "ClassName", "Top", "Left", "Width", "Height", "Mask", "Outlinks",
+           "Inlinks", "Data")
+_FIELD_INDEX = dict((name, i) for i, name in enumerate(_FIELDS))
+_MAX_DIGITS = 9            # fast RLE path: numbers up to 999,999,999 (sums fit in int64)
+_HUGE = 1 << 62
+
+
+# ---------------------------------------------------------------------------
+# parsing
+
+
+def _make_parser(encoding=None):
+    from lxml import etree
+    return etree.XMLParser(
+        encoding=encoding,
+        resolve_entities=False,   # never substitute entities
+        no_network=True,          # never fetch anything
+        load_dtd=False,           # never load an external DTD
+        dtd_validation=False,
+        attribute_defaults=False,
+        huge_tree=False,          # keep libxml2's size/depth/amplification limits
+        collect_ids=False,        # MUSCIMA++ 1.0 files carry xml:id attributes
+        remove_blank_text=False,
+        remove_comments=False,
+        remove_pis=False,
+        strip_cdata=True,
+        recover=False,
+    )
+
+
+def parse_xml(xml):
+    """Parse a document given as ``str`` or ``bytes`` (also ``bytearray``/``memoryview``)
+    and return its root element. Raises :class:`InvalidDocument` for anything that is not
+    a well-formed XML document without DOCTYPE, :class:`InvalidInput` for a wrong type."""
+    from lxml import etree
+    if isinstance(xml, str):
+        try:
+            data = xml.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidDocument("the document text cannot be encoded as UTF-8 "
+                                  "(position {0}): {1}".format(exc.start, exc.reason))
+        parser = _make_parser("utf-8")
+    elif isinstance(xml, (bytes, bytearray, memoryview)):
+        data = bytes(xml)
+        parser = _make_parser()
+    else:
+        raise InvalidInput("the document must be str or bytes, got {0}".format(
+            type(xml).__name__))
+    if not data.strip():
+        raise InvalidDocument("the document is empty")
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        msg = getattr(exc, "msg", None) or str(exc)
+        line = getattr(exc, "lineno", None)
+        raise InvalidDocument("not a well-formed XML document: {0}".format(msg),
+                              line=line or None)
+    except (etree.LxmlError, ValueError) as exc:
+        raise InvalidDocument("not a well-formed XML document: {0}".format(exc))
+    if root is None:
+        raise InvalidDocument("not a well-formed XML document: no root element")
+    docinfo = root.getroottree().docinfo
+    if docinfo.internalDTD is not None or docinfo.externalDTD is not None or docinfo.doctype:
+        raise InvalidDocument("DOCTYPE declarations are not allowed in MuNG documents "
+                              "(entities are never expanded)")
+    return root
+
+
+# ---------------------------------------------------------------------------
+# fast construction of mung.node.Node
+
+_NODE_FACTORY = None
+
+
+def _node_factory():
+    """Return ``make(id, class_name, top, left, width, height, outlinks, inlinks, dataset,
+    document, data) -> Node``. Uses the real constructor's result layout to build nodes
+    without running ``Node.__init__`` (5x faster), after checking that both give the same
+    object; falls back to the constructor if mung's internals ever differ."""
+    global _NODE_FACTORY
+    if _NODE_FACTORY is not None:
+        return _NODE_FACTORY
+    from mung.node import Node
+
+    def slow(id_, class_name, top, left, width, height, outlinks, inlinks, dataset,
+             document, data):
+        return Node(id_, class_name, top, left, width, height, outlinks=outlinks,
+                    inlinks=inlinks, mask=None, dataset=dataset, document=document,
+                    data=data)
+
+    keys = ("_Node__id", "_Node__class_name", "_Node__top", "_Node__left", "_Node__width",
+            "_Node__height", "_Node__mask", "inlinks", "outlinks", "_Node__dataset",
+            "_Node__document", "is_selected", "data")
+    new = object.__new__
+
+    def fast(id_, class_name, top, left, width, height, outlinks, inlinks, dataset,
+             document, data):
+        node = new(Node)
+        node.__dict__.update(zip(keys, (id_, class_name, top, left, width, height, None,
+                                        inlinks, outlinks, dataset, document, False,
+                                        data)))
+        return node
+
+    sample = (7, "stem", 3, 4, 5, 6, [1, 2], [3], "ds", "doc", {"k": 1})
+    try:
+        a = slow(*sample)
+        b = fast(*sample)
+        ok = (a.__dict__ == b.__dict__ and a.bounding_box == b.bounding_box
+              and a.mask is None and b.mask is None)
+    except Exception:
+        ok = False
+    _NODE_FACTORY = fast if ok else slow
+    return _NODE_FACTORY
+
+
+def _set_node_mask(node, mask):
+    """Attach a decoded uint8 mask of the right shape (as ``Node.set_mask`` would,
+    without its copy)."""
+    if "_Node__mask" in node.__dict__:
+        node.__dict__["_Node__mask"] = mask
+    else:
+        node.set_mask(mask)
+
+
+# ---------------------------------------------------------------------------
+# masks
+
+
+def decode_bitmap(text, height, width, where=None):
+    """Decode a bitmap mask (whitespace-separated numbers; ``'None'`` means no mask).
+    Returns a ``(height, width)`` uint8 array or None."""
+    import numpy as np
+    if text == "None":
+        return None
+    tokens = text.split()
+    values = []
+    for tok in tokens:
+        try:
+            v = float(tok)
+        except ValueError:
+            raise _err(where, "bitmap Mask value is not a number: {0!r}".format(
+                _short(tok)))
+        if not (-1.0 < v < 256.0):
+            raise _err(where, "bitmap Mask value out of range (must be 0..255): {0!r}".format(
+                _short(tok)))
+        values.append(v)
+    if height < 0 or width < 0 or len(values) != height * width:
+        raise _err(where, "bitmap Mask has {0} values, but Width*Height is {1}*{2}".format(
+            len(values), width, height))
+    arr = np.array(values, dtype=np.float64).astype(np.uint8)
+    return arr.reshape((height, width))
+
+
+def _rle_runs_slow(text, height, width, where=None):
+    """Reference-faithful RLE parsing (``mung.node.Node.decode_mask_rle``), one token at a
+    time, plus our total check. Returns (values, lengths) as lists of ints."""
+    s = text.rstrip()
+    values = []
+    lengths = []
+    total = 0
+    for tok in s.split(" "):
+        parts = tok.split(":")
+        if len(parts) != 2:
+            raise _err(where, "RLE Mask token {0!r} is not of the form value:length".format(
+                _short(tok)))
+        try:
+            v = int(parts[0])
+            n = int(parts[1])
+        except ValueError:
+            raise _err(where, "RLE Mask token {0!r} is not of the form value:length".format(
+                _short(tok)))
+        if n < 0:
+            raise _err(where, "RLE Mask has a negative run length: {0!r}".format(_short(tok)))
+        values.append(v)
+        lengths.append(n)
+        total += n
+    expected = height * width
+    if total != expected:
+        raise _err(where, "RLE Mask run lengths add up to {0}, but Width*Height is "
+                   "{1}*{2} = {3}".format(total, width, height, expected))
+    return values, lengths
+
+
+def decode_rle(text, height, width, where=None):
+    """Decode one RLE mask (``'0:3 1:2 0:1'``) into a ``(height, width)`` uint8 array."""
+    import numpy as np
+    if height < 0 or width < 0:
+        raise _err(where, "a node with a Mask must have a non-negative Width and Height "
+                   "(got {0}x{1})".format(width, height))
+    values, lengths = _rle_runs_slow(text, height, width, where)
+    ones = np.array([1 if v == 1 else 0 for v in values], dtype=np.uint8)
+    flat = np.repeat(ones, np.array(lengths, dtype=np.int64).astype(np.intp))
+    return flat.reshape((height, width))
+
+
+def _parse_numbers_strict(buf):
+    """Parse ``buf`` (ASCII bytes) made only of decimal numbers separated by single ':'
+    or ' ' bytes, strictly alternating ``n:n n:n ...``. Returns an int64 array of all the
+    numbers, or None if ``buf`` is not in that exact form (or a number is too long)."""
+    import numpy as np
+    a = np.frombuffer(buf, dtype=np.uint8)
+    size = a.size
+    if size == 0:
+        return None
+    digit = np.subtract(a, 48, dtype=np.uint8)       # wraps for bytes below '0'
+    is_sep = digit >= 10
+    seps = np.flatnonzero(is_sep)
+    nsep = seps.size
+    if nsep % 2 == 0:                                # "v:n" tokens -> odd separator count
+        return None
+    sep_bytes = a[seps]
+    if not (np.all(sep_bytes[0::2] == 58) and np.all(sep_bytes[1::2] == 32)):
+        return None
+    if seps[0] == 0 or seps[-1] == size - 1:
+        return None
+    if nsep > 1 and int(np.diff(seps).min()) < 2:
+        return None
+    ends = np.empty(nsep + 1, dtype=np.int64)
+    ends[:nsep] = seps
+    ends[nsep] = size
+    starts = np.empty(nsep + 1, dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = seps + 1
+    lens = ends - starts
+    maxlen = int(lens.max())
+    if maxlen > _MAX_DIGITS:
+        return None
+    values = digit[ends - 1].astype(np.int64)
+    scale = 1
+    for j in range(1, maxlen):
+        scale *= 10
+        sel = np.flatnonzero(lens > j)
+        values[sel] += digit[ends[sel] - 1 - j].astype(np.int64) * scale
+    return values
+
+
+def _err(where, detail):
+    if where is None:
+        return InvalidDocument(detail)
+    node_id, line = where
+    return InvalidDocument(detail, node_id=node_id, line=line)
+
+
+def _short(text, limit=40):
+    text = str(text)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+# ---------------------------------------------------------------------------
+# the document
+
+
+class MungDocument(object):
+    """A MuNG document read by :func:`read_mung`.
+
+    Attributes (lists are parallel, one entry per node element, in document order):
+
+    * ``nodes`` -- ``mung.node.Node`` objects (masks attached as requested);
+    * ``ids``, ``class_names``, ``tops``, ``lefts``, ``widths``, ``heights``,
+      ``outlinks``, ``inlinks``, ``data`` -- the same values as plain lists
+      (``class_names`` entries are None for an empty ``<ClassName/>``, ``data`` entries
+      are dicts, empty when there is no ``<Data>``);
+    * ``lines`` -- source line of each node element;
+    * ``mask_kinds`` -- ``'rle'``, ``'bitmap'`` or None (no mask, or bitmap ``None``);
+    * ``node_tag`` (``'Node'`` or ``'CropObject'``), ``dataset``, ``document`` (root
+      attributes, default ``'Unknown'``), ``root`` (the lxml root element).
+
+    ``mask(i)`` returns node ``i``'s mask (decoding it on first use).
+    """
+
+    def __init__(self):
+        self.root = None
+        self.node_tag = "Node"
+        self.dataset = "Unknown"
+        self.document = "Unknown"
+        self.nodes = []
+        self.ids = []
+        self.class_names = []
+        self.tops = []
+        self.lefts = []
+        self.widths = []
+        self.heights = []
+        self.outlinks = []
+        self.inlinks = []
+        self.data = []
+        self.lines = []
+        self.mask_kinds = []
+        self._mask_texts = []
+
+    def __len__(self):
+        return len(self.ids)
+
+    def where(self, i):
+        """(node id, line) of node element ``i``, for error messages."""
+        return self.ids[i], self.lines[i]
+
+    def mask(self, i):
+        """The mask of node ``i`` (uint8 array of shape (height, width)) or None."""
+        node = self.nodes[i]
+        m = node.mask
+        if m is not None or self.mask_kinds[i] is None:
+            return m
+        text = self._mask_texts[i]
+        if self.mask_kinds[i] == RLE:
+            m = decode_rle(text, self.heights[i], self.widths[i], self.where(i))
+        else:
+            m = decode_bitmap(text, self.heights[i], self.widths[i], self.where(i))
+        _set_node_mask(node, m)
+        return m
+
+
+def _int_field(text, name, where):
+    if text is _ABSENT:
+        raise _err(where, "missing <{0}> element".format(name))
+    if text is None:
+        raise _err(where, "{0} is empty".format(name))
+    try:
+        return int(text)
+    except ValueError:
+        raise _err(where, "{0} is not an integer: {1!r}".format(name, _short(text)))
+
+
+def _links(text, name, where):
+    if text is _ABSENT or text is None:
+        return []
+    try:
+        return [int(tok) for tok in text.split(" ")]
+    except ValueError:
+        for tok in text.split(" "):
+            try:
+                int(tok)
+            except ValueError:
+                if tok == "":
+                    raise _err(where, "{0} has an empty entry (double, leading or trailing "
+                                      "space): {1!r}".format(name, _short(text)))
+                raise _err(where, "{0} entry is not an integer: {1!r}".format(
+                    name, _short(tok)))
+        raise
+
+
+def _data_items(data_el, where):
+    data = {}
+    for item in data_el.findall("DataItem"):
+        key = item.get("key")
+        vtype = item.get("type")
+        text = item.text
+        if vtype is None:
+            raise _err(where, "DataItem {0!r} has no type attribute".format(key))
+        try:
+            if vtype == "int":
+                value = int(text)
+            elif vtype == "float":
+                value = float(text)
+            elif vtype.startswith("list"):
+                if text is None:
+                    value = []
+                else:
+                    factory = str
+                    if vtype.endswith("[int]"):
+                        factory = int
+                    elif vtype.endswith("[float]"):
+                        factory = float
+                    value = [factory(tok) for tok in text.split()]
+            else:
+                value = text
+        except (TypeError, ValueError):
+            raise _err(where, "DataItem {0!r} of type {1!r} has an invalid value: {2!r}".format(
+                key, vtype, _short(text)))
+        data[key] = value
+    return data
+
+
+def read_mung(xml, masks=False):
+    """Read a MuNG (or MUSCIMA++ 1.0) document from ``str``/``bytes``.
+
+    ``masks`` selects which nodes get their mask decoded onto ``Node.mask`` right away:
+    ``False`` (none), ``True`` (all) or a collection of class names. Every mask is
+    checked either way (a malformed mask is an :class:`InvalidDocument`); undecoded masks
+    are decoded on demand by :meth:`MungDocument.mask`.
+    """
+    root = parse_xml(xml)
+    doc = MungDocument()
+    doc.root = root
+    doc.dataset = root.get("dataset", "Unknown")
+    doc.document = root.get("document", "Unknown")
+    tag = "Node" if next(root.iter("Node"), None) is not None else "CropObject"
+    doc.node_tag = tag
+
+    field_index = _FIELD_INDEX
+    absent = _ABSENT
+    records = []
+    elements = []
+    for el in root.iter(tag):
+        rec = [absent] * 10
+        for ch in el:
+            k = field_index.get(ch.tag)
+            if k is not None and rec[k] is absent:
+                rec[k] = ch if k == 9 else ch.text
+        records.append(rec)
+        elements.append(el)
+
+    make_node = _node_factory()
+    dataset = doc.dataset
+    document = doc.document
+    ids = doc.ids
+    lines = doc.lines
+    rle_items = []          # (index, stripped text)
+    for i, rec in enumerate(records):
+        line = elements[i].sourceline
+        lines.append(line)
+        text = rec[0]
+        if text is absent or text is None:
+            raise InvalidDocument("node element #{0} has {1} <Id>".format(
+                i + 1, "no" if text is absent else "an empty"), line=line)
+        try:
+            nid = int(float(text))
+        except (ValueError, OverflowError):
+            raise InvalidDocument("node element #{0}: Id is not a number: {1!r}".format(
+                i + 1, _short(text)), line=line)
+        ids.append(nid)
+        where = (nid, line)
+        cls = rec[1]
+        if cls is absent:
+            raise _err(where, "missing <ClassName> element")
+        top = _int_field(rec[2], "Top", where)
+        left = _int_field(rec[3], "Left", where)
+        width = _int_field(rec[4], "Width", where)
+        height = _int_field(rec[5], "Height", where)
+        outl = _links(rec[7], "Outlinks", where)
+        inl = _links(rec[8], "Inlinks", where)
+        data_el = rec[9]
+        data = {} if data_el is absent else _data_items(data_el, where)
+        doc.class_names.append(cls)
+        doc.tops.append(top)
+        doc.lefts.append(left)
+        doc.widths.append(width)
+        doc.heights.append(height)
+        doc.outlinks.append(outl)
+        doc.inlinks.append(inl)
+        doc.data.append(data)
+        doc.nodes.append(make_node(nid, cls, top, left, width, height, outl, inl, dataset,
+                                   document, data))
+        mtext = rec[6]
+        kind = None
+        if mtext is not absent:
+            if mtext is None:
+                raise _err(where, "Mask is empty")
+            if len(mtext) >= 3 and ":" in mtext[:3]:
+                kind = RLE
+            elif mtext != "None":
+                kind = BITMAP
+            if kind is not None and (height < 0 or width < 0):
+                raise _err(where, "a node with a Mask must have a non-negative Width and "
+                                  "Height (got {0}x{1})".format(width, height))
+            if kind == RLE:
+                rle_items.append((i, mtext.rstrip()))
+            elif kind == BITMAP:
+                decode_bitmap(mtext, height, width, where)      # check it now
+        doc.mask_kinds.append(kind)
+        doc._mask_texts.append(mtext if kind is not None else None)
+
+    # load-time link check (mung.io.validate_nodes_graph_structure)
+    known = set(ids)
+    for i in range(len(ids)):
+        for name, links in (("Inlinks", doc.inlinks[i]), ("Outlinks", doc.outlinks[i])):
+            for t in links:
+                if t not in known:
+                    raise _err(doc.where(i), "{0} refers to id {1}, which is not the id of "
+                                             "any node".format(name, t))
+
+    if masks is True:
+        wanted = None
+    elif not masks:
+        wanted = frozenset()
+    else:
+        wanted = frozenset(masks)
+    _check_rle_masks(doc, rle_items, wanted)
+    if wanted is None or wanted:
+        for i, kind in enumerate(doc.mask_kinds):
+            if kind == BITMAP and (wanted is None or doc.class_names[i] in wanted):
+                doc.mask(i)
+    return doc
+
+
+def _check_rle_masks(doc, items, wanted):
+    """Check every RLE mask of the document (format and run-length total) and decode the
+    ones of the ``wanted`` classes (None = all). Vectorised over the whole document; any
+    mask not in the strict canonical form ``d+:d+( d+:d+)*`` sends the document through
+    the reference-faithful per-token path."""
+    if not items:
+        return
+    import numpy as np
+    heights = doc.heights
+    widths = doc.widths
+    try:
+        buf = " ".join([t for _, t in items]).encode("ascii")
+    except UnicodeEncodeError:
+        buf = None
+    numbers = _parse_numbers_strict(buf) if buf is not None else None
+    if numbers is None:
+        _check_rle_masks_slow(doc, items, wanted)
+        return
+    counts = [t.count(":") for _, t in items]
+    tok_end = np.cumsum(np.array(counts, dtype=np.int64))
+    tok_start = tok_end - np.array(counts, dtype=np.int64)
+    values = numbers[0::2]
+    lengths = numbers[1::2]
+    totals = np.add.reduceat(lengths, tok_start.astype(np.intp))
+    expected = np.array([min(heights[i] * widths[i], _HUGE) for i, _ in items],
+                        dtype=np.int64)
+    bad = np.flatnonzero(totals != expected)
+    if bad.size:
+        k = int(bad[0])
+        i = items[k][0]
+        raise _err(doc.where(i), "RLE Mask run lengths add up to {0}, but Width*Height is "
+                   "{1}*{2} = {3}".format(int(totals[k]), widths[i], heights[i],
+                                          heights[i] * widths[i]))
+    classes = doc.class_names
+    sel = [k for k, (i, _) in enumerate(items) if wanted is None or classes[i] in wanted]
+    if not sel:
+        return
+    # decode the selected masks in one np.repeat over their concatenated tokens
+    sel_arr = np.array(sel, dtype=np.intp)
+    s0 = tok_start[sel_arr]
+    cnt = tok_end[sel_arr] - s0
+    offsets = np.cumsum(cnt) - cnt
+    token_idx = (np.repeat(s0 - offsets, cnt.astype(np.intp))
+                 + np.arange(int(cnt.sum()), dtype=np.int64)).astype(np.intp)
+    ones = (values[token_idx] == 1).astype(np.uint8)
+    flat = np.repeat(ones, lengths[token_idx].astype(np.intp))
+    pos = 0
+    nodes = doc.nodes
+    for k in sel:
+        i = items[k][0]
+        h = heights[i]
+        w = widths[i]
+        size = h * w
+        _set_node_mask(nodes[i], flat[pos:pos + size].reshape((h, w)))
+        pos += size
+
+
+def _check_rle_masks_slow(doc, items, wanted):
+    for i, text in items:
+        if wanted is None or doc.class_names[i] in wanted:
+            _set_node_mask(doc.nodes[i], decode_rle(text, doc.heights[i], doc.widths[i],
+                                                    doc.where(i)))
+        else:
+            _rle_runs_slow(text, doc.heights[i], doc.widths[i], doc.where(i))

@@ -1,0 +1,52 @@
+"""MuNG Studio's validation (``MungValidationApi.runValidation``), product form.
+
+Public API:
+
+* :func:`validate` ``(xml: str | bytes) -> list[dict]`` -- the issue list, each issue
+  ``{"code": int, "message": str, "nodeId": int, "resolution": None | {"operations":
+  [{"updateNodeId": int, "newClassName": str}]}, "fingerprint": None | str}`` (keys in
+  that order), exactly as specified in ``shared/docs/validation-spec.md`` (including the
+  required deviations D1-D3).
+* :func:`fix` ``(xml: str | bytes) -> (bytes, int)`` -- the document with every
+  resolution (class rename) applied, and the number of renames.
+
+Errors: :class:`mstudio.errors.InvalidInput` (normally its subclass
+:class:`mstudio.errors.InvalidDocument`) for a bad document or one on which MuNG Studio's
+validation fails as a whole; :class:`mstudio.errors.InternalError` for anything else.
+"""
+
+from mstudio.errors import InternalError, MStudioError
+
+__all__ = ["validate", "fix"]
+
+
+def _read(xml):
+    from mstudio.mungxml import read_mung
+    from .rules import SINGLE_PIXEL_CLASSES
+    return read_mung(xml, masks=SINGLE_PIXEL_CLASSES)
+
+
+def validate(xml):
+    """Validate one MuNG document; returns the list of issues (see module doc)."""
+    try:
+        from .rules import run_rules
+        return run_rules(_read(xml))
+    except (MStudioError, MemoryError, RecursionError):
+        raise
+    except Exception as exc:
+        raise InternalError("validation failed unexpectedly: %s: %s"
+                            % (type(exc).__name__, exc)) from exc
+
+
+def fix(xml):
+    """Apply every issue resolution (class renames) to the document, re-validating until
+    nothing fixable is left (at most 10 rounds). Returns ``(document bytes, number of
+    renames)``. Only the text of the affected ``<ClassName>`` elements changes."""
+    try:
+        from .fixer import fix_document
+        return fix_document(xml)
+    except (MStudioError, MemoryError, RecursionError):
+        raise
+    except Exception as exc:
+        raise InternalError("fixing failed unexpectedly: %s: %s"
+                            % (type(exc).__name__, exc)) from exc

@@ -1,0 +1,456 @@
+"""The validation rules of MuNG Studio (validation-spec.md §3, §4), product form.
+
+:func:`run_rules` takes a :class:`mstudio.mungxml.MungDocument` and returns the issue
+list. It can also report, for every issue with a resolution, which node *element*
+(document-order index) the rename applies to -- :func:`mstudio.validation.fix` uses it.
+
+Nothing here depends on ``set``/``dict``-of-hash iteration order or on the platform's
+integer width: dicts are only used for lookups and for insertion-ordered grouping, the
+grammar edge order is emulated explicitly (:mod:`.edgeorder`), and numpy sums use
+explicit dtypes.
+"""
+
+from mstudio.errors import InvalidDocument
+
+from . import edgeorder
+from .grammar import ALPHABET, PRECEDENCE, SYNTAX
+
+__all__ = ["run_rules", "SINGLE_PIXEL_CLASSES"]
+
+RED = "\U0001F534"
+GREEN = "\U0001F7E2"
+WARNING = "\u26A0\uFE0F"
+SYNTAX_BADGE = "[" + RED + " syntax]"
+PRECEDENCE_BADGE = "[" + GREEN + " precedence]"
+
+# §3.1 -- (code, old, new or None), in pass order
+DEPRECATIONS = []
+for _code, _pairs in (
+        (1001, "noteheadFull>noteheadBlack"),
+        (1002, "noteheadFullSmall>noteheadBlackSmall"),
+        (1003, "restBreve>restDoubleWhole restSemibreve>restWhole restMinim>restHalf "
+               "restCrotchet>restQuarter restQuaver>rest8th restSemiquaver>rest16th "
+               "restDemisemiquaver>rest32nd"),
+        (1004, "multiMeasureRest>restHBar"),
+        (1005, "dynamicLetterF>dynamicForte dynamicLetterM>dynamicMezzo "
+               "dynamicLetterN>dynamicNiente dynamicLetterP>dynamicPiano "
+               "dynamicLetterR>dynamicRinforzando dynamicLetterS>dynamicSforzando "
+               "dynamicLetterZ>dynamicZ"),
+        (1006, "tuple>tuplet tupleBracket>tupletBracket"),
+        (1007, "singleNoteTremolo> tremoloMark>"),
+        (1008, "flag>"),
+        (1009, "fermata>"),
+        (1010, "arpegio>arpeggiato"),
+        (1011, "ledgerLine>legerLine"),
+        (1012, "sharp>accidentalSharp flat>accidentalFlat natural>accidentalNatural "
+               "double_sharp>accidentalDoubleSharp double_flat>accidentalDoubleFlat"),
+        (1013, " ".join("numeral%d>" % _d for _d in range(10))),
+        (1014, "timeSigDivider>timeSigSlash"),
+        (1015, "barline>barlineSingle"),
+        (1016, "articulationAccent>articAccentAbove articulationMarcatoAbove>articMarcatoAbove "
+               "articulationMarcatoBelow>articMarcatoBelow "
+               "articulationStaccato>articStaccatoBelow articulationTenuto>articTenutoBelow"),
+        (1017, "repeatOneBar>repeat1Bar"),
+        (1018, "graceNoteAcciaccatura>graceNoteSlashStemUp")):
+    for _pair in _pairs.split():
+        _old, _new = _pair.split(">")
+        DEPRECATIONS.append((_code, _old, _new or None))
+_DEPRECATION_INDEX = dict((old, k) for k, (_, old, _) in enumerate(DEPRECATIONS))
+
+# §3.2
+NOTEHEADS = frozenset("noteheadBlack noteheadHalf noteheadWhole noteheadBlackSmall "
+                      "noteheadHalfSmall noteheadWholeSmall".split())
+ORIENTATION_FAMILIES = []
+for _code, _up, _down, _roots in (
+        (2001, "Up", "Down", "flag8th flag16th flag32nd flag64th flag128th flag256th "
+                             "flag512th flag1024th"),
+        (2002, "Above", "Below", "articAccent articMarcato articStaccato articTenuto "
+                                 "articStaccatissimo"),
+        (2003, "Above", "Below", "fermata"),
+        (2004, "Up", "Down", "graceNoteSlashStem")):
+    _kids = frozenset([r + _up for r in _roots.split()] + [r + _down for r in _roots.split()])
+    ORIENTATION_FAMILIES.append((_code, _up, _down, _kids))
+
+# §3.3 -- (class, code, axis of the sums: 1 = per row, 0 = per column)
+SINGLE_PIXEL = (("barlineSingle", 3001, 1), ("barlineHeavy", 3001, 1),
+                ("staffLine", 3002, 0), ("stem", 3003, 1))
+SINGLE_PIXEL_CLASSES = frozenset(c for c, _, _ in SINGLE_PIXEL)
+
+# §3.4
+TRANSCRIPTION_CLASSES = ("restText verseNumber tempoText tempoRitardando tempoAccelerando "
+                         "tempoATempo measureNumber pageNumber dynamicsText dynamicCrescendo "
+                         "dynamicDiminuendo voltaText repeatText").split()
+
+# §3.5
+SEQUENCE_CONTAINERS = (
+    ("timeSignature", frozenset(["timeSig%d" % d for d in range(10)] + [
+        "timeSigCommon", "timeSigCutCommon", "timeSigSlash", "timeSigFractionalSlash",
+        "timeSigPlus", "timeSigEquals"])),
+    ("dynamicsText", frozenset("dynamicPiano dynamicMezzo dynamicForte dynamicRinforzando "
+                               "dynamicSforzando dynamicZ dynamicNiente".split())),
+    ("tuplet", frozenset(["tupletColon"] + ["tuplet%d" % d for d in range(10)])),
+)
+
+
+def _issue(code, message, node_id, resolution=None, fingerprint=None):
+    return {"code": code, "message": message, "nodeId": node_id, "resolution": resolution,
+            "fingerprint": fingerprint}
+
+
+def _rename(node_id, new_class):
+    return {"operations": [{"updateNodeId": node_id, "newClassName": new_class}]}
+
+
+class _Context(object):
+    """Per-document lookups shared by the rules."""
+
+    def __init__(self, doc):
+        self.doc = doc
+        ids = doc.ids
+        self.ids = ids
+        self.classes = doc.class_names
+        # id -> index of the LAST node element with that id ("last wins"); the dict's
+        # key order is the first position of each id (node-map order, §4.3)
+        self.index_of = dict(zip(ids, range(len(ids))))
+        by_class = {}
+        for i, c in enumerate(self.classes):
+            lst = by_class.get(c)
+            if lst is None:
+                by_class[c] = [i]
+            else:
+                lst.append(i)
+        self.by_class = by_class
+
+
+# ---------------------------------------------------------------------------
+# 1xxx, 2xxx, 3xxx, 4001
+
+
+def _deprecated(ctx, out, renames):
+    buckets = [None] * len(DEPRECATIONS)
+    index = _DEPRECATION_INDEX
+    for c, members in ctx.by_class.items():
+        k = index.get(c)
+        if k is not None:
+            buckets[k] = members
+    ids = ctx.ids
+    for k, (code, old, new) in enumerate(DEPRECATIONS):
+        members = buckets[k]
+        if not members:
+            continue
+        if new is None:
+            msg = "Class '%s' is deprecated. See the annotation instructions for more info." % old
+            for i in members:
+                out.append(_issue(code, msg, ids[i]))
+        else:
+            msg = "Class '%s' is deprecated. Use '%s' instead." % (old, new)
+            for i in members:
+                nid = ids[i]
+                if renames is not None:
+                    renames.append((len(out), i, new))
+                out.append(_issue(code, msg, nid, _rename(nid, new)))
+
+
+def _orientation(ctx, out, renames):
+    doc = ctx.doc
+    classes = ctx.classes
+    ids = ctx.ids
+    tops = doc.tops
+    heights = doc.heights
+    index_of = ctx.index_of
+    heads = []
+    for i, c in enumerate(classes):
+        if c in NOTEHEADS:
+            targets = [index_of[t] for t in doc.outlinks[i]]
+            if targets:
+                heads.append((i, targets))
+    if not heads:
+        return
+    for code, up, down, kids in ORIENTATION_FAMILIES:
+        for i, targets in heads:
+            mid_n = None
+            for j in targets:
+                cc = classes[j]
+                if cc not in kids:
+                    continue
+                if mid_n is None:
+                    mid_n = tops[i] + heights[i] // 2
+                mid_c = tops[j] + heights[j] // 2
+                if cc.endswith(up) and mid_n < mid_c:
+                    new = cc.replace(up, down)
+                    side = "below"
+                elif cc.endswith(down) and mid_n > mid_c:
+                    new = cc.replace(down, up)
+                    side = "above"
+                else:
+                    continue
+                cid = ids[j]
+                if renames is not None:
+                    renames.append((len(out), j, new))
+                out.append(_issue(
+                    code, "Node '%s' should be '%s' since it is actually %s the notehead."
+                    % (cc, new, side), cid, _rename(cid, new), str(ids[i])))
+
+
+def _single_pixel(ctx, out):
+    import numpy as np
+    doc = ctx.doc
+    nodes = doc.nodes
+    ids = ctx.ids
+    for cname, code, axis in SINGLE_PIXEL:
+        members = ctx.by_class.get(cname)
+        if not members:
+            continue
+        msg = "Node '%s' is likely a single-pixel line, instead of a proper mask." % cname
+        for i in members:
+            mask = nodes[i].mask
+            if mask is None:
+                mask = doc.mask(i)
+            if mask is None:
+                raise InvalidDocument(
+                    "a '%s' node must have a Mask (needed by the single-pixel line check)"
+                    % cname, node_id=ids[i], line=doc.lines[i])
+            n = mask.shape[1 - axis]
+            if n == 0:
+                continue
+            sums = mask.sum(axis=axis, dtype=np.int64)
+            k = int(np.count_nonzero(sums == 1))
+            if k / n >= 0.8:
+                out.append(_issue(code, msg, ids[i]))
+
+
+def _transcription(ctx, out):
+    data = ctx.doc.data
+    ids = ctx.ids
+    for cname in TRANSCRIPTION_CLASSES:
+        members = ctx.by_class.get(cname)
+        if not members:
+            continue
+        msg = "Node '%s' is missing mandatory text transcription." % cname
+        for i in members:
+            if data[i].get("text_transcription") is None:
+                out.append(_issue(4001, msg, ids[i]))
+
+
+# ---------------------------------------------------------------------------
+# 5xxx grammar
+
+
+def _card_phrase(lo, hi):
+    if lo == hi:
+        return "exactly %d" % lo, lo == 1
+    if hi == float("inf"):
+        return "at least %d" % lo, lo == 1
+    if lo == 0:
+        return "at most %d" % hi, hi == 1
+    return "%d to %d" % (lo, hi), False
+
+
+class _CheckText(object):
+    """Message pieces of one check in one pass, computed once."""
+
+    __slots__ = ("message_head", "fp_links", "fp_rule")
+
+    def __init__(self, chk, badge):
+        phrase, singular = _card_phrase(chk.min, chk.max)
+        if chk.direction == "OUT":
+            dirphrase = "outlink to" if singular else "outlinks to"
+        else:
+            dirphrase = "inlink from" if singular else "inlinks from"
+        self.message_head = "[%s] should have %s %s %s [%s] but currently has " % (
+            chk.owner, phrase, badge, dirphrase, chk.joined)
+        self.fp_links = " %slinks to [%s], but grammar specifies rule: %s. Affected nodes: " % (
+            "out" if chk.direction == "OUT" else "in", chk.quoted, chk.rule)
+        self.fp_rule = chk.rule
+
+
+_TEXT_CACHE = {}
+
+
+def _check_text(chk, badge):
+    key = (id(chk), badge)
+    t = _TEXT_CACHE.get(key)
+    if t is None:
+        t = _TEXT_CACHE[key] = _CheckText(chk, badge)
+    return t
+
+
+def _grammar_pass(ctx, out, grammar, pairs, badge, link_code, card_code, report_unknown):
+    node_map = dict(zip(ctx.ids, ctx.classes))     # last class wins, first position kept
+    if report_unknown:
+        for nid, c in node_map.items():
+            if c not in ALPHABET:
+                out.append(_issue(5002, 'Class name "%s" does not exist in MuNG 2.0' % (c,),
+                                  nid))
+    edges = edgeorder.ordered_pairs(pairs)
+    allowed = grammar.allowed
+    empty = frozenset()
+    out_adj = {}
+    in_adj = {}
+    for a, b in edges:
+        ca = node_map[a]
+        cb = node_map[b]
+        if cb not in allowed.get(ca, empty):
+            if ca is None or cb is None:
+                i = ctx.index_of[a if ca is None else b]
+                raise InvalidDocument(
+                    "a node with an empty ClassName has a %s link (%s -> %s), which MuNG "
+                    "Studio cannot report" % ("syntax" if link_code == 5101 else "precedence",
+                                              a, b),
+                    node_id=ctx.ids[i], line=ctx.doc.lines[i])
+            out.append(_issue(link_code, "%s link [%s:%s]-->[%s:%s] is present but not allowed "
+                              "by the grammar." % (badge, ca, a, cb, b), a, None, str(b)))
+        lst = out_adj.get(a)
+        if lst is None:
+            out_adj[a] = [b]
+        else:
+            lst.append(b)
+        lst = in_adj.get(b)
+        if lst is None:
+            in_adj[b] = [a]
+        else:
+            lst.append(a)
+
+    checks = grammar.checks
+    no_links = ()
+    for nid, c in node_map.items():
+        pair = checks.get(c)
+        if pair is None:
+            continue
+        ins, outs = pair
+        for direction, group, adj in (("in", ins, in_adj), ("out", outs, out_adj)):
+            if not group:
+                continue
+            nbrs = adj.get(nid, no_links)
+            nlen = len(nbrs)
+            ncls = None
+            for chk in group:
+                lo = chk.min
+                hi = chk.max
+                if lo == 0 and nlen <= hi:
+                    continue                      # cannot exceed the maximum
+                if nlen == 0:
+                    count = 0
+                else:
+                    if ncls is None:
+                        ncls = [node_map[y] for y in nbrs]
+                    count = sum(map(chk.counted_set.__contains__, ncls))
+                if lo <= count <= hi:
+                    continue
+                affected = []
+                if count:
+                    for cc in chk.counted:
+                        for y, yc in zip(nbrs, ncls):
+                            if yc == cc:
+                                affected.append(y)
+                text = _check_text(chk, badge)
+                raw = "Symbol %s (\"%s\") has %d%s%s; [%s]." % (
+                    nid, c, count, text.fp_links, nid, ", ".join([str(y) for y in affected]))
+                if nid >= 0:
+                    out.append(_issue(card_code, "%s%d." % (text.message_head, count), nid,
+                                      None, raw))
+                else:
+                    # the reference re-parses the raw text; a '-' in the id defeats it
+                    out.append(_issue(5001, "Grammar for %s: %s Suggested corrections: []"
+                                      % (badge, raw), nid, None,
+                                      str(affected[0]) if affected else None))
+
+
+def _syntax_pairs(ctx):
+    ids = ctx.ids
+    return [(ids[i], t) for i, links in enumerate(ctx.doc.outlinks) for t in links]
+
+
+def _precedence_pairs(ctx):
+    ids = ctx.ids
+    data = ctx.doc.data
+    index_of = ctx.index_of
+    pairs = []
+    for i, d in enumerate(data):
+        if not d or "precedence_outlinks" not in d:
+            continue
+        links = d["precedence_outlinks"]
+        if not isinstance(links, list):
+            raise InvalidDocument("DataItem 'precedence_outlinks' must be a list of node ids "
+                                  "(type list[int]), got %r" % (links,),
+                                  node_id=ids[i], line=ctx.doc.lines[i])
+        a = ids[i]
+        for t in links:
+            ok = (type(t) is int or (type(t) is float and t.is_integer())) and t in index_of
+            if not ok:
+                raise InvalidDocument("precedence link to %r, which is not the id of any "
+                                      "node" % (t,), node_id=a, line=ctx.doc.lines[i])
+            pairs.append((a, t))
+    return pairs
+
+
+# ---------------------------------------------------------------------------
+# 5301, 5302
+
+
+def _sequentiality(ctx, out):
+    data = ctx.doc.data
+    outlinks = ctx.doc.outlinks
+    classes = ctx.classes
+    index_of = ctx.index_of
+    ids = ctx.ids
+    for container, kids in SEQUENCE_CONTAINERS:
+        members = ctx.by_class.get(container)
+        if not members:
+            continue
+        for i in members:
+            children = [j for j in (index_of[t] for t in outlinks[i]) if classes[j] in kids]
+            if not children:
+                continue
+            starts = sum(1 for j in children if not data[j].get("precedence_inlinks"))
+            ends = sum(1 for j in children if not data[j].get("precedence_outlinks"))
+            if starts != 1 or ends != 1:
+                out.append(_issue(5301, "Children of [%s:%s] are not sequentially ordered via "
+                                  "%s links." % (container, ids[i], PRECEDENCE_BADGE), ids[i]))
+
+
+def _staff_count(ctx, out):
+    members = ctx.by_class.get("measureSeparator")
+    if not members:
+        return                                   # D2: no crash, no issue
+    outlinks = ctx.doc.outlinks
+    classes = ctx.classes
+    index_of = ctx.index_of
+    counts = [sum(1 for t in outlinks[i] if classes[index_of[t]] == "staff") for i in members]
+    freq = {}
+    for c in counts:
+        freq[c] = freq.get(c, 0) + 1
+    best = None
+    best_n = -1
+    for c, n in freq.items():                    # insertion order = first occurrence
+        if n > best_n:
+            best, best_n = c, n
+    ids = ctx.ids
+    for i, c in zip(members, counts):
+        if c != best:
+            out.append(_issue(
+                5302, "%s [measureSeparator:%s] links to an unexpected number (%d) of [staff] "
+                "nodes. Most common staff count is %d. This may not be an issue in a small "
+                "minority of pages, but is very suspicious for most." % (WARNING, ids[i], c, best),
+                ids[i]))
+
+
+# ---------------------------------------------------------------------------
+
+
+def run_rules(doc, renames=None):
+    """All issues of ``doc`` in output order (spec §3 table). If ``renames`` is a list,
+    ``(issue index, node element index, new class)`` is appended for every issue with a
+    resolution."""
+    ctx = _Context(doc)
+    out = []
+    _deprecated(ctx, out, renames)
+    _orientation(ctx, out, renames)
+    _single_pixel(ctx, out)
+    _transcription(ctx, out)
+    precedence_pairs = _precedence_pairs(ctx)   # a dangling precedence link fails the run
+    _grammar_pass(ctx, out, SYNTAX, _syntax_pairs(ctx), SYNTAX_BADGE, 5101, 5102, False)
+    _grammar_pass(ctx, out, PRECEDENCE, precedence_pairs, PRECEDENCE_BADGE, 5201, 5202, True)
+    _sequentiality(ctx, out)
+    _staff_count(ctx, out)
+    return out
