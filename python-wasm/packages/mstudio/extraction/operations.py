@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import ExtractionError, InvalidInput
 from . import primitives as _prim
+from .nodedicts import new_node_dict, normalize_node
 from .polygon import fill_poly
 from .runs import single_run_centres
 
@@ -55,20 +56,25 @@ def _check_rgba(op, rgba):
     return rgba
 
 
-def _check_mask(op, mask, name="mask", allow_empty=False):
+def _check_mask(op, mask, name="mask"):
+    """A 2-D, non-empty 0/1 mask of bool or integer dtype -> C-contiguous uint8."""
     if not isinstance(mask, np.ndarray):
         raise InvalidInput("%s: %s must be a numpy array, got %s" % (op, name, type(mask).__name__))
-    if mask.dtype == np.bool_:
-        mask = mask.view(np.uint8)
-    elif mask.dtype != np.uint8:
-        raise InvalidInput("%s: %s must have dtype uint8 (0/1), got %s" % (op, name, mask.dtype))
     if mask.ndim != 2:
         raise InvalidInput("%s: %s must be 2-D (H, W), got shape %r" % (op, name, mask.shape))
-    if not allow_empty and (mask.shape[0] == 0 or mask.shape[1] == 0):
+    if mask.shape[0] == 0 or mask.shape[1] == 0:
         raise InvalidInput("%s: %s is empty (%d x %d)" % (op, name, mask.shape[1], mask.shape[0]))
-    if mask.size and int(mask.max()) > 1:
+    if mask.dtype == np.bool_:
+        return np.ascontiguousarray(mask).view(np.uint8)
+    if mask.dtype.kind not in "iu":
+        raise InvalidInput("%s: %s must have dtype uint8 (0/1), got %s" % (op, name, mask.dtype))
+    if mask.dtype != np.uint8:
+        if ((mask != 0) & (mask != 1)).any():
+            raise InvalidInput("%s: %s must hold only 0 and 1" % (op, name))
+        return np.ascontiguousarray(mask, dtype=np.uint8)
+    if int(mask.max()) > 1:
         raise InvalidInput("%s: %s must hold only 0 and 1, found value %d" % (op, name, int(mask.max())))
-    return mask
+    return np.ascontiguousarray(mask)
 
 
 # ----------------------------------------------------------------- §3.1 Otsu
@@ -94,9 +100,9 @@ def detect_stafflines(rgba):
     closed = _prim.horizontal_closing(lum)
     e16 = closed.astype(np.int16)
 
-    def decisive(lo, hi, unsafe):
+    def decisive(ys, xs, lo, hi):
         # mu is lo or hi = lo + 1; "E <= mu - 10" differs only if E == hi - 10.
-        return e16 == hi.astype(np.int16) - 10
+        return e16[ys.astype(np.intp), xs.astype(np.intp)] == hi.astype(np.int16) - 10
 
     mu = _prim.gaussian_local_mean(closed, refine=decisive)
     return (e16 <= mu.astype(np.int16) - 10).view(np.uint8)
@@ -211,54 +217,39 @@ def separate_lines(left, top, mask, cut_lines):
 
 # ----------------------------------------------- §3.5 staff from stafflines
 
-def _check_node(op, i, node):
-    if not isinstance(node, dict):
-        raise InvalidInput("%s: node %d must be a dict, got %s" % (op, i, type(node).__name__))
-    for key in ("top", "left", "width", "height"):
-        if key not in node:
-            raise InvalidInput("%s: node %d lacks the key %r" % (op, i, key))
-        _check_int(op, "node %d %s" % (i, key), node[key])
-    if "mask" not in node:
-        raise InvalidInput("%s: node %d lacks the key 'mask'" % (op, i))
-    m = node["mask"]
-    if m is not None:
-        m = _check_mask(op, m, name="node %d mask" % i, allow_empty=True)
-        if m.shape != (int(node["height"]), int(node["width"])):
-            raise InvalidInput("%s: node %d mask has shape %r, expected (height, width) = (%d, %d)"
-                               % (op, i, m.shape, int(node["height"]), int(node["width"])))
-    return m
-
-
-def _line_points(op, node, mask, which):
+def _line_points(op, node, which):
+    mask = node["mask"]
     if mask is None:
         raise ExtractionError("%s: the %s staffline (id %r) has no mask" % (op, which, node.get("id")))
     cols, centres = single_run_centres(mask)
     if cols.shape[0] == 0:
         raise ExtractionError("%s: the %s staffline (id %r) has no mask column with exactly one run"
                               % (op, which, node.get("id")))
-    xs = int(node["left"]) + cols
-    ys = np.trunc(float(int(node["top"])) + centres).astype(np.int64)
+    xs = node["left"] + cols
+    ys = np.trunc(float(node["top"]) + centres).astype(np.int64)
     return xs, ys
 
 
 def generate_staff_from_stafflines(lines):
     """§3.5: build the ``staff`` node spanned by 5 ``staffLine`` nodes.
 
-    ``lines`` is a list of 5 node dicts (see the package docs).  The polygon runs
+    ``lines`` is a list of 5 node dicts (the shared convention of
+    ``mstudio.extraction.nodedicts``; masks ``(height, width)`` 0/1 or None).  The polygon runs
     along the single-run column centres of the top line and back along those of
     the bottom line.  Returns a new node dict (``id`` 0, ``class_name`` "staff",
     empty links, ``text_transcription`` None) with a ``(height, width)`` 0/1 mask."""
     op = "generate_staff_from_stafflines"
     if isinstance(lines, (dict, str, bytes)) or not hasattr(lines, "__len__"):
         raise InvalidInput("%s: expected a list of 5 staffLine nodes" % op)
-    lines = list(lines)
+    try:
+        lines = [normalize_node(n, i) for i, n in enumerate(lines)]
+    except InvalidInput as e:
+        raise InvalidInput("%s: %s" % (op, e)) from e
     if len(lines) != 5:
         raise ExtractionError("%s: exactly 5 staffLine nodes are required, got %d" % (op, len(lines)))
-    masks = [_check_node(op, i, n) for i, n in enumerate(lines)]
-    order = sorted(range(5), key=lambda i: int(lines[i]["top"]))  # stable
-    it, ib = order[0], order[-1]
-    tx, ty = _line_points(op, lines[it], masks[it], "top")
-    bx, by = _line_points(op, lines[ib], masks[ib], "bottom")
+    lines = sorted(lines, key=lambda n: n["top"])  # stable
+    tx, ty = _line_points(op, lines[0], "top")
+    bx, by = _line_points(op, lines[-1], "bottom")
     px = np.concatenate([tx, bx[::-1]])
     py = np.concatenate([ty, by[::-1]])
     top = int(py.min())
@@ -272,17 +263,4 @@ def generate_staff_from_stafflines(lines):
                               % (op, width, height))
     pts = np.stack([px - left, py - top], axis=1)
     mask = fill_poly(height, width, pts)
-    return {
-        "id": 0,
-        "class_name": "staff",
-        "top": top,
-        "left": left,
-        "width": width,
-        "height": height,
-        "outlinks": [],
-        "inlinks": [],
-        "precedence_outlinks": [],
-        "precedence_inlinks": [],
-        "text_transcription": None,
-        "mask": mask,
-    }
+    return new_node_dict(0, "staff", top, left, width, height, mask)
