@@ -241,45 +241,56 @@ def decode_rle(text, height, width, where=None):
     return flat.reshape((height, width))
 
 
-def _parse_numbers_strict(buf):
-    """Parse ``buf`` (ASCII bytes) made only of decimal numbers separated by single ':'
-    or ' ' bytes, strictly alternating ``n:n n:n ...``. Returns an int64 array of all the
-    numbers, or None if ``buf`` is not in that exact form (or a number is too long)."""
+def _parse_rle_strict(buf):
+    """Fast path for the canonical RLE form: tokens ``v:n`` (``v`` one digit, ``n`` 1-9
+    digits) separated by single spaces, nothing else. ``buf`` holds one or more masks
+    joined by single spaces (ASCII bytes).
+
+    Returns ``(token_starts, v_values, n_values)`` (byte offset of each token, and its
+    two numbers as arrays), or None if ``buf`` is not exactly in that form. Every byte is
+    checked: spaces are located, each token must have a digit then ':' at its start, and
+    all the bytes of each ``n`` are digits (checked while they are gathered)."""
     import numpy as np
     a = np.frombuffer(buf, dtype=np.uint8)
     size = a.size
-    if size == 0:
+    if size < 3:
         return None
-    digit = np.subtract(a, 48, dtype=np.uint8)       # wraps for bytes below '0'
-    is_sep = digit >= 10
-    seps = np.flatnonzero(is_sep)
-    nsep = seps.size
-    if nsep % 2 == 0:                                # "v:n" tokens -> odd separator count
-        return None
-    sep_bytes = a[seps]
-    if not (np.all(sep_bytes[0::2] == 58) and np.all(sep_bytes[1::2] == 32)):
-        return None
-    if seps[0] == 0 or seps[-1] == size - 1:
-        return None
-    if nsep > 1 and int(np.diff(seps).min()) < 2:
-        return None
-    ends = np.empty(nsep + 1, dtype=np.int64)
-    ends[:nsep] = seps
-    ends[nsep] = size
-    starts = np.empty(nsep + 1, dtype=np.int64)
+    spaces = np.flatnonzero(a == 32)
+    ntok = spaces.size + 1
+    starts = np.empty(ntok, dtype=np.intp)
     starts[0] = 0
-    starts[1:] = seps + 1
+    np.add(spaces, 1, out=starts[1:])
+    ends = np.empty(ntok, dtype=np.intp)            # end (exclusive) of each n
+    ends[:-1] = spaces
+    ends[-1] = size
     lens = ends - starts
-    maxlen = int(lens.max())
-    if maxlen > _MAX_DIGITS:
+    lens -= 2                                       # digits of n
+    if int(lens.min()) < 1 or int(lens.max()) > _MAX_DIGITS:
         return None
-    values = digit[ends - 1].astype(np.int64)
+    if not np.all(a[starts + 1] == 58):
+        return None
+    v = a[starts]
+    v -= 48                                         # uint8: wraps for non-digits
+    if int(v.max()) >= 10:
+        return None
+    last = a[ends - 1]
+    last -= 48
+    if int(last.max()) >= 10:
+        return None
+    values = last.astype(np.int64)
+    sel = None
     scale = 1
-    for j in range(1, maxlen):
+    for j in range(1, int(lens.max())):
         scale *= 10
-        sel = np.flatnonzero(lens > j)
-        values[sel] += digit[ends[sel] - 1 - j].astype(np.int64) * scale
-    return values
+        sel = np.flatnonzero(lens > j) if sel is None else sel[lens[sel] > j]
+        if sel.size == 0:
+            break
+        d = a[ends[sel] - (j + 1)]
+        d -= 48
+        if int(d.max()) >= 10:
+            return None
+        values[sel] += d.astype(np.int64) * scale
+    return starts, v, values
 
 
 def _err(where, detail):
@@ -540,19 +551,26 @@ def _check_rle_masks(doc, items, wanted):
     import numpy as np
     heights = doc.heights
     widths = doc.widths
+    texts = [t for _, t in items]
     try:
-        buf = " ".join([t for _, t in items]).encode("ascii")
+        buf = " ".join(texts).encode("ascii")
     except UnicodeEncodeError:
         buf = None
-    numbers = _parse_numbers_strict(buf) if buf is not None else None
-    if numbers is None:
+    parsed = _parse_rle_strict(buf) if buf is not None else None
+    if parsed is None:
         _check_rle_masks_slow(doc, items, wanted)
         return
-    counts = [t.count(":") for _, t in items]
-    tok_end = np.cumsum(np.array(counts, dtype=np.int64))
-    tok_start = tok_end - np.array(counts, dtype=np.int64)
-    values = numbers[0::2]
-    lengths = numbers[1::2]
+    token_starts, values, lengths = parsed
+    # first token of each mask: masks start at the cumulative text lengths (+1 space)
+    text_lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    mask_starts = np.cumsum(text_lens + 1) - (text_lens + 1)
+    tok_start = np.searchsorted(token_starts, mask_starts).astype(np.int64)
+    if not np.array_equal(token_starts[tok_start], mask_starts):   # cannot happen
+        _check_rle_masks_slow(doc, items, wanted)
+        return
+    tok_end = np.empty_like(tok_start)
+    tok_end[:-1] = tok_start[1:]
+    tok_end[-1] = token_starts.size
     totals = np.add.reduceat(lengths, tok_start.astype(np.intp))
     expected = np.array([min(heights[i] * widths[i], _HUGE) for i, _ in items],
                         dtype=np.int64)

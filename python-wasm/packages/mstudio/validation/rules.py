@@ -192,8 +192,58 @@ def _orientation(ctx, out, renames):
                     % (cc, new, side), cid, _rename(cid, new), str(ids[i])))
 
 
-def _single_pixel(ctx, out):
+def _line_flags(masks, axis):
+    """For each 2-D 0/1 mask: is it a single-pixel line? ``axis`` 1 sums each row (the
+    vector has one entry per row), 0 each column. Flag when ``k / n >= 0.8`` (float64),
+    ``k`` = entries equal to 1, ``n`` = vector length; ``n == 0`` never flags.
+    Vectorised over all masks with one ``np.add.reduceat``."""
     import numpy as np
+    if axis == 0:
+        # few, large masks (staff lines): numpy's own column sums are fastest
+        flags = []
+        for m in masks:
+            h, w = m.shape
+            if w == 0 or h == 0:
+                flags.append(False)
+                continue
+            k = int(np.count_nonzero(m.sum(axis=0, dtype=np.int64) == 1))
+            flags.append(k / w >= 0.8)
+        return flags
+    flags = [False] * len(masks)
+    parts = []
+    seg_len = []            # n: number of sums per mask
+    seg_width = []          # entries per sum
+    which = []
+    for j, m in enumerate(masks):
+        h, w = m.shape
+        n, width = (h, w) if axis == 1 else (w, h)
+        if n == 0 or width == 0:
+            continue        # no sums, or all sums are 0: never flagged
+        parts.append(m.ravel() if axis == 1 else m.T.ravel())
+        seg_len.append(n)
+        seg_width.append(width)
+        which.append(j)
+    if not which:
+        return flags
+    flat = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    seg_len = np.array(seg_len, dtype=np.int64)
+    seg_width = np.array(seg_width, dtype=np.int64)
+    nsums = int(seg_len.sum())
+    first_sum = np.cumsum(seg_len) - seg_len                 # index of each mask's 1st sum
+    first_px = np.cumsum(seg_len * seg_width) - seg_len * seg_width
+    # start of every sum: first_px of its mask + (index within the mask) * width
+    owner = np.repeat(np.arange(len(which), dtype=np.intp), seg_len.astype(np.intp))
+    local = np.arange(nsums, dtype=np.int64) - first_sum[owner]
+    starts = first_px[owner] + local * seg_width[owner]
+    sums = np.add.reduceat(flat, starts.astype(np.intp), dtype=np.int64)
+    k = np.add.reduceat((sums == 1).astype(np.int64), first_sum.astype(np.intp))
+    ratio = k.astype(np.float64) / seg_len.astype(np.float64)
+    for pos in np.flatnonzero(ratio >= 0.8).tolist():
+        flags[which[pos]] = True
+    return flags
+
+
+def _single_pixel(ctx, out):
     doc = ctx.doc
     nodes = doc.nodes
     ids = ctx.ids
@@ -201,7 +251,7 @@ def _single_pixel(ctx, out):
         members = ctx.by_class.get(cname)
         if not members:
             continue
-        msg = "Node '%s' is likely a single-pixel line, instead of a proper mask." % cname
+        masks = []
         for i in members:
             mask = nodes[i].mask
             if mask is None:
@@ -210,12 +260,10 @@ def _single_pixel(ctx, out):
                 raise InvalidDocument(
                     "a '%s' node must have a Mask (needed by the single-pixel line check)"
                     % cname, node_id=ids[i], line=doc.lines[i])
-            n = mask.shape[1 - axis]
-            if n == 0:
-                continue
-            sums = mask.sum(axis=axis, dtype=np.int64)
-            k = int(np.count_nonzero(sums == 1))
-            if k / n >= 0.8:
+            masks.append(mask)
+        msg = "Node '%s' is likely a single-pixel line, instead of a proper mask." % cname
+        for i, flagged in zip(members, _line_flags(masks, axis)):
+            if flagged:
                 out.append(_issue(code, msg, ids[i]))
 
 
@@ -246,10 +294,40 @@ def _card_phrase(lo, hi):
     return "%d to %d" % (lo, hi), False
 
 
-class _CheckText(object):
-    """Message pieces of one check in one pass, computed once."""
+class _Plan(object):
+    """How to evaluate the checks of one owner class in one direction quickly.
 
-    __slots__ = ("message_head", "fp_links", "fp_rule")
+    ``always``: checks with a minimum (always evaluated); ``capped``: atomic checks with
+    only a maximum, by counted class (they can only fail when that class occurs more
+    often than the maximum); ``capped_any``: ANYOF checks with only a maximum;
+    ``cap_floor``: the smallest maximum of all capped checks -- a node with at most that
+    many links cannot fail any of them.
+    """
+
+    __slots__ = ("always", "capped", "capped_any", "cap_floor")
+
+    def __init__(self, checks):
+        self.always = tuple(c for c in checks if c.min > 0)
+        capped = {}
+        capped_any = []
+        floor = float("inf")
+        for c in checks:
+            if c.min > 0:
+                continue
+            floor = min(floor, c.max)
+            if c.any:
+                capped_any.append(c)
+            else:
+                capped.setdefault(c.counted[0], []).append(c)
+        self.capped = dict((k, tuple(v)) for k, v in capped.items())
+        self.capped_any = tuple(capped_any)
+        self.cap_floor = floor
+
+
+class _PassText(object):
+    """Message pieces of one check in one pass (computed on first use)."""
+
+    __slots__ = ("message_head", "fp_middle")
 
     def __init__(self, chk, badge):
         phrase, singular = _card_phrase(chk.min, chk.max)
@@ -259,34 +337,76 @@ class _CheckText(object):
             dirphrase = "inlink from" if singular else "inlinks from"
         self.message_head = "[%s] should have %s %s %s [%s] but currently has " % (
             chk.owner, phrase, badge, dirphrase, chk.joined)
-        self.fp_links = " %slinks to [%s], but grammar specifies rule: %s. Affected nodes: " % (
+        self.fp_middle = " %slinks to [%s], but grammar specifies rule: %s. Affected nodes: " % (
             "out" if chk.direction == "OUT" else "in", chk.quoted, chk.rule)
-        self.fp_rule = chk.rule
 
 
-_TEXT_CACHE = {}
+_PLANS = {}
 
 
-def _check_text(chk, badge):
-    key = (id(chk), badge)
-    t = _TEXT_CACHE.get(key)
-    if t is None:
-        t = _TEXT_CACHE[key] = _CheckText(chk, badge)
-    return t
+def _plans(grammar):
+    plans = _PLANS.get(grammar.name)
+    if plans is None:
+        plans = {}
+        for owner, (ins, outs) in grammar.checks.items():
+            plans[owner] = (_Plan(ins) if ins else None, _Plan(outs) if outs else None)
+        _PLANS[grammar.name] = plans
+    return plans
+
+
+def _failing(plan, nbrs, ncls):
+    """The failing checks of ``plan`` (in expansion order) with their counts, for a node
+    whose neighbours (in edge order) are ``nbrs`` with classes ``ncls``."""
+    nlen = len(nbrs)
+    failed = []
+    for chk in plan.always:
+        if nlen:
+            count = sum(map(chk.counted_set.__contains__, ncls))
+        else:
+            count = 0
+        if count < chk.min or count > chk.max:
+            failed.append((chk.index, chk, count))
+    if nlen > plan.cap_floor:
+        capped = plan.capped
+        if capped:
+            tally = {}
+            for c in ncls:
+                tally[c] = tally.get(c, 0) + 1
+            for c, k in tally.items():
+                group = capped.get(c)
+                if group is not None:
+                    for chk in group:
+                        if k > chk.max:
+                            failed.append((chk.index, chk, k))
+        for chk in plan.capped_any:
+            if nlen > chk.max:
+                count = sum(map(chk.counted_set.__contains__, ncls))
+                if count > chk.max:
+                    failed.append((chk.index, chk, count))
+        if len(failed) > 1:
+            failed.sort(key=_first)
+    return failed
+
+
+def _first(item):
+    return item[0]
 
 
 def _grammar_pass(ctx, out, grammar, pairs, badge, link_code, card_code, report_unknown):
     node_map = dict(zip(ctx.ids, ctx.classes))     # last class wins, first position kept
+    append = out.append
     if report_unknown:
+        alphabet = ALPHABET
         for nid, c in node_map.items():
-            if c not in ALPHABET:
-                out.append(_issue(5002, 'Class name "%s" does not exist in MuNG 2.0' % (c,),
-                                  nid))
+            if c not in alphabet:
+                append({"code": 5002, "message": 'Class name "%s" does not exist in MuNG 2.0'
+                        % (c,), "nodeId": nid, "resolution": None, "fingerprint": None})
     edges = edgeorder.ordered_pairs(pairs)
     allowed = grammar.allowed
     empty = frozenset()
     out_adj = {}
     in_adj = {}
+    link_tail = " is present but not allowed by the grammar."
     for a, b in edges:
         ca = node_map[a]
         cb = node_map[b]
@@ -298,8 +418,10 @@ def _grammar_pass(ctx, out, grammar, pairs, badge, link_code, card_code, report_
                     "Studio cannot report" % ("syntax" if link_code == 5101 else "precedence",
                                               a, b),
                     node_id=ctx.ids[i], line=ctx.doc.lines[i])
-            out.append(_issue(link_code, "%s link [%s:%s]-->[%s:%s] is present but not allowed "
-                              "by the grammar." % (badge, ca, a, cb, b), a, None, str(b)))
+            sb = str(b)
+            append({"code": link_code,
+                    "message": "%s link [%s:%s]-->[%s:%s]%s" % (badge, ca, a, cb, sb, link_tail),
+                    "nodeId": a, "resolution": None, "fingerprint": sb})
         lst = out_adj.get(a)
         if lst is None:
             out_adj[a] = [b]
@@ -311,49 +433,41 @@ def _grammar_pass(ctx, out, grammar, pairs, badge, link_code, card_code, report_
         else:
             lst.append(a)
 
-    checks = grammar.checks
+    plans = _plans(grammar)
+    texts = {}
     no_links = ()
     for nid, c in node_map.items():
-        pair = checks.get(c)
+        pair = plans.get(c)
         if pair is None:
             continue
-        ins, outs = pair
-        for direction, group, adj in (("in", ins, in_adj), ("out", outs, out_adj)):
-            if not group:
+        for plan, adj in ((pair[0], in_adj), (pair[1], out_adj)):
+            if plan is None:
                 continue
             nbrs = adj.get(nid, no_links)
-            nlen = len(nbrs)
-            ncls = None
-            for chk in group:
-                lo = chk.min
-                hi = chk.max
-                if lo == 0 and nlen <= hi:
-                    continue                      # cannot exceed the maximum
-                if nlen == 0:
-                    count = 0
-                else:
-                    if ncls is None:
-                        ncls = [node_map[y] for y in nbrs]
-                    count = sum(map(chk.counted_set.__contains__, ncls))
-                if lo <= count <= hi:
-                    continue
+            if not plan.always and len(nbrs) <= plan.cap_floor:
+                continue
+            ncls = [node_map[y] for y in nbrs]
+            for _, chk, count in _failing(plan, nbrs, ncls):
                 affected = []
                 if count:
                     for cc in chk.counted:
                         for y, yc in zip(nbrs, ncls):
                             if yc == cc:
                                 affected.append(y)
-                text = _check_text(chk, badge)
-                raw = "Symbol %s (\"%s\") has %d%s%s; [%s]." % (
-                    nid, c, count, text.fp_links, nid, ", ".join([str(y) for y in affected]))
+                text = texts.get(chk)
+                if text is None:
+                    text = texts[chk] = _PassText(chk, badge)
+                raw = 'Symbol %s ("%s") has %d%s%s; [%s].' % (
+                    nid, c, count, text.fp_middle, nid, ", ".join([str(y) for y in affected]))
                 if nid >= 0:
-                    out.append(_issue(card_code, "%s%d." % (text.message_head, count), nid,
-                                      None, raw))
+                    append({"code": card_code, "message": "%s%d." % (text.message_head, count),
+                            "nodeId": nid, "resolution": None, "fingerprint": raw})
                 else:
                     # the reference re-parses the raw text; a '-' in the id defeats it
-                    out.append(_issue(5001, "Grammar for %s: %s Suggested corrections: []"
-                                      % (badge, raw), nid, None,
-                                      str(affected[0]) if affected else None))
+                    append({"code": 5001,
+                            "message": "Grammar for %s: %s Suggested corrections: []"
+                            % (badge, raw), "nodeId": nid, "resolution": None,
+                            "fingerprint": str(affected[0]) if affected else None})
 
 
 def _syntax_pairs(ctx):
