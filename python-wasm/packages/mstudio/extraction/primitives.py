@@ -230,13 +230,14 @@ _R = 50
 
 
 def _kernel_checks():
+    """The 101-tap float32 kernel, after checking the premise of the exact
+    horizontal pass: float64 sums of ``uint8 * k_i`` and float32 partial sums are
+    exact because every such value is a multiple of ``ulp(min k)`` (min k is
+    about 1.4e-4, i.e. >= 2**-13) and below 2**9, so it needs < 53 bits."""
     k = gaussian_kernel(_N)
-    # The exact horizontal pass relies on float64 sums of (uint8 * k_i) and
-    # float32 partial sums being exact: every such value is a multiple of
-    # ulp(min k) and below 2**9, i.e. needs < 53 bits.
-    kmin = float(k.min())
-    e = math.frexp(kmin)[1] - 1  # kmin in [2**e, 2**(e+1))
-    assert 9 - (e - 23) <= 53
+    e = math.frexp(float(k.min()))[1] - 1  # min k in [2**e, 2**(e+1))
+    if 9 - (e - 23) > 53:  # cannot happen for n = 101; guards edits of the kernel
+        raise ArithmeticError("Gaussian kernel too small for the exact float64 emulation")
     return k
 
 
@@ -362,12 +363,6 @@ def _gauss_exact_at(src, ys, xs):
     return s.astype(np.float32)
 
 
-def _rne_interval_unsafe(v, delta):
-    """True where ``rne`` of some value in ``[v - delta, v + delta]`` may differ
-    from ``rne(v)`` (the interval touches a half-integer)."""
-    return np.floor(v - delta + 0.5) != np.floor(v + delta + 0.5)
-
-
 def gaussian_local_mean(src, refine=None):
     """Local mean of OpenCV ``adaptiveThreshold(..., ADAPTIVE_THRESH_GAUSSIAN_C,
     blockSize=101)``: float32 ``GaussianBlur(101x101, sigma 0, BORDER_REPLICATE)``
@@ -404,6 +399,9 @@ def gaussian_local_mean(src, refine=None):
     lo = np.floor(vv - dd + 0.5)
     hi = np.floor(vv + dd + 0.5)
     sel = lo != hi
+    flat = out.reshape(-1)
+    settled = idx[~sel].astype(np.intp)
+    flat[settled] = np.clip(lo[~sel], 0, 255).astype(np.uint8)  # == rint(v32) there; explicit
     idx = idx[sel].astype(np.int64)
     cy = idx // w
     cx = idx - cy * w
