@@ -1,0 +1,133 @@
+//! Where mung-runtime keeps what it downloads and builds, and how processes
+//! share it.
+//!
+//! The cache lives outside `target/` so that `cargo clean` does not throw away
+//! minutes of work: `$MUNG_RUNTIME_CACHE_DIR`, else `$XDG_CACHE_HOME/mung-runtime`,
+//! else `~/.cache/mung-runtime`. Every expensive product is written to a
+//! temporary file and renamed into place while holding an exclusive lock, so
+//! concurrent processes build each product once and never see half a file.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::{ArtifactError, Result};
+
+/// Environment variable that overrides the cache location.
+pub const CACHE_DIR_ENV: &str = "MUNG_RUNTIME_CACHE_DIR";
+
+/// The root of mung-runtime's on-disk cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheDir {
+    root: PathBuf,
+}
+
+impl CacheDir {
+    /// The cache at `root` (created on first use).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        CacheDir { root: root.into() }
+    }
+
+    /// The default cache: [`CACHE_DIR_ENV`], then the XDG cache directory.
+    pub fn from_env() -> Self {
+        if let Some(dir) = std::env::var_os(CACHE_DIR_ENV).filter(|d| !d.is_empty()) {
+            return CacheDir::new(dir);
+        }
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .unwrap_or_else(std::env::temp_dir);
+        CacheDir::new(base.join("mung-runtime"))
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// A subdirectory of the cache, created if missing.
+    pub fn subdir(&self, name: &str) -> Result<PathBuf> {
+        let dir = self.root.join(name);
+        fs::create_dir_all(&dir)
+            .map_err(ArtifactError::io(format!("creating cache directory {}", dir.display())))?;
+        Ok(dir)
+    }
+
+    /// Takes the cross-process lock called `name`, waiting for other holders.
+    pub fn lock(&self, name: &str) -> Result<FileLock> {
+        FileLock::exclusive(&self.subdir("locks")?.join(format!("{name}.lock")))
+    }
+}
+
+/// An exclusive advisory lock on a file, released on drop.
+#[derive(Debug)]
+pub struct FileLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl FileLock {
+    /// Locks `path` (created if missing), blocking while another process or
+    /// thread holds it.
+    pub fn exclusive(path: &Path) -> Result<FileLock> {
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(ArtifactError::io(format!("opening lock file {}", path.display())))?;
+        if file.try_lock().is_err() {
+            tracing::info!(lock = %path.display(), "waiting for another process to finish");
+            let start = Instant::now();
+            file.lock()
+                .map_err(ArtifactError::io(format!("locking {}", path.display())))?;
+            tracing::debug!(lock = %path.display(), waited = ?start.elapsed(), "lock acquired");
+        }
+        Ok(FileLock {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same
+/// directory, synced, then renamed over `path`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(ArtifactError::io(format!("creating {}", dir.display())))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(ArtifactError::io(format!("creating a temporary file in {}", dir.display())))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(ArtifactError::io(format!("writing {}", path.display())))?;
+    tmp.persist(path)
+        .map_err(|e| ArtifactError::Io {
+            context: format!("renaming into {}", path.display()),
+            source: e.error,
+        })?;
+    Ok(())
+}
+
+/// sha256 of a file, as lowercase hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut file =
+        File::open(path).map_err(ArtifactError::io(format!("opening {}", path.display())))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)
+        .map_err(ArtifactError::io(format!("reading {}", path.display())))?;
+    Ok(hex::encode(hasher.finalize()))
+}
