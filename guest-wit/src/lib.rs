@@ -1,0 +1,103 @@
+//! The typed glue of mung-runtime's component.
+//!
+//! This component imports the interpreter's low-level `mung:interp/turn`
+//! interface and exports `mung:runtime`'s typed interfaces. Every typed call
+//! becomes one interpreter turn: the arguments travel as one binary frame
+//! (see [`frame`]) handed over with `set-input`, the Python side
+//! (`prelude.py`) runs the operation and posts the reply frame back.
+
+mod frame;
+mod ops;
+
+wit_bindgen::generate!({
+    path: ["../wit", "../python-wasm/adapter/interp.wit", "wit"],
+    world: "mung:glue/glue@0.1.0",
+    generate_all,
+});
+
+use std::cell::Cell;
+
+use frame::{Frame, Reply};
+use mung::interp::turn;
+
+/// The Python half of the glue, loaded into each interpreter once.
+const PRELUDE: &str = include_str!("prelude.py");
+/// The turn that loads the prelude (unless already loaded, e.g. by a
+/// pre-initialised snapshot) and prepares a new instance.
+const BOOT: &str = include_str!("boot.py");
+/// The turn that runs one call.
+const CALL: &str = "_mung_runtime.call()\n";
+
+thread_local! {
+    static BOOTED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A failure of the glue or of the interpreter below it, before Python could
+/// give a typed answer.
+#[derive(Debug)]
+pub(crate) enum GlueError {
+    /// The interpreter ended (`exit()`), or a turn gave no reply.
+    Interpreter(String),
+    /// Python answered with an error frame.
+    Python(frame::ErrorReply),
+}
+
+impl GlueError {
+    pub(crate) fn message(&self) -> String {
+        match self {
+            GlueError::Interpreter(m) => m.clone(),
+            GlueError::Python(e) => e.describe(),
+        }
+    }
+}
+
+fn run_turn(source: &str) -> Result<turn::Outcome, GlueError> {
+    let outcome = turn::run(source);
+    if outcome.status >= 256 {
+        return Err(GlueError::Interpreter(format!(
+            "the interpreter has ended (exit status {})",
+            outcome.status & 0xff
+        )));
+    }
+    Ok(outcome)
+}
+
+fn ensure_booted() -> Result<(), GlueError> {
+    if BOOTED.with(Cell::get) {
+        return Ok(());
+    }
+    turn::set_input(PRELUDE.as_bytes());
+    let outcome = run_turn(BOOT)?;
+    if outcome.reply != b"ok" {
+        return Err(GlueError::Interpreter(format!(
+            "the runtime prelude failed to load (status {}): {}",
+            outcome.status,
+            String::from_utf8_lossy(&outcome.reply)
+        )));
+    }
+    BOOTED.with(|b| b.set(true));
+    Ok(())
+}
+
+/// Runs operation `op` of the prelude with the arguments in `frame`.
+pub(crate) fn call(frame: Frame) -> Result<Reply, GlueError> {
+    ensure_booted()?;
+    turn::set_input(&frame.encode());
+    let outcome = run_turn(CALL)?;
+    if outcome.reply.is_empty() {
+        return Err(GlueError::Interpreter(format!(
+            "the call gave no reply (turn status {})",
+            outcome.status
+        )));
+    }
+    let reply = Reply::decode(outcome.reply)
+        .map_err(|e| GlueError::Interpreter(format!("malformed reply frame: {e}")))?;
+    match reply.error() {
+        Some(err) => Err(GlueError::Python(err)),
+        None => Ok(reply),
+    }
+}
+
+struct Glue;
+
+export!(Glue);
