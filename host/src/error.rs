@@ -1,0 +1,194 @@
+//! Error types.
+//!
+//! [`Error`] is about the runtime itself: preparing artifacts, compiling,
+//! configuration. Every call's own error type (e.g. [`ExecError`],
+//! [`ValidateError`](crate::ValidateError)) separates what the *input* caused
+//! from [`SandboxError`], which says why the sandbox stopped the guest. After
+//! a [`SandboxError`] the instance is thrown away; the next call gets a new
+//! one, so a `Runtime` keeps working whatever the guest did.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::output::Output;
+
+/// A failure of the runtime itself (not of a guest call).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Fetching, unpacking or wrapping the interpreter failed.
+    #[error(transparent)]
+    Artifact(#[from] mung_runtime_python_wasm::ArtifactError),
+    /// A builder setting is unusable.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// A directory to mount does not exist or cannot be opened.
+    #[error("cannot mount {path}: {reason}")]
+    Mount {
+        /// The host path.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// wasmtime could not compile, load or instantiate the component.
+    #[error("{context}: {source:#}")]
+    Wasmtime {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        source: wasmtime::Error,
+    },
+    /// Pre-initialising the snapshot failed.
+    #[error("building the pre-initialised snapshot failed: {0}")]
+    Snapshot(String),
+    /// Reading or writing a file failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn wasmtime(context: impl Into<String>) -> impl FnOnce(wasmtime::Error) -> Error {
+        let context = context.into();
+        move |source| Error::Wasmtime { context, source }
+    }
+
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+        let context = context.into();
+        move |source| Error::Io { context, source }
+    }
+}
+
+/// Why the sandbox stopped a guest call. The instance is discarded.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// The call ran past its wall-clock deadline (busy or blocked).
+    #[error("the call was stopped after its deadline of {limit:?}")]
+    Timeout {
+        /// The deadline that was exceeded.
+        limit: Duration,
+    },
+    /// The call used up its fuel (instruction budget).
+    #[error("the call ran out of fuel (limit {limit} units)")]
+    OutOfFuel {
+        /// The fuel given to the call.
+        limit: u64,
+    },
+    /// The guest could not get memory under the cap and then failed hard.
+    #[error("the call hit the memory limit of {limit} bytes: {message}")]
+    MemoryLimit {
+        /// The memory cap.
+        limit: u64,
+        /// What the failure said.
+        message: String,
+    },
+    /// The guest ended the whole interpreter process (`os._exit(code)`).
+    #[error("the interpreter exited with status {code}")]
+    Exit {
+        /// The exit status.
+        code: i32,
+    },
+    /// The guest trapped (e.g. a stack overflow in native code).
+    #[error("the interpreter trapped: {message}")]
+    Trap {
+        /// The trap and its backtrace.
+        message: String,
+    },
+    /// No instance could be created for the call.
+    #[error("could not start a sandbox: {0}")]
+    Setup(#[source] Box<Error>),
+}
+
+impl From<Error> for SandboxError {
+    fn from(e: Error) -> Self {
+        SandboxError::Setup(Box::new(e))
+    }
+}
+
+/// The kind of a Python-level failure of `execute`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PythonErrorKind {
+    /// The snippet does not compile.
+    Syntax,
+    /// The snippet raised an exception it did not catch.
+    Exception,
+    /// The snippet called `sys.exit(n)`, `exit()` or `quit()`.
+    Exit,
+    /// The globals are not a JSON object.
+    InvalidGlobals,
+    /// The final value has no JSON form (bytes, NaN, arbitrary objects).
+    NotJson,
+}
+
+/// A Python-level failure of `execute`: the interpreter is fine.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PythonError {
+    /// What kind of failure.
+    pub kind: PythonErrorKind,
+    /// The exception type, e.g. `ZeroDivisionError`.
+    pub type_name: String,
+    /// The exception message.
+    pub message: String,
+    /// The traceback, with line numbers in the snippet (file `<exec>`).
+    pub traceback: String,
+    /// The exit status for [`PythonErrorKind::Exit`].
+    pub exit_code: Option<i32>,
+}
+
+impl fmt::Display for PythonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            PythonErrorKind::Exit => write!(f, "the snippet exited with status {}", self.exit_code.unwrap_or(0)),
+            _ if !self.traceback.is_empty() => f.write_str(self.traceback.trim_end()),
+            _ if self.type_name.is_empty() => f.write_str(&self.message),
+            _ => write!(f, "{}: {}", self.type_name, self.message),
+        }
+    }
+}
+
+impl std::error::Error for PythonError {}
+
+/// Why `execute` did not give a value.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecFailure {
+    /// The snippet failed in Python.
+    #[error(transparent)]
+    Python(PythonError),
+    /// The sandbox stopped the snippet.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+}
+
+/// The error of `execute`: what failed, and what the snippet printed first.
+#[derive(Debug, thiserror::Error)]
+#[error("{failure}")]
+pub struct ExecError {
+    /// What failed.
+    #[source]
+    pub failure: ExecFailure,
+    /// stdout and stderr up to the failure.
+    pub output: Output,
+}
+
+impl ExecError {
+    /// The process exit status a command-line runner should use: the
+    /// snippet's own status for `sys.exit`, 1 for exceptions, 124 for a
+    /// timeout, 125 for other sandbox stops, 2 for bad globals.
+    pub fn exit_status(&self) -> i32 {
+        match &self.failure {
+            ExecFailure::Python(p) => match p.kind {
+                PythonErrorKind::Exit => p.exit_code.unwrap_or(0),
+                PythonErrorKind::InvalidGlobals => 2,
+                _ => 1,
+            },
+            ExecFailure::Sandbox(SandboxError::Exit { code }) => *code,
+            ExecFailure::Sandbox(SandboxError::Timeout { .. }) => 124,
+            ExecFailure::Sandbox(_) => 125,
+        }
+    }
+}

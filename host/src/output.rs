@@ -1,0 +1,154 @@
+//! Capturing the guest's stdout and stderr, with a cap.
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
+
+/// A callback that receives output as the guest writes it.
+pub type OutputSink = Arc<dyn Fn(&[u8]) + Send + Sync>;
+
+/// What a call wrote to stdout and stderr.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Output {
+    /// Everything written to stdout, up to the cap.
+    pub stdout: Vec<u8>,
+    /// Everything written to stderr, up to the cap.
+    pub stderr: Vec<u8>,
+    /// Whether stdout went over the cap (the rest was dropped).
+    pub stdout_truncated: bool,
+    /// Whether stderr went over the cap (the rest was dropped).
+    pub stderr_truncated: bool,
+}
+
+impl Output {
+    /// stdout as text (invalid UTF-8 replaced).
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// stderr as text (invalid UTF-8 replaced).
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+/// One captured stream: a buffer that keeps the first `cap` bytes and
+/// silently drops the rest (the guest keeps running), plus an optional sink
+/// that sees the kept bytes as they arrive.
+#[derive(Clone)]
+pub(crate) struct Capture {
+    inner: Arc<Mutex<CaptureInner>>,
+}
+
+struct CaptureInner {
+    buf: Vec<u8>,
+    cap: usize,
+    truncated: bool,
+    sink: Option<OutputSink>,
+}
+
+impl Capture {
+    pub(crate) fn new(cap: usize, sink: Option<OutputSink>) -> Capture {
+        Capture {
+            inner: Arc::new(Mutex::new(CaptureInner { buf: Vec::new(), cap, truncated: false, sink })),
+        }
+    }
+
+    /// Takes what was captured since the last call.
+    pub(crate) fn take(&self) -> (Vec<u8>, bool) {
+        let mut inner = self.inner.lock().unwrap();
+        let truncated = std::mem::take(&mut inner.truncated);
+        (std::mem::take(&mut inner.buf), truncated)
+    }
+
+    fn push(&self, bytes: &[u8]) {
+        let mut inner = self.inner.lock().unwrap();
+        let room = inner.cap.saturating_sub(inner.buf.len());
+        let kept = &bytes[..bytes.len().min(room)];
+        if kept.len() < bytes.len() {
+            inner.truncated = true;
+        }
+        if kept.is_empty() {
+            return;
+        }
+        inner.buf.extend_from_slice(kept);
+        if let Some(sink) = inner.sink.clone() {
+            drop(inner);
+            sink(kept);
+        }
+    }
+}
+
+/// Takes both streams of a call.
+pub(crate) fn take_output(stdout: &Capture, stderr: &Capture) -> Output {
+    let (stdout, stdout_truncated) = stdout.take();
+    let (stderr, stderr_truncated) = stderr.take();
+    Output { stdout, stderr, stdout_truncated, stderr_truncated }
+}
+
+impl IsTerminal for Capture {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for Capture {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(CaptureWriter(self.clone()))
+    }
+
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(CaptureWriter(self.clone()))
+    }
+}
+
+struct CaptureWriter(Capture);
+
+#[async_trait::async_trait]
+impl Pollable for CaptureWriter {
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for CaptureWriter {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        self.0.push(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        // Always writable: bytes past the cap are dropped, not refused, so a
+        // chatty guest neither blocks nor fails.
+        Ok(1 << 20)
+    }
+}
+
+impl tokio::io::AsyncWrite for CaptureWriter {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.0.push(buf);
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}

@@ -1,0 +1,166 @@
+//! What one instance sees: its WASI context (mounts, environment, captured
+//! stdio, no network) and its resource limits.
+
+use std::path::{Path, PathBuf};
+
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::error::Error;
+use crate::output::{Capture, OutputSink};
+
+/// Guest path of the stdlib directory (holding `python315.zip`).
+pub const STDLIB_GUEST_PATH: &str = "/usr/local/lib";
+/// Guest path of the packages tree.
+pub const PACKAGES_GUEST_PATH: &str = "/packages";
+/// Guest path of the vendored `mung` package.
+pub const VENDOR_GUEST_PATH: &str = "/vendor";
+
+/// A host directory made visible to the guest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mount {
+    /// The directory on the host.
+    pub host: PathBuf,
+    /// Where the guest sees it (an absolute path).
+    pub guest: String,
+    /// Whether the guest may create, change and delete files in it.
+    pub writable: bool,
+}
+
+impl Mount {
+    /// A read-only mount.
+    pub fn read_only(host: impl Into<PathBuf>, guest: impl Into<String>) -> Mount {
+        Mount { host: host.into(), guest: guest.into(), writable: false }
+    }
+
+    /// A read-write mount.
+    pub fn read_write(host: impl Into<PathBuf>, guest: impl Into<String>) -> Mount {
+        Mount { host: host.into(), guest: guest.into(), writable: true }
+    }
+}
+
+/// The fixed mounts, in preopen order, followed by the caller's grants.
+///
+/// The order matters: a pre-initialised snapshot has the guest's preopen
+/// table frozen inside it, so every instance must be given the same guest
+/// paths in the same order as when the snapshot was made.
+#[derive(Clone, Debug)]
+pub(crate) struct Layout {
+    pub mounts: Vec<Mount>,
+}
+
+impl Layout {
+    pub(crate) fn new(stdlib: &Path, packages: &Path, vendor: &Path, extra: &[Mount]) -> Result<Layout, Error> {
+        let mut mounts = vec![
+            Mount::read_only(stdlib, STDLIB_GUEST_PATH),
+            Mount::read_only(packages, PACKAGES_GUEST_PATH),
+            Mount::read_only(vendor, VENDOR_GUEST_PATH),
+        ];
+        for m in extra {
+            if !m.guest.starts_with('/') || m.guest.split('/').any(|c| c == "..") {
+                return Err(Error::Config(format!(
+                    "the guest path {:?} of {} must be absolute and must not contain `..`",
+                    m.guest,
+                    m.host.display()
+                )));
+            }
+            if mounts.iter().any(|e| e.guest == m.guest) {
+                return Err(Error::Config(format!("two directories are mounted at {}", m.guest)));
+            }
+            if !m.host.is_dir() {
+                return Err(Error::Mount { path: m.host.clone(), reason: "not a directory".into() });
+            }
+            mounts.push(m.clone());
+        }
+        Ok(Layout { mounts })
+    }
+
+    /// The guest paths in preopen order (what a snapshot freezes).
+    pub(crate) fn guest_paths(&self) -> Vec<&str> {
+        self.mounts.iter().map(|m| m.guest.as_str()).collect()
+    }
+
+    /// A WASI context with these mounts, the guest environment and the
+    /// given stdio captures; no network, no host environment, no stdin.
+    pub(crate) fn wasi(&self, stdout: &Capture, stderr: &Capture) -> Result<WasiCtx, Error> {
+        let mut b = WasiCtxBuilder::new();
+        // argv[1:] are appended to sys.path by the interpreter's first turn.
+        b.args(&["python", PACKAGES_GUEST_PATH, VENDOR_GUEST_PATH])
+            .env("HOME", "/tmp")
+            .env("TMPDIR", "/tmp")
+            .env("PYTHONTZPATH", "")
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        for m in &self.mounts {
+            let perms = if m.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
+            b.preopened_dir(&m.host, &m.guest, perms).map_err(|e| Error::Mount {
+                path: m.host.clone(),
+                reason: e.to_string(),
+            })?;
+        }
+        Ok(b.build())
+    }
+}
+
+/// Caps the guest's memory. A denied `memory.grow` is reported to Python as
+/// `MemoryError`; `hit` remembers it so a later hard failure can be named.
+pub(crate) struct Limiter {
+    pub memory_limit: u64,
+    pub hit: bool,
+}
+
+/// The most table elements an instance may grow to.
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired as u64 > self.memory_limit {
+            self.hit = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// The data of one instance's store.
+pub(crate) struct State {
+    pub wasi: WasiCtx,
+    pub table: ResourceTable,
+    pub limiter: Limiter,
+    pub stdout: Capture,
+    pub stderr: Capture,
+}
+
+impl State {
+    pub(crate) fn new(
+        layout: &Layout,
+        memory_limit: u64,
+        output_limit: usize,
+        stdout_sink: Option<OutputSink>,
+        stderr_sink: Option<OutputSink>,
+    ) -> Result<State, Error> {
+        let stdout = Capture::new(output_limit, stdout_sink);
+        let stderr = Capture::new(output_limit, stderr_sink);
+        Ok(State {
+            wasi: layout.wasi(&stdout, &stderr)?,
+            table: ResourceTable::new(),
+            limiter: Limiter { memory_limit, hit: false },
+            stdout,
+            stderr,
+        })
+    }
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
