@@ -136,17 +136,17 @@ def _node_factory():
                     inlinks=inlinks, mask=None, dataset=dataset, document=document,
                     data=data)
 
-    keys = ("_Node__id", "_Node__class_name", "_Node__top", "_Node__left", "_Node__width",
-            "_Node__height", "_Node__mask", "inlinks", "outlinks", "_Node__dataset",
-            "_Node__document", "is_selected", "data")
     new = object.__new__
 
     def fast(id_, class_name, top, left, width, height, outlinks, inlinks, dataset,
              document, data):
         node = new(Node)
-        node.__dict__.update(zip(keys, (id_, class_name, top, left, width, height, None,
-                                        inlinks, outlinks, dataset, document, False,
-                                        data)))
+        node.__dict__ = {
+            "_Node__id": id_, "_Node__class_name": class_name, "_Node__top": top,
+            "_Node__left": left, "_Node__width": width, "_Node__height": height,
+            "_Node__mask": None, "inlinks": inlinks, "outlinks": outlinks,
+            "_Node__dataset": dataset, "_Node__document": document, "is_selected": False,
+            "data": data}
         return node
 
     sample = (7, "stem", 3, 4, 5, 6, [1, 2], [3], "ds", "doc", {"k": 1})
@@ -294,10 +294,37 @@ def _parse_rle_strict(buf):
 
 
 def _err(where, detail):
+    """InvalidDocument located at ``where``: None, or ``(node id, line)``, or
+    ``(node id, element)`` (the line is then read from the element)."""
     if where is None:
         return InvalidDocument(detail)
     node_id, line = where
+    if line is not None and not isinstance(line, int):
+        line = line.sourceline
     return InvalidDocument(detail, node_id=node_id, line=line)
+
+
+def _explain_node(rec, i, line):
+    """Raise the InvalidDocument for a node record that failed the fast conversion,
+    checking the fields in mung.io's order."""
+    r_id, cls, r_top, r_left, r_width, r_height, mtext, r_out, r_in, data_el = rec
+    if r_id is _ABSENT or r_id is None:
+        raise InvalidDocument("node element #{0} has {1} <Id>".format(
+            i + 1, "no" if r_id is _ABSENT else "an empty"), line=line)
+    try:
+        nid = int(float(r_id))
+    except (ValueError, OverflowError):
+        raise InvalidDocument("node element #{0}: Id is not a number: {1!r}".format(
+            i + 1, _short(r_id)), line=line)
+    where = (nid, line)
+    if cls is _ABSENT:
+        raise _err(where, "missing <ClassName> element")
+    _int_field(r_top, "Top", where)
+    _int_field(r_left, "Left", where)
+    _int_field(r_width, "Width", where)
+    _int_field(r_height, "Height", where)
+    _links(r_in, "Inlinks", where)
+    _links(r_out, "Outlinks", where)
 
 
 def _short(text, limit=40):
@@ -342,16 +369,29 @@ class MungDocument(object):
         self.outlinks = []
         self.inlinks = []
         self.data = []
-        self.lines = []
+        self._elements = []
+        self._lines = None
         self.mask_kinds = []
         self._mask_texts = []
 
     def __len__(self):
         return len(self.ids)
 
+    @property
+    def lines(self):
+        """Source line of each node element (computed on first use)."""
+        if self._lines is None:
+            self._lines = [el.sourceline for el in self._elements]
+        return self._lines
+
+    @property
+    def elements(self):
+        """The lxml node elements, in document order."""
+        return self._elements
+
     def where(self, i):
         """(node id, line) of node element ``i``, for error messages."""
-        return self.ids[i], self.lines[i]
+        return self.ids[i], self._elements[i].sourceline
 
     def mask(self, i):
         """The mask of node ``i`` (uint8 array of shape (height, width)) or None."""
@@ -458,65 +498,70 @@ def read_mung(xml, masks=False):
         records.append(rec)
         elements.append(el)
 
+    doc._elements = elements
     make_node = _node_factory()
     dataset = doc.dataset
     document = doc.document
     ids = doc.ids
-    lines = doc.lines
+    add_id = ids.append
+    add_class = doc.class_names.append
+    add_top = doc.tops.append
+    add_left = doc.lefts.append
+    add_width = doc.widths.append
+    add_height = doc.heights.append
+    add_out = doc.outlinks.append
+    add_in = doc.inlinks.append
+    add_data = doc.data.append
+    add_node = doc.nodes.append
+    add_kind = doc.mask_kinds.append
+    add_text = doc._mask_texts.append
     rle_items = []          # (index, stripped text)
+    add_rle = rle_items.append
     for i, rec in enumerate(records):
-        line = elements[i].sourceline
-        lines.append(line)
-        text = rec[0]
-        if text is absent or text is None:
-            raise InvalidDocument("node element #{0} has {1} <Id>".format(
-                i + 1, "no" if text is absent else "an empty"), line=line)
+        r_id, cls, r_top, r_left, r_width, r_height, mtext, r_out, r_in, data_el = rec
         try:
-            nid = int(float(text))
-        except (ValueError, OverflowError):
-            raise InvalidDocument("node element #{0}: Id is not a number: {1!r}".format(
-                i + 1, _short(text)), line=line)
-        ids.append(nid)
-        where = (nid, line)
-        cls = rec[1]
+            nid = int(float(r_id))
+            top = int(r_top)
+            left = int(r_left)
+            width = int(r_width)
+            height = int(r_height)
+            inl = [] if r_in is absent or r_in is None else [int(t) for t in r_in.split(" ")]
+            outl = ([] if r_out is absent or r_out is None
+                    else [int(t) for t in r_out.split(" ")])
+        except (TypeError, ValueError, OverflowError):
+            _explain_node(rec, i, elements[i].sourceline)
+            raise
         if cls is absent:
-            raise _err(where, "missing <ClassName> element")
-        top = _int_field(rec[2], "Top", where)
-        left = _int_field(rec[3], "Left", where)
-        width = _int_field(rec[4], "Width", where)
-        height = _int_field(rec[5], "Height", where)
-        outl = _links(rec[7], "Outlinks", where)
-        inl = _links(rec[8], "Inlinks", where)
-        data_el = rec[9]
-        data = {} if data_el is absent else _data_items(data_el, where)
-        doc.class_names.append(cls)
-        doc.tops.append(top)
-        doc.lefts.append(left)
-        doc.widths.append(width)
-        doc.heights.append(height)
-        doc.outlinks.append(outl)
-        doc.inlinks.append(inl)
-        doc.data.append(data)
-        doc.nodes.append(make_node(nid, cls, top, left, width, height, outl, inl, dataset,
-                                   document, data))
-        mtext = rec[6]
+            _explain_node(rec, i, elements[i].sourceline)
+        data = {} if data_el is absent else _data_items(data_el, (nid, elements[i]))
+        add_id(nid)
+        add_class(cls)
+        add_top(top)
+        add_left(left)
+        add_width(width)
+        add_height(height)
+        add_out(outl)
+        add_in(inl)
+        add_data(data)
+        add_node(make_node(nid, cls, top, left, width, height, outl, inl, dataset, document,
+                           data))
         kind = None
         if mtext is not absent:
             if mtext is None:
-                raise _err(where, "Mask is empty")
+                raise _err((nid, elements[i]), "Mask is empty")
             if len(mtext) >= 3 and ":" in mtext[:3]:
                 kind = RLE
             elif mtext != "None":
                 kind = BITMAP
             if kind is not None and (height < 0 or width < 0):
-                raise _err(where, "a node with a Mask must have a non-negative Width and "
-                                  "Height (got {0}x{1})".format(width, height))
+                raise _err((nid, elements[i]), "a node with a Mask must have a non-negative "
+                           "Width and Height (got {0}x{1})".format(width, height))
             if kind == RLE:
-                rle_items.append((i, mtext.rstrip()))
+                add_rle((i, mtext.rstrip()))
             elif kind == BITMAP:
-                decode_bitmap(mtext, height, width, where)      # check it now
-        doc.mask_kinds.append(kind)
-        doc._mask_texts.append(mtext if kind is not None else None)
+                decode_bitmap(mtext, height, width, (nid, elements[i]))      # check it now
+        add_kind(kind)
+        add_text(mtext if kind is not None else None)
 
     # load-time link check (mung.io.validate_nodes_graph_structure)
     known = set(ids)
