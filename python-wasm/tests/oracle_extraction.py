@@ -698,7 +698,8 @@ def _import_mstudio():
 
 
 def _read(d, name, shape):
-    data = np.fromfile(os.path.join(d, name), dtype=np.uint8)
+    with open(os.path.join(d, name), "rb") as f:  # np.fromfile is unsupported under WASI
+        data = np.frombuffer(f.read(), dtype=np.uint8)
     n = int(np.prod(shape))
     if data.size != n:
         raise ValueError("%s: expected %d bytes, found %d" % (name, n, data.size))
