@@ -203,15 +203,22 @@ def separate_lines(left, top, mask, cut_lines):
     for a, b in zip(lines[:-1], lines[1:]):
         poly = list(a) + list(b[::-1])
         stencil = fill_poly(h, w, poly)
-        cut = mask & stencil
-        rows = np.flatnonzero(cut.any(axis=1))
-        cols = np.flatnonzero(cut.any(axis=0))
-        if rows.shape[0] == 0:
-            y1, y2, x1, x2 = 0, h, 0, w
-        else:
-            y1, y2 = int(rows[0]), int(rows[-1]) + 1
-            x1, x2 = int(cols[0]), int(cols[-1]) + 1
-        bands.append((left + x1, top + y1, np.ascontiguousarray(cut[y1:y2, x1:x2])))
+        # The stencil (outlines and spans) lies within the polygon's row range.
+        ys = [p[1] for p in poly]
+        r0 = max(min(ys), 0) if ys else 0
+        r1 = min(max(ys), h - 1) + 1 if ys else 0
+        rows = cols = None
+        if r0 < r1:
+            part = mask[r0:r1] & stencil[r0:r1]
+            rows = np.flatnonzero(part.any(axis=1))
+        if rows is None or rows.shape[0] == 0:
+            # no pixel in this band: a full-size, all-zero mask at (left, top)
+            bands.append((left, top, np.zeros((h, w), dtype=np.uint8)))
+            continue
+        cols = np.flatnonzero(part.any(axis=0))
+        y1, y2 = int(rows[0]), int(rows[-1]) + 1
+        x1, x2 = int(cols[0]), int(cols[-1]) + 1
+        bands.append((left + x1, top + r0 + y1, np.ascontiguousarray(part[y1:y2, x1:x2])))
     return bands
 
 

@@ -276,11 +276,14 @@ def fill_poly(height, width, points):
     hi = np.minimum(xb[keep], width - 1)
     if sy.size == 0:
         return out
+    # span coverage via a per-row difference array over the scanned rows only
     stride = width + 1
-    nbin = height * stride
-    # bincount needs intp indices (32-bit on wasm32); values are < height*(width+1)
-    diff = (np.bincount((sy * stride + lo).astype(np.intp), minlength=nbin)[:nbin].astype(np.int64)
-            - np.bincount((sy * stride + hi + 1).astype(np.intp), minlength=nbin)[:nbin].astype(np.int64))
-    cover = np.cumsum(diff.reshape(height, stride), axis=1)[:, :width] > 0
-    out[cover] = 1
+    rows = yhi - ylo
+    nbin = rows * stride
+    ry = sy - ylo
+    # bincount needs intp indices (32-bit on wasm32); values are < rows*(width+1)
+    diff = (np.bincount((ry * stride + lo).astype(np.intp), minlength=nbin)[:nbin].astype(np.int32)
+            - np.bincount((ry * stride + hi + 1).astype(np.intp), minlength=nbin)[:nbin].astype(np.int32))
+    cover = np.cumsum(diff.reshape(rows, stride), axis=1, dtype=np.int32)[:, :width] > 0
+    out[ylo:yhi][cover] = 1
     return out

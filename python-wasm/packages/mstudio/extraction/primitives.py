@@ -1,6 +1,6 @@
 """Image primitives of extraction-spec.md §2.1-§2.6, bit-identical to OpenCV 4.10
-(x86-64, AVX2/FMA dispatch, IPP off), written with numpy (scipy.fft is used
-for the float64 Gaussian pre-estimate when available; numpy.fft otherwise).
+(x86-64, AVX2/FMA dispatch, IPP off), written with numpy only (natively,
+scipy.fft is used for the float64 Gaussian pre-estimate when available).
 
 Exactness strategy
 ------------------
@@ -22,6 +22,7 @@ the same on wasm32 (32-bit default int) and on 64-bit hosts.
 """
 
 import math
+import sys
 
 import numpy as np
 
@@ -241,12 +242,24 @@ def _kernel_checks():
     return k
 
 
+_FFT = None
+
+
 def _fft_module():
-    try:
-        import scipy.fft as fft  # faster (pocketfft C++), used when available
-        return fft, fft.next_fast_len
-    except ImportError:  # numpy only
-        return np.fft, _next_fast_len
+    """``(fft module, next_fast_len)``.  Under WASI numpy.fft is used: there it is
+    faster than scipy.fft (233 vs 262 ms on the full page) and importing
+    scipy.fft costs about 1.1 s.  Natively scipy.fft is about 1.7x faster."""
+    global _FFT
+    if _FFT is None:
+        _FFT = (np.fft, _next_fast_len)
+        if sys.platform != "wasi":
+            try:
+                import scipy.fft as fft
+
+                _FFT = (fft, fft.next_fast_len)
+            except ImportError:
+                pass
+    return _FFT
 
 
 def _next_fast_len(n, real=True):
