@@ -67,7 +67,8 @@ def _make_parser(encoding=None):
         dtd_validation=False,
         attribute_defaults=False,
         huge_tree=False,          # keep libxml2's size/depth/amplification limits
-        collect_ids=False,        # MUSCIMA++ 1.0 files carry xml:id attributes
+        # NB: do not pass collect_ids=False -- with lxml 6 / libxml2 2.14 that makes the
+        # parser load an external DTD subset (a file read), whatever load_dtd says.
         remove_blank_text=False,
         remove_comments=False,
         remove_pis=False,
