@@ -5,8 +5,9 @@ The grammar rows are kept as text in the notation of the spec (one row per line,
 
 * ``allowed``: ``{parent class: frozenset(child classes)}`` -- the allowed class pairs;
 * ``checks``: ``{owner class: (in_checks, out_checks)}`` -- the directed cardinality
-  checks that can fail (checks with the default ``{0,inf}`` never fail and are dropped),
-  each list in expansion order.
+  checks that can fail (checks with the default ``{0,inf}`` never fail and are dropped,
+  and so are checks owned by classes outside the alphabet, §4.4), each list in
+  expansion order.
 
 Row order is normative: it fixes the order of the checks (§4.2).
 """
@@ -366,6 +367,11 @@ class Grammar(object):
         checks = {}
         for chk in expanded:
             if not chk.can_fail():
+                continue
+            if chk.owner not in ALPHABET:
+                # §4.4: nodes of unknown classes have no checks -- this drops the checks
+                # owned by the three grammar-only classes (arpeggiatoUp, arpeggiatoDown,
+                # mensuralProlationCombiningDot); their links still count as allowed
                 continue
             ins, outs = checks.setdefault(chk.owner, ([], []))
             (ins if chk.direction == "IN" else outs).append(chk)
