@@ -50,6 +50,8 @@ _FIELDS = ("Id", "ClassName", "Top", "Left", "Width", "Height", "Mask", "Outlink
            "Inlinks", "Data")
 _FIELD_INDEX = dict((name, i) for i, name in enumerate(_FIELDS))
 _MAX_DIGITS = 9            # fast RLE path: numbers up to 999,999,999 (sums fit in int64)
+MAX_DECODED_PIXELS = 1 << 28   # refuse to decode a larger mask (a clear error, not a
+                               # MemoryError; real pages are < 2**25 pixels)
 _HUGE = 1 << 62
 
 
@@ -237,9 +239,16 @@ def decode_rle(text, height, width, where=None):
         raise _err(where, "a node with a Mask must have a non-negative Width and Height "
                    "(got {0}x{1})".format(width, height))
     values, lengths = _rle_runs_slow(text, height, width, where)
+    _check_decodable(height, width, where)
     ones = np.array([1 if v == 1 else 0 for v in values], dtype=np.uint8)
     flat = np.repeat(ones, np.array(lengths, dtype=np.int64).astype(np.intp))
     return flat.reshape((height, width))
+
+
+def _check_decodable(height, width, where):
+    if height * width > MAX_DECODED_PIXELS:
+        raise _err(where, "the Mask has {0}*{1} pixels, too many to decode".format(
+            width, height))
 
 
 def _parse_rle_strict(buf):
@@ -631,6 +640,14 @@ def _check_rle_masks(doc, items, wanted):
     sel = [k for k, (i, _) in enumerate(items) if wanted is None or classes[i] in wanted]
     if not sel:
         return
+    pixels = 0
+    for k in sel:
+        i = items[k][0]
+        _check_decodable(heights[i], widths[i], doc.where(i))
+        pixels += heights[i] * widths[i]
+    if pixels > MAX_DECODED_PIXELS:
+        raise InvalidDocument("the masks to decode have {0} pixels in total, too many".format(
+            pixels))
     # decode the selected masks in one np.repeat over their concatenated tokens
     sel_arr = np.array(sel, dtype=np.intp)
     s0 = tok_start[sel_arr]
