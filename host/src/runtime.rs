@@ -54,7 +54,7 @@ pub struct RuntimeBuilder {
     output_limit: usize,
     mounts: Vec<Mount>,
     max_instances: Option<u32>,
-    preinitialized: bool,
+    preinitialized: Option<bool>,
     stdout_sink: Option<OutputSink>,
     stderr_sink: Option<OutputSink>,
 }
@@ -70,7 +70,7 @@ impl Default for RuntimeBuilder {
             output_limit: DEFAULT_OUTPUT_LIMIT,
             mounts: Vec::new(),
             max_instances: None,
-            preinitialized: true,
+            preinitialized: None,
             stdout_sink: None,
             stderr_sink: None,
         }
@@ -137,10 +137,15 @@ impl RuntimeBuilder {
     }
 
     /// Whether to start instances from a snapshot taken after numpy, scipy,
-    /// lxml, PIL, `mung` and `mstudio` were imported (default true). Without
-    /// it, each instance pays those imports (about a second) on first use.
+    /// lxml, PIL, `mung` and `mstudio` were imported. Without it, each
+    /// instance pays those imports (about a second) when it first needs them.
+    ///
+    /// Default: yes, unless directories are [mounted](Self::mount). The
+    /// guest's libc freezes its table of mounts inside the snapshot, so a
+    /// snapshot only serves the mount layout it was made with; asking for
+    /// one explicitly with mounts builds (once) a snapshot for that layout.
     pub fn preinitialized(mut self, yes: bool) -> Self {
-        self.preinitialized = yes;
+        self.preinitialized = Some(yes);
         self
     }
 
@@ -183,7 +188,8 @@ impl RuntimeBuilder {
             &upstream.mung.site_dir(),
             &self.mounts,
         )?;
-        let core = if self.preinitialized {
+        let preinitialized = self.preinitialized.unwrap_or(self.mounts.is_empty());
+        let core = if preinitialized {
             snapshot::ensure(&cache, &upstream, &packages, &layout)?
         } else {
             CoreModule {
@@ -221,7 +227,7 @@ impl RuntimeBuilder {
             component_path: artifacts::component_path(&cache, &component_key),
             compiled_path: compile_cache::compiled_path(&cache, &compile_cache::compiled_key(&engine, &component_key)),
             cache_outcome,
-            preinitialized: self.preinitialized,
+            preinitialized,
             packages_dir: packages.path().to_path_buf(),
             packages_hash: packages.hash().to_string(),
             max_instances,

@@ -84,7 +84,15 @@ impl Layout {
     /// A WASI context with these mounts, the guest environment and the
     /// given stdio captures; no network, no host environment, no stdin.
     pub(crate) fn wasi(&self, stdout: &Capture, stderr: &Capture) -> Result<WasiCtx, Error> {
+        Ok(self.wasi_builder(stdout, stderr)?.build())
+    }
+
+    /// The builder behind [`Self::wasi`] (also used for WASI preview1).
+    pub(crate) fn wasi_builder(&self, stdout: &Capture, stderr: &Capture) -> Result<WasiCtxBuilder, Error> {
         let mut b = WasiCtxBuilder::new();
+        // File access is synchronous for the guest anyway; doing it on the
+        // calling thread avoids a thread hop per read.
+        b.allow_blocking_current_thread(true);
         // argv[1:] are appended to sys.path by the interpreter's first turn.
         b.args(&["python", PACKAGES_GUEST_PATH, VENDOR_GUEST_PATH])
             .env("HOME", "/tmp")
@@ -102,7 +110,7 @@ impl Layout {
                 reason: e.to_string(),
             })?;
         }
-        Ok(b.build())
+        Ok(b)
     }
 }
 
