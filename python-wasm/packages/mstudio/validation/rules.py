@@ -209,17 +209,17 @@ def _line_flags(masks, axis):
             k = int(np.count_nonzero(m.sum(axis=0, dtype=np.int64) == 1))
             flags.append(k / w >= 0.8)
         return flags
+    # many, small masks (stems, barlines): row sums of all of them in one reduceat
     flags = [False] * len(masks)
     parts = []
-    seg_len = []            # n: number of sums per mask
+    seg_len = []            # n: number of sums (rows) per mask
     seg_width = []          # entries per sum
     which = []
     for j, m in enumerate(masks):
-        h, w = m.shape
-        n, width = (h, w) if axis == 1 else (w, h)
+        n, width = m.shape
         if n == 0 or width == 0:
             continue        # no sums, or all sums are 0: never flagged
-        parts.append(m.ravel() if axis == 1 else m.T.ravel())
+        parts.append(m.ravel())
         seg_len.append(n)
         seg_width.append(width)
         which.append(j)
