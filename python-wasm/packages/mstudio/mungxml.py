@@ -31,11 +31,11 @@ Decisions that deviate from mung/MuNG Studio (documented for the product):
 * **Bitmap masks** with a value outside (-1, 256) or not finite are an error (the
   conversion to uint8 is platform dependent there); so is a negative Width/Height on a
   node that has a mask (mung fails on it too).
+* A mask is never decoded into more than ``MAX_DECODED_PIXELS`` pixels (an error instead
+  of a MemoryError); masks that are only checked are never materialised.
 * A ``str`` document is parsed as the text it is: an ``encoding=`` in its XML declaration
   is ignored (as lxml cannot apply it to already-decoded text).
 """
-
-import math
 
 from mstudio.errors import InvalidDocument, InvalidInput
 
@@ -356,7 +356,7 @@ class MungDocument(object):
       ``outlinks``, ``inlinks``, ``data`` -- the same values as plain lists
       (``class_names`` entries are None for an empty ``<ClassName/>``, ``data`` entries
       are dicts, empty when there is no ``<Data>``);
-    * ``lines`` -- source line of each node element;
+    * ``lines`` -- source line of each node element; ``elements`` -- the lxml elements;
     * ``mask_kinds`` -- ``'rle'``, ``'bitmap'`` or None (no mask, or bitmap ``None``);
     * ``node_tag`` (``'Node'`` or ``'CropObject'``), ``dataset``, ``document`` (root
       attributes, default ``'Unknown'``), ``root`` (the lxml root element).
