@@ -8,7 +8,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use mung_runtime_python_wasm::cache::write_atomic;
+use mung_runtime_python_wasm::cache::{prune, write_atomic};
 use mung_runtime_python_wasm::component::{HOST_ADAPTER_WAT, INTERP_WIT, compose, wrap_interpreter};
 use mung_runtime_python_wasm::{CacheDir, Interpreter, MungSdist};
 use sha2::{Digest, Sha256};
@@ -138,6 +138,9 @@ pub(crate) fn component_key(core: &CoreModule) -> String {
     hex::encode(h.finalize())
 }
 
+/// Standalone components kept in the cache (each is ~100 MB).
+const KEEP_COMPONENTS: usize = 4;
+
 /// Where the standalone component for `key` is written.
 pub(crate) fn component_path(cache: &CacheDir, key: &str) -> PathBuf {
     cache.root().join("components").join(format!("{}.wasm", &key[..32]))
@@ -158,5 +161,6 @@ pub(crate) fn build_component(cache: &CacheDir, core: &CoreModule) -> Result<Vec
         .map_err(Error::io("creating a scratch directory"))?;
     let component = compose(&interpreter, GLUE_COMPONENT, scratch.path())?;
     write_atomic(&path, &component)?;
+    prune(path.parent().unwrap(), "wasm", KEEP_COMPONENTS);
     Ok(component)
 }

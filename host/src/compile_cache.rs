@@ -12,12 +12,15 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use mung_runtime_python_wasm::CacheDir;
-use mung_runtime_python_wasm::cache::write_atomic;
+use mung_runtime_python_wasm::cache::{prune, touch, write_atomic};
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::error::Error;
+
+/// Compiled artifacts kept in the cache (each is ~300 MB).
+const KEEP_COMPILED: usize = 6;
 
 /// Where a component came from in [`load_or_compile`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +91,7 @@ pub(crate) fn load_or_compile(
         .map_err(Error::wasmtime("compiling the component"))?;
     drop(wasm);
     write_atomic(&path, &compiled)?;
+    prune(path.parent().unwrap(), "cwasm", KEEP_COMPILED);
     tracing::info!(elapsed = ?start.elapsed(), path = %path.display(), "compiled and cached the component");
     let component = load(engine, &path)?;
     Ok((component, CacheOutcome::Compiled))
@@ -99,7 +103,8 @@ fn try_load(engine: &Engine, path: &Path) -> Option<Component> {
     }
     match load(engine, path) {
         Ok(c) => {
-            tracing::info!(path = %path.display(), "loaded the compiled component from the cache");
+            touch(path);
+            tracing::debug!(path = %path.display(), "loaded the compiled component from the cache");
             Some(c)
         }
         Err(e) => {

@@ -116,7 +116,7 @@ pub struct Mask {
 }
 
 impl Mask {
-    /// The mask as a black-on-white picture (ink 0 = black... inside = white 255).
+    /// The mask as a picture: inside white (255), outside black (0).
     pub fn to_luma(&self) -> image::GrayImage {
         let pixels = self.pixels.iter().map(|&p| if p != 0 { 255 } else { 0 }).collect();
         image::GrayImage::from_raw(self.width, self.height, pixels).expect("mask size matches its pixels")
@@ -131,12 +131,28 @@ impl Mask {
         }
     }
 
-    /// Opens a mask picture (PNG or any format `image` reads; white = inside).
+    /// A mask from any picture: with an alpha channel, opaque pixels
+    /// (alpha > 127) are inside, as in MuNG Studio's RGBA masks; without one,
+    /// bright pixels (> 127) are.
+    pub fn from_image(image: &image::DynamicImage) -> Mask {
+        if image.color().has_alpha() {
+            let rgba = image.to_rgba8();
+            Mask {
+                width: rgba.width(),
+                height: rgba.height(),
+                pixels: rgba.pixels().map(|p| u8::from(p.0[3] > 127)).collect(),
+            }
+        } else {
+            Mask::from_luma(&image.to_luma8())
+        }
+    }
+
+    /// Opens a mask picture (PNG or any format `image` reads), see [`Mask::from_image`].
     pub fn open(path: impl AsRef<std::path::Path>) -> Result<Mask, ExtractError> {
         let path = path.as_ref();
         let image = image::open(path)
             .map_err(|e| ExtractError::InvalidInput(format!("cannot read the mask {}: {e}", path.display())))?;
-        Ok(Mask::from_luma(&image.to_luma8()))
+        Ok(Mask::from_image(&image))
     }
 
     /// How many pixels are inside.

@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use mung_runtime_python_wasm::CacheDir;
-use mung_runtime_python_wasm::cache::write_atomic;
+use mung_runtime_python_wasm::cache::{prune, touch, write_atomic};
 use sha2::{Digest, Sha256};
 use wasmtime::{Caller, Engine, Extern, Instance, Linker, Memory, Module, Store, TypedFunc};
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -38,6 +38,9 @@ use crate::sandbox::Layout;
 /// The glue's prelude and boot turn (the same files the glue embeds).
 const PRELUDE: &str = include_str!("../../guest-wit/src/prelude.py");
 const BOOT: &str = include_str!("../../guest-wit/src/boot.py");
+
+/// Snapshots kept in the cache (each is ~120 MB).
+const KEEP_SNAPSHOTS: usize = 4;
 
 /// Imported before the snapshot. Modules missing from a custom packages
 /// tree are skipped; the result says which were imported.
@@ -77,6 +80,7 @@ pub(crate) fn ensure(
     let path = cache.root().join("snapshots").join(format!("{}.wasm", &key[..32]));
     let core = CoreModule { path: path.clone(), sha256: key.clone() };
     if path.exists() {
+        touch(&path);
         return Ok(core);
     }
     let _lock = cache.lock(&format!("snapshot-{}", &key[..16]))?;
@@ -87,6 +91,7 @@ pub(crate) fn ensure(
     let start = Instant::now();
     let bytes = build(cache, upstream, layout)?;
     write_atomic(&path, &bytes)?;
+    prune(path.parent().unwrap(), "wasm", KEEP_SNAPSHOTS);
     tracing::info!(elapsed = ?start.elapsed(), path = %path.display(), "snapshot ready");
     Ok(core)
 }

@@ -1,0 +1,99 @@
+//! Argument types and the sandbox options shared by the subcommands.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use mung_runtime::{Mount, RuntimeBuilder};
+
+/// A byte size such as `512M`, `1G`, `65536` or `64KiB`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ByteSize(pub u64);
+
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (digits, unit) = t.split_at(split);
+        let n: u64 = digits.parse().map_err(|_| format!("{s:?} is not a size like 512M or 1G"))?;
+        let shift = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 0,
+            "k" | "kb" | "kib" => 10,
+            "m" | "mb" | "mib" => 20,
+            "g" | "gb" | "gib" => 30,
+            other => return Err(format!("unknown size unit {other:?} (use K, M or G)")),
+        };
+        n.checked_mul(1 << shift).map(ByteSize).ok_or_else(|| format!("{s:?} is too large"))
+    }
+}
+
+/// `PATH[:ro|rw]`: a host directory granted to the guest at the same path.
+#[derive(Clone, Debug)]
+pub(crate) struct DirGrant(pub Mount);
+
+impl std::str::FromStr for DirGrant {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (path, writable) = match s.rsplit_once(':') {
+            Some((p, "ro")) => (p, false),
+            Some((p, "rw")) => (p, true),
+            _ => (s, false),
+        };
+        let host = std::fs::canonicalize(path).map_err(|e| format!("cannot grant {path}: {e}"))?;
+        if !host.is_dir() {
+            return Err(format!("cannot grant {path}: not a directory"));
+        }
+        let guest = host
+            .to_str()
+            .ok_or_else(|| format!("cannot grant {path}: the path is not UTF-8"))?
+            .to_string();
+        Ok(DirGrant(Mount { host, guest, writable }))
+    }
+}
+
+/// Limits of the sandbox, shared by the subcommands.
+#[derive(Args, Clone, Debug)]
+pub(crate) struct SandboxArgs {
+    /// Wall-clock deadline of each call, in seconds (stops busy loops and
+    /// blocking calls alike).
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub timeout: f64,
+
+    /// Memory cap of each sandboxed interpreter, e.g. 512M or 2G.
+    #[arg(long, value_name = "SIZE", default_value = "1G")]
+    pub memory: ByteSize,
+
+    /// Give each call this much fuel (about one unit per wasm instruction).
+    /// Fuel needs a separately compiled interpreter (compiled once).
+    #[arg(long, value_name = "UNITS")]
+    pub fuel: Option<u64>,
+
+    /// Use the Python packages in DIR instead of the built-in `mstudio`
+    /// (the pre-initialised snapshot is rebuilt when DIR's contents change).
+    #[arg(long, value_name = "DIR")]
+    pub packages: Option<PathBuf>,
+}
+
+impl SandboxArgs {
+    pub(crate) fn builder(&self, cache_dir: Option<PathBuf>) -> Result<RuntimeBuilder, String> {
+        if !(self.timeout.is_finite() && self.timeout > 0.0) {
+            return Err(format!("--timeout must be a positive number of seconds, not {}", self.timeout));
+        }
+        let mut b = mung_runtime::Runtime::builder()
+            .timeout(Duration::from_secs_f64(self.timeout))
+            .memory_limit(self.memory.0);
+        if let Some(dir) = cache_dir {
+            b = b.cache_dir(dir);
+        }
+        if let Some(fuel) = self.fuel {
+            b = b.fuel(fuel);
+        }
+        if let Some(dir) = &self.packages {
+            b = b.packages_dir(dir);
+        }
+        Ok(b)
+    }
+}
