@@ -131,3 +131,28 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         .map_err(ArtifactError::io(format!("reading {}", path.display())))?;
     Ok(hex::encode(hasher.finalize()))
 }
+
+/// Marks `path` as just used, so [`prune`] keeps it.
+pub fn touch(path: &Path) {
+    if let Ok(file) = File::options().append(true).open(path) {
+        let _ = file.set_modified(std::time::SystemTime::now());
+    }
+}
+
+/// Deletes all but the `keep` most recently used files with extension `ext`
+/// in `dir`. Compiled artifacts are hundreds of megabytes each, and every
+/// change to the packages tree makes new ones.
+pub fn prune(dir: &Path, ext: &str, keep: usize) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .filter_map(|p| Some((fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .collect();
+    files.sort_by(|a, b| b.0.cmp(&a.0));
+    for (_, path) in files.into_iter().skip(keep) {
+        tracing::info!(path = %path.display(), "removing an old cache entry");
+        let _ = fs::remove_file(path);
+    }
+}

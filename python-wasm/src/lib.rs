@@ -8,6 +8,7 @@
 //!   their sha256 and unpacks what the runtime needs ([`fetch`]),
 //! * wraps the interpreter's core module into a WASI 0.2 component and
 //!   composes it with the typed glue component ([`component`]),
+//! * creates native CPython environments for baselines and oracles ([`native`]),
 //! * holds the cache location and the cross-process locking that keeps
 //!   expensive steps from running twice ([`cache`]).
 //!
@@ -17,6 +18,7 @@
 pub mod cache;
 pub mod component;
 pub mod fetch;
+pub mod native;
 pub mod pins;
 
 pub use cache::{CacheDir, FileLock};
