@@ -23,6 +23,8 @@ const MAX_WASM_STACK: usize = 4 << 20;
 pub(crate) struct EngineSettings {
     /// Count instructions, so a call can be given a fuel budget.
     pub fuel: bool,
+    /// Check the epoch in loops and calls, so a deadline stops busy guests.
+    pub epoch_interruption: bool,
     /// Most instances alive at once (pool slots).
     pub max_instances: u32,
     /// Most bytes one linear memory may grow to.
@@ -71,6 +73,7 @@ pub(crate) fn new_engine(settings: EngineSettings) -> Result<Engine, Error> {
         .max_memory_size(settings.max_memory as usize)
         .max_unused_warm_slots(n);
     let mut config = base_config(settings.fuel);
+    config.epoch_interruption(settings.epoch_interruption);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Engine::new(&config).map_err(Error::wasmtime("configuring wasmtime"))
 }

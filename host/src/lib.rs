@@ -56,7 +56,7 @@ pub use mung_runtime_python_wasm::pins::CPYTHON_VERSION;
 pub use output::Output;
 pub use python::Execution;
 pub use runtime::{
-    DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT, MIN_MEMORY_LIMIT, Runtime, RuntimeBuilder,
+    DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT, Isolation, MIN_MEMORY_LIMIT, Runtime, RuntimeBuilder,
     RuntimeInfo,
 };
 pub use sandbox::{Mount, PACKAGES_GUEST_PATH, STDLIB_GUEST_PATH, VENDOR_GUEST_PATH};

@@ -55,8 +55,23 @@ pub struct RuntimeBuilder {
     mounts: Vec<Mount>,
     max_instances: Option<u32>,
     preinitialized: Option<bool>,
+    isolation: Isolation,
+    epoch_interruption: bool,
     stdout_sink: Option<OutputSink>,
     stderr_sink: Option<OutputSink>,
+}
+
+/// How the typed calls ([`Runtime::validate`], the extraction methods) get
+/// their instance. [`Runtime::execute`] is always fresh, and a [`Session`]
+/// always keeps one instance.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Isolation {
+    /// Reuse warm instances from a pool (fast; the default). Our own Python
+    /// code runs there, so no state of interest carries over.
+    #[default]
+    Warm,
+    /// A new instance from the snapshot for every call, discarded after it.
+    Fresh,
 }
 
 impl Default for RuntimeBuilder {
@@ -71,6 +86,8 @@ impl Default for RuntimeBuilder {
             mounts: Vec::new(),
             max_instances: None,
             preinitialized: None,
+            isolation: Isolation::Warm,
+            epoch_interruption: true,
             stdout_sink: None,
             stderr_sink: None,
         }
@@ -149,6 +166,20 @@ impl RuntimeBuilder {
         self
     }
 
+    /// How typed calls get their instance (default [`Isolation::Warm`]).
+    pub fn isolation(mut self, isolation: Isolation) -> Self {
+        self.isolation = isolation;
+        self
+    }
+
+    /// Turns off epoch interruption, so the deadline can no longer stop a
+    /// busy guest (only blocking calls). For measuring its overhead only.
+    #[doc(hidden)]
+    pub fn without_epoch_interruption(mut self) -> Self {
+        self.epoch_interruption = false;
+        self
+    }
+
     /// Receives stdout bytes as the guest writes them (up to the cap).
     pub fn on_stdout(mut self, sink: impl Fn(&[u8]) + Send + Sync + 'static) -> Self {
         self.stdout_sink = Some(Arc::new(sink));
@@ -203,6 +234,7 @@ impl RuntimeBuilder {
         });
         let engine = engine::new_engine(EngineSettings {
             fuel: self.fuel.is_some(),
+            epoch_interruption: self.epoch_interruption,
             max_instances,
             max_memory: self.memory_limit,
         })?;
@@ -240,6 +272,7 @@ impl RuntimeBuilder {
                 layout,
                 limits: CallLimits { deadline: self.timeout, fuel: self.fuel },
                 memory_limit: self.memory_limit,
+                isolation: self.isolation,
                 output_limit: self.output_limit,
                 stdout_sink: self.stdout_sink,
                 stderr_sink: self.stderr_sink,
@@ -298,6 +331,7 @@ pub(crate) struct Inner {
     layout: Layout,
     pub(crate) limits: CallLimits,
     memory_limit: u64,
+    isolation: Isolation,
     output_limit: usize,
     stdout_sink: Option<OutputSink>,
     stderr_sink: Option<OutputSink>,
@@ -524,7 +558,10 @@ impl Inner {
         &self,
         f: impl AsyncFnOnce(&mut wasmtime::Store<State>, &bindings::Runtime) -> wasmtime::Result<R>,
     ) -> Result<R, SandboxError> {
-        let idle = self.idle.lock().unwrap().pop();
+        let idle = match self.isolation {
+            Isolation::Warm => self.idle.lock().unwrap().pop(),
+            Isolation::Fresh => None,
+        };
         let mut worker = match idle {
             Some(worker) => worker,
             None => self.new_worker()?,
@@ -534,7 +571,7 @@ impl Inner {
         if !output.stderr.is_empty() || !output.stdout.is_empty() {
             tracing::debug!(stdout = %output.stdout_text(), stderr = %output.stderr_text(), "guest output");
         }
-        if worker.is_healthy() {
+        if worker.is_healthy() && self.isolation == Isolation::Warm {
             self.idle.lock().unwrap().push(worker);
         }
         result

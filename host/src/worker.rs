@@ -37,6 +37,8 @@ impl Worker {
     ) -> Result<Worker, Error> {
         let mut store = Store::new(pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
+        // Yield to the executor at every epoch tick: that is when the
+        // call's deadline (a tokio timeout) gets a chance to fire.
         store.epoch_deadline_async_yield_and_update(1);
         if fuel {
             store.set_fuel(u64::MAX).map_err(Error::wasmtime("setting fuel"))?;

@@ -13,6 +13,12 @@ use crate::fail;
 /// Exit statuses: the script's own (0, `sys.exit(n)`), 1 for an uncaught
 /// exception, 2 for bad arguments or setup, 124 when the deadline stopped
 /// it, 125 for other sandbox stops (trap, fuel, memory).
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Isolation {
+    Fresh,
+    Session,
+}
+
 #[derive(Args)]
 #[command(after_help = "Exit status: 0 success; N when the script calls sys.exit(N); 1 uncaught exception or \
     syntax error; 2 bad arguments or setup failure; 124 deadline exceeded; 125 stopped by the sandbox \
@@ -20,13 +26,19 @@ use crate::fail;
     mstudio already imported) that sees no files but the ones granted with --allow-dir, and no network. \
     The value of its final expression, if any, is printed as JSON after its output.")]
 pub(crate) struct ExecArgs {
-    /// The script to run; `-` reads it from standard input.
+    /// The scripts to run, in order; `-` reads one from standard input.
     #[arg(value_name = "FILE", required_unless_present = "code", conflicts_with = "code")]
-    file: Option<PathBuf>,
+    files: Vec<PathBuf>,
 
-    /// Run CODE instead of a file.
+    /// Run CODE instead of files (repeatable: run in order).
     #[arg(short = 'c', long = "code", value_name = "CODE")]
-    code: Option<String>,
+    code: Vec<String>,
+
+    /// `fresh`: each script in a new interpreter that sees nothing of the
+    /// others (the default, for untrusted code). `session`: all scripts in one
+    /// interpreter, each seeing the names the earlier ones defined.
+    #[arg(long, value_enum, default_value_t = Isolation::Fresh)]
+    isolation: Isolation,
 
     /// Names to define before the script runs, as a JSON object.
     #[arg(long, value_name = "JSON")]
@@ -51,22 +63,27 @@ pub(crate) struct ExecArgs {
     sandbox: SandboxArgs,
 }
 
+fn read_script(path: &std::path::Path) -> Result<String, String> {
+    if path.as_os_str() == "-" {
+        let mut code = String::new();
+        std::io::stdin().read_to_string(&mut code).map_err(|e| format!("cannot read the script from stdin: {e}"))?;
+        return Ok(code);
+    }
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
 pub(crate) fn run(args: ExecArgs, cache_dir: Option<PathBuf>) -> u8 {
-    let code = match (&args.code, &args.file) {
-        (Some(code), _) => code.clone(),
-        (None, Some(path)) if path.as_os_str() == "-" => {
-            let mut code = String::new();
-            if let Err(e) = std::io::stdin().read_to_string(&mut code) {
-                return fail(format!("cannot read the script from stdin: {e}"));
-            }
-            code
+    let scripts: Vec<String> = if args.code.is_empty() {
+        match args.files.iter().map(|p| read_script(p)).collect::<Result<_, _>>() {
+            Ok(s) => s,
+            Err(e) => return fail(e),
         }
-        (None, Some(path)) => match std::fs::read_to_string(path) {
-            Ok(code) => code,
-            Err(e) => return fail(format!("cannot read {}: {e}", path.display())),
-        },
-        (None, None) => return fail("give a script FILE, `-` for stdin, or -c CODE"),
+    } else {
+        args.code.clone()
     };
+    if scripts.is_empty() {
+        return fail("give a script FILE, `-` for stdin, or -c CODE");
+    }
     let globals: Value = match &args.globals {
         Some(text) => match serde_json::from_str(text) {
             Ok(v @ Value::Object(_)) => v,
@@ -96,16 +113,23 @@ pub(crate) fn run(args: ExecArgs, cache_dir: Option<PathBuf>) -> u8 {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let result = runtime.execute(&code, &globals);
-    if args.json {
-        report_json(&result);
-    } else {
-        report_plain(&result);
+    let mut session = (args.isolation == Isolation::Session).then(|| runtime.session());
+    for code in &scripts {
+        let result = match &mut session {
+            Some(session) => session.execute(code, &globals),
+            None => runtime.execute(code, &globals),
+        };
+        if args.json {
+            report_json(&result);
+        } else {
+            report_plain(&result);
+        }
+        if let Err(e) = &result {
+            // The first failing script decides the status; the rest do not run.
+            return (e.exit_status() & 0xff) as u8;
+        }
     }
-    match &result {
-        Ok(_) => 0,
-        Err(e) => (e.exit_status() & 0xff) as u8,
-    }
+    0
 }
 
 fn report_plain(result: &Result<Execution, ExecError>) {
