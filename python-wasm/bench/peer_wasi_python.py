@@ -21,7 +21,7 @@ def log(msg):
 
 
 def check(done, expected):
-    if done.exit_code != 0 or done.stdout.strip() != expected:
+    if done.exit_code != 0 or done.stdout.decode("utf-8", "replace").strip() != expected:
         raise RuntimeError("unexpected result: exit %r, trapped %r, stdout %r, stderr %r"
                            % (done.exit_code, done.trapped, done.stdout, done.stderr[-500:]))
 

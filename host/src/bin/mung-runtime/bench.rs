@@ -312,6 +312,14 @@ fn calls(b: &mut Bench, rt: &Runtime) {
     let r = time_calls(b.n(20), 200, 500, || Ok(session.reset()?));
     b.record("profile.reset", r);
     profile_in_guest(b, &mut session);
+    let r = (|| {
+        expect_value(session.execute(NUMPY, &g)?.value, 45)?;
+        time_calls(b.n(20), 100, 200, || {
+            session.execute(NUMPY, &g)?;
+            Ok(())
+        })
+    })();
+    b.record("numpy_session", r);
     drop(session);
 
     b.progress("execute: fresh sandbox per call");
@@ -896,6 +904,7 @@ fn assemble(
     r.target = Some(Target::value_at_most(0.005));
     r.notes.push(format!("snippet: {NUMPY}"));
     rows.push(r);
+    rows.push(row(s2, "numpy_session", "numpy call in a session (same snippet)".into(), Unit::Seconds));
     let mut r = row(s2, "numpy_plain", "  same, plain interpreter: import numpy on first use".into(), Unit::Seconds);
     vs(&mut r, "numpy_fresh", "the same call from the pre-initialised snapshot", "plain / snapshot");
     rows.push(r);
@@ -968,8 +977,12 @@ fn assemble(
         vs(&mut r, &format!("native.mstudio.{op}"), ex_desc, "sandbox / native mstudio");
         r.target = Some(Target::ratio_at_most(1.5));
         if let (Some(cv), Some(v)) = (b.value(&format!("native.cv2.{op}")), r.value()) {
-            let what = if op == "compute_cut_lines" { "MuNG Studio's pure-Python code" } else { "OpenCV 4.10 as MuNG Studio calls it" };
-            r.notes.push(format!("{what}, native (1 thread, IPP off): {} → sandbox / it = {:.2}×", report::format_time(cv), v / cv));
+            let what = if op == "compute_cut_lines" {
+                "MuNG Studio's code (pure Python), native"
+            } else {
+                "MuNG Studio's code (OpenCV 4.10, 1 thread, IPP off), native"
+            };
+            r.notes.push(format!("{what}: {} → sandbox / it = {:.2}×", report::format_time(cv), v / cv));
         }
         rows.push(r);
     }
@@ -1005,10 +1018,13 @@ fn assemble(
     let s7 = "7 peers (same run)";
     let mut r = row(s7, "native.turn", "native CPython: parse+compile+exec+eval+JSON of '1+1'".into(), Unit::Seconds);
     ours_over(&mut r, "exec_session", "ours (session round trip) / this");
-    r.notes.push("in-process, what our prelude does per execute (ours caches the compiled snippet)".into());
+    r.notes.push("in-process, the snippet parsed and compiled every time".into());
+    rows.push(r);
+    let mut r = row(s7, "native.turn_cached", "native CPython: same, compiled snippet cached (our prelude's hot path)".into(), Unit::Seconds);
+    ours_over(&mut r, "exec_session", "ours (session round trip) / this");
     rows.push(r);
     let mut r = row(s7, "native.numpy", "native CPython: the numpy snippet in-process, numpy imported".into(), Unit::Seconds);
-    ours_over(&mut r, "numpy_fresh", "ours (fresh sandbox) / this");
+    ours_over(&mut r, "numpy_session", "ours (session) / this");
     rows.push(r);
     let mut r = row(s7, "native.process_numpy", "native CPython: new process `python -c 'import numpy; …'`".into(), Unit::Seconds);
     ours_over(&mut r, "numpy_fresh", "ours (fresh sandbox) / this");
@@ -1046,8 +1062,18 @@ fn assemble(
         .and_then(|t| t.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()))
         .map_or(0.0, |kb| kb / 1048576.0);
     let versions: Vec<String> = b.versions.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
+    let git = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["describe", "--always", "--dirty"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or_else(|| "unknown".into(), |o| String::from_utf8_lossy(&o.stdout).trim().to_string());
     let header = vec![
         format!("machine: {cores} cores ({cpu_model}), {mem_gib:.0} GiB RAM"),
+        format!("source tree (at run time): {git}"),
         format!(
             "mung-runtime {} · wasmtime {} · CPython {} ({}) · runs={}{}",
             mung_runtime::VERSION,
@@ -1081,6 +1107,7 @@ fn assemble(
             "versions": b.versions,
             "runs": b.runs,
             "quick": b.quick,
+            "git": git,
         }),
     }
 }
