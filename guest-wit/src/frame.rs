@@ -1,14 +1,30 @@
-//! The binary frame that carries a call's arguments to Python and its result
-//! back.
+//! The binary frames that carry a call's arguments to Python and its result
+//! back (the Python side is documented in `prelude.py`).
 //!
-//! Layout: `u32` little-endian header length `H`, `H` bytes of JSON header,
-//! then the blob area. The header refers to blob `i` as `{"$blob": i}`; the
-//! blob table (`"blobs": [[offset, len], ...]`, relative to the blob area)
-//! sits in the header. Images and masks therefore travel as raw bytes, never
-//! as JSON numbers.
+//! General form: kind byte 0, `u32` little-endian header length `H`, `H`
+//! bytes of JSON header, then the blob area. The header refers to blob `i` as
+//! `{"$blob": i}`; the blob table (`"blobs": [[offset, len], ...]`, relative
+//! to the blob area) sits in the header. Images and masks therefore travel as
+//! raw bytes, never as JSON numbers.
+//!
+//! Fast form for `execute` (kind 1): code length, code, globals JSON; its
+//! successful reply is kind 1 followed by the value's JSON.
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+
+const KIND_GENERAL: u8 = 0;
+const KIND_EXECUTE: u8 = 1;
+
+/// The fast frame of `execute`.
+pub(crate) fn execute_frame(code: &str, globals_json: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(5 + code.len() + globals_json.len());
+    out.push(KIND_EXECUTE);
+    out.extend_from_slice(&(code.len() as u32).to_le_bytes());
+    out.extend_from_slice(code.as_bytes());
+    out.extend_from_slice(globals_json.as_bytes());
+    out
+}
 
 /// A frame being built: a JSON header plus blobs.
 pub(crate) struct Frame<'a> {
@@ -58,7 +74,8 @@ impl<'a> Frame<'a> {
             .collect();
         let header = json!({ "op": self.op, "args": self.args, "blobs": table });
         let header = serde_json::to_vec(&header).expect("a JSON value always serialises");
-        let mut out = Vec::with_capacity(4 + header.len() + offset);
+        let mut out = Vec::with_capacity(5 + header.len() + offset);
+        out.push(KIND_GENERAL);
         out.extend_from_slice(&(header.len() as u32).to_le_bytes());
         out.extend_from_slice(&header);
         for b in &self.blobs {
@@ -69,14 +86,19 @@ impl<'a> Frame<'a> {
 }
 
 /// A decoded reply frame.
-pub(crate) struct Reply {
-    header: ReplyHeader,
-    bytes: Vec<u8>,
-    blob_start: usize,
+pub(crate) enum Reply {
+    /// The general form.
+    General {
+        header: ReplyHeader,
+        bytes: Vec<u8>,
+        blob_start: usize,
+    },
+    /// The successful reply to a fast `execute`: the value's JSON.
+    Value(Vec<u8>),
 }
 
 #[derive(Deserialize)]
-struct ReplyHeader {
+pub(crate) struct ReplyHeader {
     ok: bool,
     #[serde(default)]
     value: Value,
@@ -112,22 +134,27 @@ impl ErrorReply {
 }
 
 impl Reply {
-    pub(crate) fn decode(bytes: Vec<u8>) -> Result<Reply, String> {
-        if bytes.len() < 4 {
-            return Err(format!("{} bytes is too short", bytes.len()));
+    pub(crate) fn decode(mut bytes: Vec<u8>) -> Result<Reply, String> {
+        match bytes.first() {
+            Some(&KIND_EXECUTE) => {
+                bytes.remove(0);
+                return Ok(Reply::Value(bytes));
+            }
+            Some(&KIND_GENERAL) if bytes.len() >= 5 => {}
+            _ => return Err(format!("a reply of {} bytes has no valid kind", bytes.len())),
         }
-        let hlen = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
-        let end = 4usize
+        let hlen = u32::from_le_bytes(bytes[1..5].try_into().unwrap()) as usize;
+        let end = 5usize
             .checked_add(hlen)
             .filter(|&e| e <= bytes.len())
             .ok_or("header length out of range")?;
         let header: ReplyHeader =
-            serde_json::from_slice(&bytes[4..end]).map_err(|e| e.to_string())?;
+            serde_json::from_slice(&bytes[5..end]).map_err(|e| e.to_string())?;
         let area = bytes.len() - end;
         if header.blobs.iter().any(|&[o, l]| o.checked_add(l).is_none_or(|e| e > area)) {
             return Err("blob out of range".into());
         }
-        Ok(Reply {
+        Ok(Reply::General {
             header,
             bytes,
             blob_start: end,
@@ -135,10 +162,11 @@ impl Reply {
     }
 
     pub(crate) fn error(&self) -> Option<ErrorReply> {
-        if self.header.ok {
+        let Reply::General { header, .. } = self else { return None };
+        if header.ok {
             None
         } else {
-            Some(self.header.error.clone().unwrap_or(ErrorReply {
+            Some(header.error.clone().unwrap_or(ErrorReply {
                 kind: "internal".into(),
                 type_name: String::new(),
                 message: "error reply without details".into(),
@@ -148,23 +176,26 @@ impl Reply {
         }
     }
 
-    /// The reply's JSON value.
+    /// The reply's JSON value (null for a fast reply).
     pub(crate) fn value(&self) -> &Value {
-        &self.header.value
+        static NULL: Value = Value::Null;
+        match self {
+            Reply::General { header, .. } => &header.value,
+            Reply::Value(_) => &NULL,
+        }
     }
 
     /// The blob that `reference` (`{"$blob": i}`) names.
     pub(crate) fn blob(&self, reference: &Value) -> Result<&[u8], String> {
+        let Reply::General { header, bytes, blob_start } = self else {
+            return Err("a fast reply has no blobs".into());
+        };
         let index = reference
             .get("$blob")
             .and_then(Value::as_u64)
             .ok_or_else(|| format!("expected a blob reference, found {reference}"))?
             as usize;
-        let [o, l] = *self
-            .header
-            .blobs
-            .get(index)
-            .ok_or_else(|| format!("no blob {index}"))?;
-        Ok(&self.bytes[self.blob_start + o..self.blob_start + o + l])
+        let [o, l] = *header.blobs.get(index).ok_or_else(|| format!("no blob {index}"))?;
+        Ok(&bytes[blob_start + o..blob_start + o + l])
     }
 }

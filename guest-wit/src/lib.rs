@@ -26,6 +26,7 @@ const PRELUDE: &str = include_str!("prelude.py");
 /// pre-initialised snapshot) and prepares a new instance.
 const BOOT: &str = include_str!("boot.py");
 /// The turn that runs one call.
+/// (The prelude answers exactly this source without compiling it.)
 const CALL: &str = "_mung_runtime.call()\n";
 
 thread_local! {
@@ -66,6 +67,16 @@ fn ensure_booted() -> Result<(), GlueError> {
     if BOOTED.with(Cell::get) {
         return Ok(());
     }
+    // A pre-initialised snapshot has this prelude loaded already: then one
+    // call turn (no compile) prepares the instance.
+    turn::set_input(&Frame::new("new_instance").blob_arg("prelude", PRELUDE.as_bytes()).encode());
+    let outcome = turn::run(CALL);
+    if Reply::decode(outcome.reply).is_ok_and(|r| r.error().is_none()) {
+        BOOTED.with(|b| b.set(true));
+        return Ok(());
+    }
+    // Otherwise load the prelude with a generic turn. (Without a prelude the
+    // call turn failed before taking its input; `set-input` replaces it.)
     turn::set_input(PRELUDE.as_bytes());
     let outcome = run_turn(BOOT)?;
     if outcome.reply != b"ok" {
@@ -81,14 +92,22 @@ fn ensure_booted() -> Result<(), GlueError> {
 
 /// Runs operation `op` of the prelude with the arguments in `frame`.
 pub(crate) fn call(frame: Frame) -> Result<Reply, GlueError> {
+    call_raw(&frame.encode())
+}
+
+/// Runs the prelude on an already encoded frame.
+pub(crate) fn call_raw(frame: &[u8]) -> Result<Reply, GlueError> {
     ensure_booted()?;
-    turn::set_input(&frame.encode());
-    let outcome = run_turn(CALL)?;
+    turn::set_input(frame);
+    // A reply is decoded even when the turn says the interpreter has ended:
+    // `exit()` in a snippet still answers (with an `exit` error).
+    let outcome = turn::run(CALL);
     if outcome.reply.is_empty() {
-        return Err(GlueError::Interpreter(format!(
-            "the call gave no reply (turn status {})",
-            outcome.status
-        )));
+        return Err(GlueError::Interpreter(if outcome.status >= 256 {
+            format!("the interpreter has ended (exit status {})", outcome.status & 0xff)
+        } else {
+            format!("the call gave no reply (turn status {})", outcome.status)
+        }));
     }
     let reply = Reply::decode(outcome.reply)
         .map_err(|e| GlueError::Interpreter(format!("malformed reply frame: {e}")))?;

@@ -10,19 +10,14 @@ use crate::exports::mung::runtime::python::{self, ErrorKind, PythonError};
 use crate::exports::mung::runtime::validation::{
     self, ClassUpdate, FixedDocument, Operation, ValidationError, ValidationIssue,
 };
-use crate::frame::{Frame, Reply};
-use crate::{Glue, GlueError, call};
+use crate::frame::{Frame, Reply, execute_frame};
+use crate::{Glue, GlueError, call, call_raw};
 
 impl python::Guest for Glue {
     fn execute(code: String, globals_json: String) -> Result<String, PythonError> {
-        let frame = Frame::new("execute")
-            .blob_arg("code", code.as_bytes())
-            .blob_arg("globals", globals_json.as_bytes());
-        match call(frame) {
-            Ok(reply) => {
-                let bytes = reply.blob(&reply.value()["json"]).map_err(glue_python_error)?;
-                String::from_utf8(bytes.to_vec()).map_err(|e| glue_python_error(e.to_string()))
-            }
+        match call_raw(&execute_frame(&code, &globals_json)) {
+            Ok(Reply::Value(json)) => String::from_utf8(json).map_err(|e| glue_python_error(e.to_string())),
+            Ok(Reply::General { .. }) => Err(glue_python_error("execute got a general reply")),
             Err(GlueError::Python(e)) => Err(PythonError {
                 kind: match e.kind.as_str() {
                     "syntax" => ErrorKind::Syntax,

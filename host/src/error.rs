@@ -176,6 +176,13 @@ pub struct ExecError {
 }
 
 impl ExecError {
+    /// Whether the snippet ended the interpreter: `sys.exit`, `exit()`,
+    /// `quit()` or `os._exit`.
+    pub fn is_exit(&self) -> bool {
+        matches!(&self.failure, ExecFailure::Python(p) if p.kind == PythonErrorKind::Exit)
+            || matches!(self.failure, ExecFailure::Sandbox(SandboxError::Exit { .. }))
+    }
+
     /// The process exit status a command-line runner should use: the
     /// snippet's own status for `sys.exit`, 1 for exceptions, 124 for a
     /// timeout, 125 for other sandbox stops, 2 for bad globals.

@@ -38,7 +38,9 @@ impl Session {
             })?),
         };
         let result = inner.execute_on(worker, code, &globals);
-        if !worker.is_healthy() {
+        // `sys.exit()`/`exit()` end the interpreter, as in Python itself.
+        let exited = matches!(&result, Err(e) if e.is_exit());
+        if !worker.is_healthy() || exited {
             self.worker = None;
         }
         result
