@@ -573,8 +573,18 @@ def read_mung(xml, masks=False):
         add_kind(kind)
         add_text(mtext if kind is not None else None)
 
-    # load-time link check (mung.io.validate_nodes_graph_structure)
+    # Duplicate ids make links and fixes ambiguous: refuse them (the reference
+    # tolerates them; mung-runtime reports them as an invalid document).
     known = set(ids)
+    if len(known) != len(ids):
+        first = {}
+        for i, nid in enumerate(ids):
+            if nid in first:
+                raise _err(doc.where(i), "the id {0} is also used by the node at line {1}; node "
+                                         "ids must be unique".format(nid, elements[first[nid]].sourceline))
+            first[nid] = i
+
+    # load-time link check (mung.io.validate_nodes_graph_structure)
     for i in range(len(ids)):
         for name, links in (("Inlinks", doc.inlinks[i]), ("Outlinks", doc.outlinks[i])):
             for t in links:
