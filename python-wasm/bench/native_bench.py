@@ -16,8 +16,8 @@ SPEC (written by the Rust side, which also writes the binary inputs it names):
                  "stafflines": [{"id", "top", "left", "width", "height",
                                  "mask": {"file", "width", "height"}}, ...]}}
 
-RESULT: {"versions": {...}, "samples": {name: [seconds, ...]}, "notes": {name: str},
-"errors": {name: str}}. Every sample is one wall-clock measurement (time.perf_counter)
+RESULT: {"versions": {...}, "samples": {name: [seconds, ...]}, "cpu": {name: [process CPU
+seconds, ...]}, "notes": {name: str}, "errors": {name: str}}. Every sample is one wall-clock measurement (time.perf_counter)
 after a warm-up call; rows that time many calls per sample say so in "notes".
 
 The same `mstudio` code the sandbox runs is imported from PYTHONPATH (the packages tree
@@ -32,6 +32,7 @@ import sys
 import time
 
 SAMPLES = {}
+CPU = {}
 NOTES = {}
 ERRORS = {}
 
@@ -44,13 +45,16 @@ def timed(name, fn, runs, warmup=1, per_sample=1):
     """`runs` samples of `per_sample` calls of `fn` each (seconds per call)."""
     for _ in range(warmup):
         fn()
-    out = []
+    out, cpu = [], []
     for _ in range(runs):
+        c = time.process_time()
         t = time.perf_counter()
         for _ in range(per_sample):
             fn()
         out.append((time.perf_counter() - t) / per_sample)
+        cpu.append((time.process_time() - c) / per_sample)
     SAMPLES[name] = out
+    CPU[name] = cpu
     if per_sample > 1:
         NOTES[name] = "each sample averages %d calls" % per_sample
     return out
@@ -339,7 +343,7 @@ def main():
             versions["opencv"] = cv2.__version__
         except ImportError:
             pass
-    json.dump({"versions": versions, "samples": SAMPLES, "notes": NOTES, "errors": ERRORS}, sys.stdout)
+    json.dump({"versions": versions, "samples": SAMPLES, "cpu": CPU, "notes": NOTES, "errors": ERRORS}, sys.stdout)
 
 
 if __name__ == "__main__":

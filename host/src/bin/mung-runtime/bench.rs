@@ -22,7 +22,7 @@ use mung_runtime_python_wasm::MungSdist;
 use mung_runtime_python_wasm::native::{BASELINE_REQUIREMENTS, NativePython};
 use serde_json::{Value, json};
 
-use measure::{CpuSnapshot, Series, proc_status, self_timed, slope, smaps_rollup, time_calls};
+use measure::{CpuSnapshot, Series, process_cpu, proc_status, self_timed, slope, smaps_rollup, time_calls};
 use report::{Report, Row, Target, Unit};
 
 use crate::fail;
@@ -197,22 +197,43 @@ pub(crate) fn run(args: BenchArgs, cache_dir: Option<PathBuf>) -> u8 {
     let info = rt.info().clone();
     b.progress(format_args!("runtime ready in {:?} ({:?})", info.setup_time, info.cache_outcome));
 
+    // How busy the machine was with other work, phase by phase.
+    let mut phases: Vec<(&str, CpuSnapshot, CpuSnapshot)> = Vec::new();
+    let mut phase = |name: &'static str, since: &mut CpuSnapshot| {
+        let now = CpuSnapshot::take();
+        phases.push((name, std::mem::replace(since, now.clone()), now));
+    };
+    let mut since = CpuSnapshot::take();
     startup(&mut b, &rt);
     calls(&mut b, &rt);
+    phase("startup + calls", &mut since);
     let texts = validation(&mut b, &rt, &data);
+    phase("validation", &mut since);
     let extraction_spec = extraction(&mut b, &rt, &data, tmp.path());
     memory_and_process(&mut b, &data, texts.large.as_deref().or(texts.small.as_deref()));
+    phase("extraction + memory", &mut since);
     overheads(&mut b, &rt);
+    phase("engine overheads", &mut since);
     let cache = CacheDir::new(info.cache_dir.clone());
     let scripts = python::write_scripts(tmp.path());
     match &scripts {
         Ok((native_script, peer_script)) => {
             native(&mut b, &cache, &info.packages_dir, native_script, &data, extraction_spec, tmp.path());
+            phase("native baselines", &mut since);
             peers(&mut b, &cache, peer_script);
+            phase("peers", &mut since);
         }
         Err(e) => b.notes.push(format!("could not write the driver scripts: {e}")),
     }
     drop(rt);
+    let shares: Vec<String> = phases
+        .iter()
+        .map(|(name, a, z)| format!("{name} {:.0}%", a.others_share(z, cores) * 100.0))
+        .collect();
+    b.notes.push(format!(
+        "share of the machine's CPU time used by other processes, by phase: {} (setup and compiles included)",
+        shares.join(", ")
+    ));
 
     let cpu_end = CpuSnapshot::take();
     let busy = cpu_start.others_share(&cpu_end, cores);
@@ -357,56 +378,64 @@ fn calls(b: &mut Bench, rt: &Runtime) {
     }
 }
 
-/// Times the Python side of one call inside the guest (no host involved).
+/// Times parts of one call inside the guest, each on its own (a part the
+/// prelude no longer has is reported as missing, not as a failure of all).
 const GUEST_PROFILE: &str = r#"
-import time as _t, json as _j, struct as _s, _mung_runtime as _m
+import time as _t, struct as _s, sys as _sys
 def _per(fn, n=2000):
     fn()
     t = _t.perf_counter()
     for _ in range(n):
         fn()
     return (_t.perf_counter() - t) / n
-_hdr = _j.dumps({"op": "execute", "args": {"code": {"$blob": 0}, "globals": {"$blob": 1}},
-                 "blobs": [[0, 3], [3, 2]]}).encode()
-_frame = _s.pack("<I", len(_hdr)) + _hdr + b"1+1{}"
-def _reply():
-    b = _m._Blobs()
-    v = b.add(b"2")
-    head = _j.dumps({"ok": True, "value": {"json": v}, "blobs": b.table}, separators=(",", ":")).encode()
-    return b"".join([b"\x01", _s.pack("<I", len(head)), head] + b.parts)
-def _both():
-    _m._flush()
-    _m._forget_turn_sources()
-{"turn_compile": _per(lambda: compile("_mung_runtime.call()\n", "<turn 1>", "exec")),
- "decode": _per(lambda: _m._decode(_frame)),
- "execute_op": _per(lambda: _m._op_execute(b"1+1", b"{}")),
- "reply": _per(_reply),
- "flush_forget": _per(_both)}
+def _parts():
+    import _host, _mung_runtime as m
+    out = {}
+    def part(name, make):
+        try:
+            out[name] = _per(make())
+        except Exception as e:
+            out[name] = "%s: %s" % (type(e).__name__, e)
+    frame = b"\x01" + _s.pack("<I", 3) + b"1+1" + b"{}"
+    part("execute_frame", lambda: (lambda: m._execute_frame(frame)))
+    part("host_call", lambda: (lambda: _host.call(b"\x02")))
+    def generic():
+        run = _sys.modules["_reactor"]._run_turn
+        run = (run.__defaults__ or (run,))[-1]
+        return lambda: run("None\n", "<turn bench>")
+    part("generic_turn", generic)
+    part("forget_turn_sources", lambda: m._forget_turn_sources)
+    return out
+_parts()
 "#;
+
+const PROFILE_PARTS: [&str; 4] = ["execute_frame", "host_call", "generic_turn", "forget_turn_sources"];
 
 fn profile_in_guest(b: &mut Bench, session: &mut mung_runtime::Session) {
     let mut parts: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    let keys = ["turn_compile", "decode", "execute_op", "reply", "flush_forget"];
     for _ in 0..b.n(5) {
         match session.execute(GUEST_PROFILE, &json!({})) {
             Ok(done) => {
-                for k in keys {
-                    if let Some(v) = done.value[k].as_f64() {
-                        parts.entry(k).or_default().push(v);
+                for k in PROFILE_PARTS {
+                    match &done.value[k] {
+                        Value::Number(n) => parts.entry(k).or_default().extend(n.as_f64()),
+                        other => {
+                            b.skipped.entry(format!("profile.{k}")).or_insert_with(|| format!("not available in this prelude: {other}"));
+                        }
                     }
                 }
             }
             Err(e) => {
-                b.skip(
-                    &keys.map(|k| format!("profile.{k}")).iter().map(String::as_str).collect::<Vec<_>>(),
-                    &format!("failed: {e}"),
-                );
+                b.progress(format_args!("  in-guest profile failed: {e}"));
+                for k in PROFILE_PARTS {
+                    b.skipped.insert(format!("profile.{k}"), format!("failed: {e}"));
+                }
                 return;
             }
         }
     }
     for (k, v) in parts {
-        let s = Series::new(v, 1).with_note("timed inside the guest (time.perf_counter over 2000 calls per sample)");
+        let s = Series::new(v, 2000).with_note("timed inside the guest (time.perf_counter; each sample averages 2000 calls)");
         b.record(&format!("profile.{k}"), Ok(s));
     }
 }
@@ -475,20 +504,28 @@ fn validation(b: &mut Bench, rt: &Runtime, data: &Data) -> Texts {
     })();
     match r {
         Ok(crt) => {
-            for jobs in [1usize, 2] {
-                let mut failed = 0;
-                let r = time_calls(b.runs, 0, 1, || {
-                    failed = validate_all(&crt, &corpus, jobs);
-                    Ok(())
-                })
-                .map(|s| {
-                    if failed > 0 {
-                        s.with_note(format!("{failed} documents failed to validate"))
-                    } else {
-                        s.with_note(format!("threads over one Runtime (like the CLI), {} instances kept warm", jobs))
-                    }
-                });
-                b.record(&format!("corpus_{jobs}"), r);
+            // 1 and 2 jobs alternate, so that a busy machine slows both alike.
+            let mut samples = [Vec::new(), Vec::new()];
+            let mut cpu = [Vec::new(), Vec::new()];
+            let mut failed = 0;
+            for _ in 0..b.runs {
+                for (i, jobs) in [1usize, 2].into_iter().enumerate() {
+                    let cpu_start = process_cpu();
+                    let start = Instant::now();
+                    failed += validate_all(&crt, &corpus, jobs);
+                    samples[i].push(start.elapsed().as_secs_f64());
+                    cpu[i].push(process_cpu() - cpu_start);
+                }
+            }
+            for (i, jobs) in [1usize, 2].into_iter().enumerate() {
+                let mut s = Series::new(std::mem::take(&mut samples[i]), 1).with_note(
+                    "threads over one Runtime (like the CLI), warm instances; runs alternate with the other job count",
+                );
+                s.cpu = std::mem::take(&mut cpu[i]);
+                if failed > 0 {
+                    s.note = Some(format!("{failed} document validations failed"));
+                }
+                b.record(&format!("corpus_{jobs}"), Ok(s));
             }
         }
         Err(e) => b.skip(&["corpus_1", "corpus_2"], &format!("failed: {e:#}")),
@@ -703,29 +740,55 @@ fn rss_slope(b: &Bench, xml: &str) -> Result<Series> {
 
 // ------------------------------------------------------------------ 6 overheads
 
-fn loop_series(b: &Bench, rt: &Runtime) -> Result<Series> {
-    let mut s = rt.session();
-    expect_value(s.execute(LOOP, &json!({}))?.value, LOOP_RESULT)?;
-    time_calls(b.runs, 0, 1, || {
-        s.execute(LOOP, &json!({}))?;
-        Ok(())
-    })
+/// Runs the CPU-bound loop on every engine in turn, `runs` rounds, so that
+/// a busy machine slows all of them alike (interleaved, not one after the other).
+fn loop_interleaved(b: &mut Bench, engines: Vec<(&'static str, Runtime)>) {
+    let g = json!({});
+    let mut sessions = Vec::new();
+    for (key, rt) in &engines {
+        let mut s = rt.session();
+        match s.execute(LOOP, &g).map_err(anyhow::Error::from).and_then(|e| expect_value(e.value, LOOP_RESULT)) {
+            Ok(()) => sessions.push((*key, s, Vec::new())),
+            Err(e) => b.record(key, Err(e)),
+        }
+    }
+    for _ in 0..b.runs {
+        for (key, s, samples) in sessions.iter_mut() {
+            let start = Instant::now();
+            match s.execute(LOOP, &g) {
+                Ok(_) => samples.push(start.elapsed().as_secs_f64()),
+                Err(e) => {
+                    b.skipped.insert(key.to_string(), format!("failed: {e}"));
+                }
+            }
+        }
+    }
+    for (key, _, samples) in sessions {
+        if !b.skipped.contains_key(key) {
+            let note = "rounds interleaved with the other engines of this section";
+            b.record(key, Ok(Series::new(samples, 1).with_note(note)));
+        }
+    }
 }
 
 fn overheads(b: &mut Bench, rt: &Runtime) {
-    b.progress("CPU-bound pure-Python loop, default engine");
-    let r = loop_series(b, rt);
-    b.record("loop_default", r);
+    let mut engines = vec![("loop_default", rt.clone())];
     if b.quick {
         b.skip(&["loop_noepoch", "loop_fuel"], "--quick (each needs its own compile)");
-        return;
+    } else {
+        b.progress("engine without epoch interruption (its own compile on first use)");
+        match b.builder().without_epoch_interruption().build() {
+            Ok(r) => engines.push(("loop_noepoch", r)),
+            Err(e) => b.record("loop_noepoch", Err(e.into())),
+        }
+        b.progress("engine with fuel metering (its own compile on first use)");
+        match b.builder().fuel(u64::MAX / 2).build() {
+            Ok(r) => engines.push(("loop_fuel", r)),
+            Err(e) => b.record("loop_fuel", Err(e.into())),
+        }
     }
-    b.progress("same loop without epoch interruption (its own compile on first use)");
-    let r = (|| loop_series(b, &b.builder().without_epoch_interruption().build()?))();
-    b.record("loop_noepoch", r);
-    b.progress("same loop with fuel metering (its own compile on first use)");
-    let r = (|| loop_series(b, &b.builder().fuel(u64::MAX / 2).build()?))();
-    b.record("loop_fuel", r);
+    b.progress("CPU-bound pure-Python loop on each engine");
+    loop_interleaved(b, engines);
 }
 
 // ------------------------------------------------------------------ 7 native baselines and peers
@@ -857,6 +920,15 @@ fn assemble(
                 r.ratio = Some(v / base);
                 r.ratio_of = Some(of.to_string());
             }
+            let ours_cpu = r.series.as_ref().and_then(Series::cpu_value);
+            if let (Some(c), Some(bc)) = (ours_cpu, b.m.get(key).and_then(Series::cpu_value)) {
+                r.notes.push(format!(
+                    "CPU time: {} vs baseline {} → {:.2}× (robust to other load; the target uses wall time)",
+                    report::format_time(c),
+                    report::format_time(bc),
+                    c / bc
+                ));
+            }
         } else if let Some(why) = b.skipped.get(key) {
             r.notes.push(format!("baseline ({what}) not measured: {why}"));
         }
@@ -911,31 +983,25 @@ fn assemble(
 
     let s2b = "2b profile of one round trip (no targets)";
     let mut r = row(s2b, "profile.reset", "empty typed call (Session::reset), host→guest→host".into(), Unit::Seconds);
-    r.notes.push("glue boot check + one interpreter turn `_mung_runtime.call()` + frames, no Python op work".into());
+    r.notes.push("one call turn with a general (JSON header) frame and an op that does nothing".into());
     rows.push(r);
     for (k, what) in [
-        ("turn_compile", "in guest: compile the per-call turn source"),
-        ("decode", "in guest: decode the input frame (struct + JSON header)"),
-        ("execute_op", "in guest: execute op '1+1' (globals JSON, exec, eval, JSON)"),
-        ("reply", "in guest: encode the reply frame (JSON header)"),
-        ("flush_forget", "in guest: flush stdio + drop turn sources from linecache"),
+        ("execute_frame", "in guest: the prelude's whole execute of '1+1' (fast frame)"),
+        ("host_call", "in guest: one _host.call round trip (guest → glue → guest)"),
+        ("generic_turn", "in guest: a generic interpreter turn (parse, compile, linecache)"),
+        ("forget_turn_sources", "in guest: drop turn sources from linecache"),
     ] {
         rows.push(row(s2b, &format!("profile.{k}"), what.into(), Unit::Seconds));
     }
-    let parts: Option<f64> = ["turn_compile", "decode", "execute_op", "reply", "flush_forget"]
-        .iter()
-        .map(|k| b.value(&format!("profile.{k}")))
-        .sum();
-    if let (Some(total), Some(py), Some(reset)) = (b.value("exec_session"), parts, b.value("profile.reset")) {
-        let exec_op = b.value("profile.execute_op").unwrap_or(0.0);
-        let mut r = Row::new(s2b, "profile.host_boundary", "derived: host + component boundary + turn machinery", Unit::Seconds);
-        let host = total - py;
-        r.series = Some(Series::new(vec![host], 1).with_note(format!(
-            "= round trip {} − Python parts {} (of which the execute op {}); Session::reset − its Python parts ≈ {}",
+    if let (Some(total), Some(py)) = (b.value("exec_session"), b.value("profile.execute_frame")) {
+        // Each call makes two _host.call round trips: fetch the frame, post the reply.
+        let hc = b.value("profile.host_call").unwrap_or(0.0);
+        let mut r = Row::new(s2b, "profile.host_boundary", "derived: host, component boundary, turn entry", Unit::Seconds);
+        r.series = Some(Series::new(vec![total - py - 2.0 * hc], 1).with_note(format!(
+            "= session round trip {} − Python execute {} − 2 × _host.call {}",
             report::format_time(total),
             report::format_time(py),
-            report::format_time(exec_op),
-            report::format_time(reset - (py - exec_op))
+            report::format_time(hc)
         )));
         rows.push(r);
     }

@@ -15,13 +15,21 @@ pub(crate) struct Series {
     /// The value reported: the median of the samples, unless set otherwise
     /// (e.g. a regression slope).
     pub value: f64,
+    /// CPU seconds per call of each sample, when measured (less sensitive
+    /// than wall time to other processes on a busy machine).
+    pub cpu: Vec<f64>,
     pub note: Option<String>,
 }
 
 impl Series {
     pub(crate) fn new(samples: Vec<f64>, per_sample: usize) -> Series {
         let value = median(&samples);
-        Series { samples, per_sample, value, note: None }
+        Series { samples, per_sample, value, cpu: Vec::new(), note: None }
+    }
+
+    /// The median CPU time per call, if measured.
+    pub(crate) fn cpu_value(&self) -> Option<f64> {
+        (!self.cpu.is_empty()).then(|| median(&self.cpu))
     }
 
     pub(crate) fn with_note(mut self, note: impl Into<String>) -> Series {
@@ -47,14 +55,39 @@ pub(crate) fn time_calls(runs: usize, warmup: usize, per_sample: usize, mut f: i
         f()?;
     }
     let mut samples = Vec::with_capacity(runs);
+    let mut cpu = Vec::with_capacity(runs);
     for _ in 0..runs {
+        let cpu_start = thread_cpu();
         let start = Instant::now();
         for _ in 0..per_sample {
             f()?;
         }
         samples.push(start.elapsed().as_secs_f64() / per_sample as f64);
+        cpu.push((thread_cpu() - cpu_start) / per_sample as f64);
     }
-    Ok(Series::new(samples, per_sample))
+    let mut s = Series::new(samples, per_sample);
+    s.cpu = cpu;
+    Ok(s)
+}
+
+/// CPU time of the calling thread in seconds (the guest runs on it).
+pub(crate) fn thread_cpu() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|t| t.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
+        .map_or(0.0, |ns| ns as f64 / 1e9)
+}
+
+/// CPU time of the whole process, finished threads included, in seconds
+/// (USER_HZ resolution, 10 ms).
+pub(crate) fn process_cpu() -> f64 {
+    let own = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    own.rsplit_once(')')
+        .map(|(_, rest)| {
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            f.get(11..13).map_or(0, |s| s.iter().map(|x| x.parse::<u64>().unwrap_or(0)).sum())
+        })
+        .map_or(0.0, |ticks| ticks as f64 / 100.0)
 }
 
 /// Like [`time_calls`], for calls that time themselves (the closure returns

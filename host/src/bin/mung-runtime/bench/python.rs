@@ -42,7 +42,9 @@ impl ScriptResult {
                     .and_then(|t| t.split_whitespace().next())
                     .and_then(|t| t.parse().ok())
                     .unwrap_or(1);
-                series.insert(k.clone(), Series::new(samples, per));
+                let mut s = Series::new(samples, per);
+                s.cpu = v["cpu"][k.as_str()].as_array().into_iter().flatten().filter_map(Value::as_f64).collect();
+                series.insert(k.clone(), s);
             }
         }
         Ok(ScriptResult { series, errors: strings("errors"), notes, versions: strings("versions") })

@@ -32,6 +32,18 @@ impl Unit {
     }
 }
 
+/// A note on one line: a multi-line message (e.g. a traceback) keeps its
+/// first and last lines.
+fn one_line(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let t = match lines.as_slice() {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [first, .., last] => format!("{first} … {last}"),
+    };
+    if t.chars().count() > 300 { t.chars().take(299).collect::<String>() + "…" } else { t }
+}
+
 pub(crate) fn format_time(s: f64) -> String {
     let a = s.abs();
     if a < 1e-3 {
@@ -186,7 +198,7 @@ impl Report {
                 notes.push(format!("skipped: {why}"));
             }
             for n in notes {
-                println!("{:>3}    ↳ {n}", "");
+                println!("{:>3}    ↳ {}", "", one_line(&n));
             }
         }
         let with_target: Vec<&Row> = self.rows.iter().filter(|r| r.target.is_some()).collect();
@@ -231,6 +243,7 @@ impl Report {
                     "runs": r.series.as_ref().map(|s| s.samples.len()),
                     "calls_per_run": r.series.as_ref().map(|s| s.per_sample),
                     "samples": r.series.as_ref().map(|s| s.samples.clone()),
+                    "cpu_median": r.series.as_ref().and_then(Series::cpu_value),
                     "baseline": r.baseline.as_ref().map(|(what, v)| json!({"what": what, "value": v})),
                     "ratio": r.ratio,
                     "ratio_of": r.ratio_of,
