@@ -416,8 +416,10 @@ impl Runtime {
         Ok(())
     }
 
-    /// Validates a MuNG document (MuNG Studio's rules, with the fixes of
-    /// `docs/validation-spec.md`). Issues come in MuNG Studio's order.
+    /// Validates a MuNG document: MuNG Studio's rules, with its three known
+    /// bugs fixed (5101/5102 codes for syntax links, no failure without a
+    /// `measureSeparator`, the `actually` typo). Issues come in MuNG Studio's
+    /// order; a document it cannot read is [`ValidateError::InvalidInput`].
     pub fn validate(&self, mung_xml: &str) -> Result<Vec<ValidationIssue>, ValidateError> {
         let issues = self.inner.with_warm(async |store, api| {
             api.mung_runtime_validation().call_validate(store, mung_xml).await
