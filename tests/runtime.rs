@@ -280,6 +280,14 @@ fn a_read_only_grant_cannot_be_written() {
 }
 
 #[test]
+fn runtime_and_session_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Runtime>();
+    send::<mung_runtime::Session>();
+}
+
+#[test]
 fn eight_threads_share_one_runtime() {
     let rt = runtime();
     std::thread::scope(|scope| {

@@ -279,7 +279,7 @@ impl RuntimeBuilder {
                 slots: Slots::new(max_instances),
                 idle: Mutex::new(Vec::new()),
                 info,
-                tokio,
+                tokio: std::mem::ManuallyDrop::new(tokio),
             }),
         })
     }
@@ -338,7 +338,7 @@ pub(crate) struct Inner {
     slots: Arc<Slots>,
     idle: Mutex<Vec<Worker>>,
     info: RuntimeInfo,
-    pub(crate) tokio: tokio::runtime::Runtime,
+    pub(crate) tokio: std::mem::ManuallyDrop<tokio::runtime::Runtime>,
 }
 
 impl Runtime {
@@ -544,6 +544,17 @@ pub(crate) fn globals_json(globals: &impl Serialize) -> Result<String, ExecError
         Ok(serde_json::Value::Null) => Ok("{}".into()),
         Ok(other) => Err(invalid(format!("globals must be a JSON object, not {other}"))),
         Err(e) => Err(invalid(format!("globals cannot be serialised to JSON: {e}"))),
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Instances go first (they may hold timers of the async runtime), and
+        // the async runtime must not block when dropped from async code.
+        self.idle.get_mut().unwrap().clear();
+        // SAFETY: `tokio` is not used after this point; `Inner` is being dropped.
+        let tokio = unsafe { std::mem::ManuallyDrop::take(&mut self.tokio) };
+        tokio.shutdown_background();
     }
 }
 
