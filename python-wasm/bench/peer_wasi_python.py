@@ -35,7 +35,9 @@ def main():
     try:
         import wasmtime
 
-        versions["wasmtime-py"] = getattr(wasmtime, "__version__", "?")
+        from importlib.metadata import version
+
+        versions["wasmtime-py"] = version("wasmtime")
     except Exception:  # noqa: BLE001
         pass
 
