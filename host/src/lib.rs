@@ -32,6 +32,8 @@
 //! runtime goes on.
 
 #![warn(missing_docs)]
+// `ExecError` carries the snippet's output by value, on purpose.
+#![allow(clippy::result_large_err)]
 
 mod artifacts;
 mod bindings;

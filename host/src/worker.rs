@@ -97,10 +97,8 @@ impl Worker {
         if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
             return SandboxError::Exit { code: exit.0 };
         }
-        if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
-            if *trap == wasmtime::Trap::OutOfFuel {
-                return SandboxError::OutOfFuel { limit: limits.fuel.unwrap_or(0) };
-            }
+        if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::OutOfFuel) {
+            return SandboxError::OutOfFuel { limit: limits.fuel.unwrap_or(0) };
         }
         let state = self.store.data();
         if state.limiter.hit {

@@ -150,7 +150,7 @@ pub fn prune(dir: &Path, ext: &str, keep: usize) {
         .filter(|p| p.extension().is_some_and(|e| e == ext))
         .filter_map(|p| Some((fs::metadata(&p).ok()?.modified().ok()?, p)))
         .collect();
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     for (_, path) in files.into_iter().skip(keep) {
         tracing::info!(path = %path.display(), "removing an old cache entry");
         let _ = fs::remove_file(path);

@@ -181,7 +181,7 @@ fn parse_polygon(text: &str, region: Region) -> Result<Vec<Point>, Failure> {
         .map(|n| n.trim().parse::<i32>())
         .collect::<Result<_, _>>()
         .map_err(|_| format!("--polygon must be integers x1,y1,x2,y2,..., got {text:?}"))?;
-    if numbers.len() < 6 || numbers.len() % 2 != 0 {
+    if numbers.len() < 6 || !numbers.len().is_multiple_of(2) {
         return Err(Failure::Other(format!(
             "--polygon needs at least 3 points (an even count of numbers), got {} numbers",
             numbers.len()

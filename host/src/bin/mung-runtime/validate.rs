@@ -83,10 +83,8 @@ struct Report {
 
 pub(crate) fn run(args: ValidateArgs, cache_dir: Option<PathBuf>) -> u8 {
     let (documents, missing) = collect(&args.paths);
-    if let Some(dir) = &args.fix {
-        if let Err(e) = check_fix_dir(dir, &documents) {
-            return fail(e);
-        }
+    if let Some(Err(e)) = args.fix.as_ref().map(|dir| check_fix_dir(dir, &documents)) {
+        return fail(e);
     }
     let jobs = args
         .jobs
@@ -248,13 +246,11 @@ fn check_fix_dir(dir: &Path, documents: &[Document]) -> Result<(), String> {
     let mut targets = HashMap::new();
     for doc in documents {
         let target = dir.join(&doc.relative);
-        if let Ok(canon) = std::fs::canonicalize(&target) {
-            if inputs.contains(&canon) {
-                return Err(format!(
-                    "--fix would overwrite the input {}; choose an output directory outside the inputs",
-                    doc.path.display()
-                ));
-            }
+        if std::fs::canonicalize(&target).is_ok_and(|canon| inputs.contains(&canon)) {
+            return Err(format!(
+                "--fix would overwrite the input {}; choose an output directory outside the inputs",
+                doc.path.display()
+            ));
         }
         if let Some(other) = targets.insert(target.clone(), &doc.path) {
             return Err(format!(
