@@ -2,6 +2,7 @@
 """Native CPython baselines for `mung-runtime bench`.
 
     python native_bench.py SPEC.json  >  RESULT.json
+    python native_bench.py serve-corpus SPEC.json   (see serve_corpus)
 
 SPEC (written by the Rust side, which also writes the binary inputs it names):
 
@@ -319,8 +320,37 @@ def bench_cv2_extraction(runs, spec):
         NOTES["cv2.agrees"] = "comparison failed: %s" % e
 
 
+def serve_corpus(spec_path):
+    """`serve-corpus SPEC`: validates the corpus once per `corpus` line on stdin and
+    answers one JSON line {"wall", "cpu", "failed"}, so the caller can alternate native
+    rounds with its own. Prints {"ready": true} after the imports and a warm-up."""
+    with open(spec_path) as f:
+        spec = json.load(f)
+    from mstudio.validation import validate
+
+    corpus = [open(p, "rb").read() for p in spec["corpus"]]
+    validate(open(spec["small"], "rb").read())
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        if line.strip() != "corpus":
+            continue
+        failed = 0
+        c = time.process_time()
+        t = time.perf_counter()
+        for doc in corpus:
+            try:
+                validate(doc)
+            except Exception:  # noqa: BLE001 - counted; the caller refuses the round
+                failed += 1
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        print(json.dumps({"wall": wall, "cpu": cpu, "failed": failed}), flush=True)
+
+
 def main():
     global _np
+    if sys.argv[1] == "serve-corpus":
+        serve_corpus(sys.argv[2])
+        return
     with open(sys.argv[1]) as f:
         spec = json.load(f)
     runs, tasks = int(spec["runs"]), set(spec["tasks"])

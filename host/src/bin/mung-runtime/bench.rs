@@ -203,27 +203,33 @@ pub(crate) fn run(args: BenchArgs, cache_dir: Option<PathBuf>) -> u8 {
         let now = CpuSnapshot::take();
         phases.push((name, std::mem::replace(since, now.clone()), now));
     };
+    let cache = CacheDir::new(info.cache_dir.clone());
+    let scripts = python::write_scripts(tmp.path());
+    let native_env = match &scripts {
+        Ok((native_script, _)) => NativeEnv::prepare(&mut b, &cache, &info.packages_dir, native_script),
+        Err(e) => {
+            b.notes.push(format!("could not write the driver scripts: {e}"));
+            None
+        }
+    };
     let mut since = CpuSnapshot::take();
     startup(&mut b, &rt);
     calls(&mut b, &rt);
     phase("startup + calls", &mut since);
-    let texts = validation(&mut b, &rt, &data);
+    let texts = validation(&mut b, &rt, &data, native_env.as_ref());
     phase("validation", &mut since);
     let extraction_spec = extraction(&mut b, &rt, &data, tmp.path());
     memory_and_process(&mut b, &data, texts.large.as_deref().or(texts.small.as_deref()));
     phase("extraction + memory", &mut since);
     overheads(&mut b, &rt);
     phase("engine overheads", &mut since);
-    let cache = CacheDir::new(info.cache_dir.clone());
-    let scripts = python::write_scripts(tmp.path());
-    match &scripts {
-        Ok((native_script, peer_script)) => {
-            native(&mut b, &cache, &info.packages_dir, native_script, &data, extraction_spec, tmp.path());
-            phase("native baselines", &mut since);
-            peers(&mut b, &cache, peer_script);
-            phase("peers", &mut since);
-        }
-        Err(e) => b.notes.push(format!("could not write the driver scripts: {e}")),
+    if let Some(env) = &native_env {
+        native(&mut b, env, &data, extraction_spec, tmp.path());
+        phase("native baselines", &mut since);
+    }
+    if let Ok((_, peer_script)) = &scripts {
+        peers(&mut b, &cache, peer_script);
+        phase("peers", &mut since);
     }
     drop(rt);
     let shares: Vec<String> = phases
@@ -456,7 +462,7 @@ fn read(p: &Option<PathBuf>) -> Option<String> {
     p.as_ref().and_then(|p| std::fs::read_to_string(p).ok())
 }
 
-fn validation(b: &mut Bench, rt: &Runtime, data: &Data) -> Texts {
+fn validation(b: &mut Bench, rt: &Runtime, data: &Data, native: Option<&NativeEnv>) -> Texts {
     let mut t = Texts { small: read(&data.small), large: read(&data.large), ..Texts::default() };
     t.small_nodes = t.small.as_deref().map_or(0, |x| x.matches("<Node>").count());
     t.large_nodes = t.large.as_deref().map_or(0, |x| x.matches("<Node>").count());
@@ -496,7 +502,23 @@ fn validation(b: &mut Bench, rt: &Runtime, data: &Data) -> Texts {
         b.skip(&["corpus_1", "corpus_2"], "no corpus (data/muscima-pp-v2.0/annotations)");
         return t;
     }
-    b.progress(format_args!("validate: the {}-document corpus, 1 and 2 jobs, {} runs each", corpus.len(), b.runs));
+    b.progress(format_args!(
+        "validate: the {}-document corpus, rounds of 1 job, 2 jobs and native CPython alternating, {} rounds",
+        corpus.len(),
+        b.runs
+    ));
+    let tmp = tempfile::tempdir();
+    let mut server = match (native, &data.small, &tmp) {
+        (Some(env), Some(small), Ok(dir)) => match env.corpus_server(&data.corpus, small, dir.path()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                b.notes.push(format!("native corpus rounds could not be interleaved ({e:#}); measured later instead"));
+                None
+            }
+        },
+        _ => None,
+    };
+    let mut native_samples = (Vec::new(), Vec::new());
     let r = (|| -> Result<Runtime> {
         let c = b.builder().max_instances(3).build()?;
         c.warm_up(2)?;
@@ -516,7 +538,27 @@ fn validation(b: &mut Bench, rt: &Runtime, data: &Data) -> Texts {
                     samples[i].push(start.elapsed().as_secs_f64());
                     cpu[i].push(process_cpu() - cpu_start);
                 }
+                if let Some(srv) = &mut server {
+                    match srv.pass() {
+                        Ok((wall, cpu)) => {
+                            native_samples.0.push(wall);
+                            native_samples.1.push(cpu);
+                        }
+                        Err(e) => {
+                            b.notes.push(format!("native corpus rounds stopped: {e:#}"));
+                            server = None;
+                            native_samples = (Vec::new(), Vec::new());
+                        }
+                    }
+                }
             }
+            if server.is_some() && !native_samples.0.is_empty() {
+                let mut s = Series::new(std::mem::take(&mut native_samples.0), 1)
+                    .with_note("one native process, rounds alternating with the sandbox's");
+                s.cpu = std::mem::take(&mut native_samples.1);
+                b.record("native.validate_corpus", Ok(s));
+            }
+            drop(server.take());
             for (i, jobs) in [1usize, 2].into_iter().enumerate() {
                 let mut s = Series::new(std::mem::take(&mut samples[i]), 1).with_note(
                     "threads over one Runtime (like the CLI), warm instances; runs alternate with the other job count",
@@ -793,36 +835,95 @@ fn overheads(b: &mut Bench, rt: &Runtime) {
 
 // ------------------------------------------------------------------ 7 native baselines and peers
 
-#[allow(clippy::too_many_arguments)]
-fn native(
-    b: &mut Bench,
-    cache: &CacheDir,
-    packages: &Path,
-    script: &Path,
-    data: &Data,
-    extraction: Option<Value>,
-    tmp: &Path,
-) {
-    b.progress("native baseline: CPython venv with the pinned libraries (created once)");
-    let venv = match NativePython::ensure(cache, "baseline", BASELINE_REQUIREMENTS) {
-        Ok(v) => v,
-        Err(e) => {
-            b.notes.push(format!("native baseline unavailable: {e}"));
-            return;
-        }
-    };
-    let mung = match MungSdist::ensure(cache) {
-        Ok(m) => m,
-        Err(e) => {
-            b.notes.push(format!("native baseline unavailable (mung sdist): {e}"));
-            return;
-        }
-    };
+/// The native CPython baseline environment: the venv, and the `PYTHONPATH`
+/// that gives it the same packages tree the sandbox mounts.
+struct NativeEnv {
+    python: PathBuf,
+    pythonpath: String,
+    script: PathBuf,
+}
+
+impl NativeEnv {
+    fn prepare(b: &mut Bench, cache: &CacheDir, packages: &Path, script: &Path) -> Option<NativeEnv> {
+        b.progress("native baseline: CPython venv with the pinned libraries (created once; not counted)");
+        let venv = NativePython::ensure(cache, "baseline", BASELINE_REQUIREMENTS)
+            .map_err(|e| b.notes.push(format!("native baseline unavailable: {e}")))
+            .ok()?;
+        let mung = MungSdist::ensure(cache)
+            .map_err(|e| b.notes.push(format!("native baseline unavailable (mung sdist): {e}")))
+            .ok()?;
+        Some(NativeEnv {
+            python: venv.python(),
+            pythonpath: format!("{}:{}", packages.display(), mung.site_dir().display()),
+            script: script.to_path_buf(),
+        })
+    }
+
+    /// A native process that validates the corpus once per request, so
+    /// that its rounds can alternate with the sandbox's.
+    fn corpus_server(&self, corpus: &[PathBuf], small: &Path, tmp: &Path) -> Result<CorpusServer> {
+        let spec = tmp.join("corpus_spec.json");
+        std::fs::write(&spec, json!({"small": small, "corpus": corpus}).to_string())?;
+        let mut child = Command::new(&self.python)
+            .arg(&self.script)
+            .arg("serve-corpus")
+            .arg(&spec)
+            .env("PYTHONPATH", &self.pythonpath)
+            .envs(["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"].map(|k| (k, "1")))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdin = child.stdin.take().context("no stdin")?;
+        let stdout = std::io::BufReader::new(child.stdout.take().context("no stdout")?);
+        let mut server = CorpusServer { child, stdin, stdout };
+        server.read_line()?; // "ready", after imports and a warm-up document
+        Ok(server)
+    }
+}
+
+struct CorpusServer {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl CorpusServer {
+    fn read_line(&mut self) -> Result<Value> {
+        use std::io::BufRead;
+        let mut line = String::new();
+        self.stdout.read_line(&mut line)?;
+        ensure!(!line.is_empty(), "the native corpus process ended");
+        Ok(serde_json::from_str(&line)?)
+    }
+
+    /// One pass over the corpus: (wall, cpu) seconds as the process measured them.
+    fn pass(&mut self) -> Result<(f64, f64)> {
+        use std::io::Write;
+        writeln!(self.stdin, "corpus")?;
+        self.stdin.flush()?;
+        let v = self.read_line()?;
+        let failed = v["failed"].as_u64().unwrap_or(0);
+        ensure!(failed == 0, "{failed} documents failed natively");
+        Ok((v["wall"].as_f64().context("wall")?, v["cpu"].as_f64().context("cpu")?))
+    }
+}
+
+impl Drop for CorpusServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn native(b: &mut Bench, env: &NativeEnv, data: &Data, extraction: Option<Value>, tmp: &Path) {
     let mut tasks = vec!["turn", "numpy", "loop"];
     let mut spec = json!({"runs": b.runs, "loop_code": LOOP});
     if data.small.is_some() && data.large.is_some() {
         tasks.push("validate");
-        spec["validate"] = json!({"small": data.small, "large": data.large, "corpus": data.corpus});
+        // The corpus ran interleaved with the sandbox's rounds, unless that failed.
+        let corpus: &[PathBuf] = if b.m.contains_key("native.validate_corpus") { &[] } else { &data.corpus };
+        spec["validate"] = json!({"small": data.small, "large": data.large, "corpus": corpus});
     }
     if let Some(s) = extraction {
         tasks.extend(["extract", "cv2"]);
@@ -834,14 +935,14 @@ fn native(
         b.notes.push(format!("cannot write the native spec: {e}"));
         return;
     }
-    let pythonpath = format!("{}:{}", packages.display(), mung.site_dir().display());
-    b.progress(format_args!("native baseline: {} ({})", venv.python().display(), tasks.join(", ")));
-    match python::run_script(&venv.python(), script, &[&spec_path.to_string_lossy()], &[("PYTHONPATH", pythonpath)]) {
+    b.progress(format_args!("native baseline: {} ({})", env.python.display(), tasks.join(", ")));
+    let args = [spec_path.to_string_lossy().into_owned()];
+    match python::run_script(&env.python, &env.script, &[&args[0]], &[("PYTHONPATH", env.pythonpath.clone())]) {
         Ok(res) => absorb(b, "native", res),
         Err(e) => b.notes.push(format!("native baseline failed: {e:#}")),
     }
     b.progress("native baseline: a new CPython process per numpy call");
-    let py = venv.python();
+    let py = env.python.clone();
     let r = time_calls(b.runs, 1, 1, || {
         let out = Command::new(&py)
             .args(["-c", "import numpy; print(numpy.arange(10).sum())"])
@@ -923,7 +1024,7 @@ fn assemble(
             let ours_cpu = r.series.as_ref().and_then(Series::cpu_value);
             if let (Some(c), Some(bc)) = (ours_cpu, b.m.get(key).and_then(Series::cpu_value)) {
                 r.notes.push(format!(
-                    "CPU time: {} vs baseline {} → {:.2}× (robust to other load; the target uses wall time)",
+                    "CPU time (mean): {} vs baseline {} → {:.2}× (robust to other load; the target uses wall time)",
                     report::format_time(c),
                     report::format_time(bc),
                     c / bc

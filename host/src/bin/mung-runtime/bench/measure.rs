@@ -27,9 +27,12 @@ impl Series {
         Series { samples, per_sample, value, cpu: Vec::new(), note: None }
     }
 
-    /// The median CPU time per call, if measured.
+    /// The mean CPU time per call, if measured over enough time to be
+    /// meaningful: the kernel's CPU accounting may tick as coarsely as 4 ms,
+    /// so a mean over at least 0.2 s of CPU is kept and a median is not.
     pub(crate) fn cpu_value(&self) -> Option<f64> {
-        (!self.cpu.is_empty()).then(|| median(&self.cpu))
+        let total: f64 = self.cpu.iter().sum::<f64>() * self.per_sample as f64;
+        (total >= 0.2).then(|| self.cpu.iter().sum::<f64>() / self.cpu.len() as f64)
     }
 
     pub(crate) fn with_note(mut self, note: impl Into<String>) -> Series {
