@@ -142,9 +142,10 @@ impl Report {
         }
         let w_what = self.rows.iter().map(|r| r.what.chars().count()).max().unwrap_or(10).clamp(10, 58);
         println!();
+        let head = ["#", "what", "median", "runs", "baseline", "ratio", "target"];
         println!(
-            "{:>3}  {:<w_what$}  {:>11}  {:>8}  {:>11}  {:>7}  {:<15}  {}",
-            "#", "what", "median", "runs", "baseline", "ratio", "target", "met"
+            "{:>3}  {:<w_what$}  {:>11}  {:>8}  {:>11}  {:>7}  {:<15}  met",
+            head[0], head[1], head[2], head[3], head[4], head[5], head[6]
         );
         let mut section = "";
         for (i, r) in self.rows.iter().enumerate() {
