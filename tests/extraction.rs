@@ -30,7 +30,8 @@ fn points(line: &Value) -> Vec<Point> {
         .collect()
 }
 
-fn case_node(dir: &Path, n: &Value) -> Node {
+/// A node from its JSON form; `mask_pixels` gives the bytes of its mask.
+fn node_from_json(n: &Value, mask_pixels: impl FnOnce(&Value) -> Option<Vec<u8>>) -> Node {
     let ids = |k: &str| n[k].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect::<Vec<_>>();
     let (width, height) = (n["width"].as_u64().unwrap() as u32, n["height"].as_u64().unwrap() as u32);
     Node {
@@ -45,8 +46,13 @@ fn case_node(dir: &Path, n: &Value) -> Node {
         precedence_outlinks: ids("precedence_outlinks"),
         precedence_inlinks: ids("precedence_inlinks"),
         text_transcription: n["text_transcription"].as_str().map(Into::into),
-        mask: (!n["mask"].is_null()).then(|| Mask { width, height, pixels: read_bin(dir, &n["mask"]) }),
+        mask: mask_pixels(&n["mask"]).map(|pixels| Mask { width, height, pixels }),
     }
+}
+
+/// A node of an oracle case: its mask is a file of the case directory.
+fn case_node(dir: &Path, n: &Value) -> Node {
+    node_from_json(n, |m| (!m.is_null()).then(|| read_bin(dir, m)))
 }
 
 /// Checks one oracle case; returns a description of the mismatch, if any.
@@ -176,28 +182,7 @@ out
         .as_array()
         .unwrap()
         .iter()
-        .map(|n| {
-            let ids = |k: &str| n[k].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect::<Vec<_>>();
-            let (width, height) = (n["width"].as_u64().unwrap() as u32, n["height"].as_u64().unwrap() as u32);
-            Node {
-                id: n["id"].as_i64().unwrap(),
-                class_name: n["class_name"].as_str().unwrap().into(),
-                top: n["top"].as_i64().unwrap() as i32,
-                left: n["left"].as_i64().unwrap() as i32,
-                width,
-                height,
-                outlinks: ids("outlinks"),
-                inlinks: ids("inlinks"),
-                precedence_outlinks: ids("precedence_outlinks"),
-                precedence_inlinks: ids("precedence_inlinks"),
-                text_transcription: n["text_transcription"].as_str().map(Into::into),
-                mask: n["mask"].as_array().map(|p| Mask {
-                    width,
-                    height,
-                    pixels: p.iter().map(|v| v.as_u64().unwrap() as u8).collect(),
-                }),
-            }
-        })
+        .map(|n| node_from_json(n, |m| m.as_array().map(|p| p.iter().map(|v| v.as_u64().unwrap() as u8).collect())))
         .collect()
 }
 

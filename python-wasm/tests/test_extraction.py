@@ -12,6 +12,8 @@ import sys
 
 import numpy as np
 
+from _runner import skip  # noqa: E402
+
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _PACKAGES = os.path.join(os.path.dirname(_HERE), "packages")
 if _PACKAGES not in sys.path:
@@ -63,7 +65,7 @@ def staff_lines(n=5, width=40, spacing=6, top=10, left=3):
 
 def test_lazy_import():
     if sys.platform == "wasi":
-        return "skipped (no subprocesses under WASI)"
+        skip("no subprocesses under WASI")
     code = ("import sys; sys.path.insert(0, %r); import mstudio.extraction.polygon, mstudio.extraction.runs; "
             "print('scipy' in sys.modules, 'mstudio.extraction.primitives' in sys.modules)" % _PACKAGES)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
@@ -121,7 +123,7 @@ def test_fill_poly_errors():
 
 def test_fill_poly_vs_cv2():
     if not HAVE_CV2:
-        return "skipped (no OpenCV 4.10)"
+        skip("no OpenCV 4.10")
     rng = np.random.default_rng(5)
     bad = 0
     for it in range(3000):
@@ -171,7 +173,7 @@ def test_fma32():
 
 def test_primitives_vs_cv2():
     if not HAVE_CV2:
-        return "skipped (no OpenCV 4.10)"
+        skip("no OpenCV 4.10")
     rng = np.random.default_rng(7)
     for it in range(80):
         h, w = (int(v) for v in rng.integers(1, 70, 2))
@@ -308,22 +310,7 @@ def test_no_stray_exceptions():
             pass
 
 
-def main():
-    tests = [(k, v) for k, v in sorted(globals().items()) if k.startswith("test_") and callable(v)]
-    failed = 0
-    for name, fn in tests:
-        try:
-            note = fn()
-            print("ok   %s%s" % (name, " (%s)" % note if note else ""))
-        except Exception as e:  # noqa: BLE001
-            failed += 1
-            import traceback
-
-            print("FAIL %s: %s" % (name, e))
-            traceback.print_exc()
-    print("%d tests, %d failed" % (len(tests), failed))
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    import _runner
+
+    sys.exit(_runner.main(dict(sorted(globals().items()))))

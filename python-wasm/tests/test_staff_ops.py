@@ -55,22 +55,7 @@ def report(line):
     print("  " + line)
 
 
-class _Skipped(Exception):
-    pass
-
-
-_SCRIPT_MODE = False
-
-
-def skip(msg):
-    if not _SCRIPT_MODE:
-        try:
-            import pytest
-        except ImportError:
-            pass
-        else:
-            pytest.skip(msg)
-    raise _Skipped(msg)
+from _runner import skip  # noqa: E402
 
 
 # ---------------------------------------------------------------------------
@@ -717,27 +702,7 @@ def test_snap_synthetic_engines_and_errors():
 
 # ---------------------------------------------------------------------------
 
-def main():
-    global _SCRIPT_MODE
-    _SCRIPT_MODE = True
-    tests = [(k, v) for k, v in globals().items() if k.startswith("test_") and callable(v)]
-    failed = 0
-    for name, fn in tests:
-        print(name)
-        try:
-            fn()
-        except _Skipped as exc:
-            print("  SKIPPED: {0}".format(exc))
-        except Exception:
-            import traceback
-            traceback.print_exc()
-            failed += 1
-            print("  FAILED")
-        else:
-            print("  ok")
-    print("{0} tests, {1} failed".format(len(tests), failed))
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    import _runner
+
+    sys.exit(_runner.main(globals()))
