@@ -2,7 +2,7 @@
 """Native CPython baselines for `mung-runtime bench`.
 
     python native_bench.py SPEC.json  >  RESULT.json
-    python native_bench.py serve-corpus SPEC.json   (see serve_corpus)
+    python native_bench.py serve-validation SPEC.json   (see serve_validation)
 
 SPEC (written by the Rust side, which also writes the binary inputs it names):
 
@@ -134,9 +134,10 @@ def bench_validation(runs, spec):
     NOTES["import"] = "import mstudio.validation: %.1f ms" % ((time.perf_counter() - t) * 1e3)
     read = lambda p: open(p, "rb").read()  # noqa: E731
     small, large = read(spec["small"]), read(spec["large"])
-    log("validate: small and large document")
-    timed("validate_small", lambda: validate(small), max(runs, 20), warmup=3)
-    timed("validate_large", lambda: validate(large), max(runs, 5), warmup=2)
+    if spec.get("docs", True):
+        log("validate: small and large document")
+        timed("validate_small", lambda: validate(small), max(runs, 20), warmup=3)
+        timed("validate_large", lambda: validate(large), max(runs, 5), warmup=2)
     corpus = [read(p) for p in spec["corpus"]]
     if corpus:
         log("validate: %d-document corpus x %d" % (len(corpus), runs))
@@ -320,24 +321,30 @@ def bench_cv2_extraction(runs, spec):
         NOTES["cv2.agrees"] = "comparison failed: %s" % e
 
 
-def serve_corpus(spec_path):
-    """`serve-corpus SPEC`: validates the corpus once per `corpus` line on stdin and
-    answers one JSON line {"wall", "cpu", "failed"}, so the caller can alternate native
-    rounds with its own. Prints {"ready": true} after the imports and a warm-up."""
+def serve_validation(spec_path):
+    """`serve-validation SPEC`: for each line `small`, `large` or `corpus` on stdin,
+    validates that document (or every corpus document) once and answers one JSON line
+    {"wall", "cpu", "failed"}, so the caller can alternate native rounds with its own.
+    Prints {"ready": true} after the imports and a warm-up."""
     with open(spec_path) as f:
         spec = json.load(f)
     from mstudio.validation import validate
 
-    corpus = [open(p, "rb").read() for p in spec["corpus"]]
-    validate(open(spec["small"], "rb").read())
+    read = lambda p: open(p, "rb").read()  # noqa: E731
+    docs = {"small": [read(spec["small"])], "corpus": [read(p) for p in spec["corpus"]]}
+    if spec.get("large"):
+        docs["large"] = [read(spec["large"])]
+    validate(docs["small"][0])
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
-        if line.strip() != "corpus":
+        batch = docs.get(line.strip())
+        if batch is None:
+            print(json.dumps({"error": "unknown request %r" % line.strip()}), flush=True)
             continue
         failed = 0
         c = time.process_time()
         t = time.perf_counter()
-        for doc in corpus:
+        for doc in batch:
             try:
                 validate(doc)
             except Exception:  # noqa: BLE001 - counted; the caller refuses the round
@@ -348,8 +355,8 @@ def serve_corpus(spec_path):
 
 def main():
     global _np
-    if sys.argv[1] == "serve-corpus":
-        serve_corpus(sys.argv[2])
+    if sys.argv[1] == "serve-validation":
+        serve_validation(sys.argv[2])
         return
     with open(sys.argv[1]) as f:
         spec = json.load(f)

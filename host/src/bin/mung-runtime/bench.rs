@@ -466,6 +466,19 @@ fn validation(b: &mut Bench, rt: &Runtime, data: &Data, native: Option<&NativeEn
     let mut t = Texts { small: read(&data.small), large: read(&data.large), ..Texts::default() };
     t.small_nodes = t.small.as_deref().map_or(0, |x| x.matches("<Node>").count());
     t.large_nodes = t.large.as_deref().map_or(0, |x| x.matches("<Node>").count());
+    // One native process answers validation requests between the sandbox's
+    // calls, so that both sides see the same machine (rounds alternate).
+    let tmp = tempfile::tempdir();
+    let mut server = match (native, &data.small, &tmp) {
+        (Some(env), Some(small), Ok(dir)) => match env.validation_server(small, data.large.as_deref(), &data.corpus, dir.path()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                b.notes.push(format!("native validation rounds could not be interleaved ({e:#}); measured later instead"));
+                None
+            }
+        },
+        _ => None,
+    };
     match &t.small {
         Some(small) => {
             b.progress("validate: small document");
@@ -476,8 +489,7 @@ fn validation(b: &mut Bench, rt: &Runtime, data: &Data, native: Option<&NativeEn
                 time_calls(b.n(20), 2, 1, || Ok(fresh.validate(small).map(drop)?))
             })();
             b.record("validate_small_fresh", r);
-            let r = time_calls(b.n(20), 3, 1, || Ok(rt.validate(small).map(drop)?));
-            b.record("validate_small_warm", r);
+            interleaved_doc(b, rt, &mut server, small, "small", b.n(20), 3);
         }
         None => b.skip(&["validate_small_fresh", "validate_small_warm"], "no small document (tests/fixtures/small.xml or data)"),
     }
@@ -489,8 +501,7 @@ fn validation(b: &mut Bench, rt: &Runtime, data: &Data, native: Option<&NativeEn
                 time_calls(b.n(5), 1, 1, || Ok(fresh.validate(large).map(drop)?))
             })();
             b.record("validate_large_fresh", r);
-            let r = time_calls(b.n(5), 2, 1, || Ok(rt.validate(large).map(drop)?));
-            b.record("validate_large_warm", r);
+            interleaved_doc(b, rt, &mut server, large, "large", b.n(5), 2);
         }
         None => b.skip(&["validate_large_fresh", "validate_large_warm"], "no data folder (--data)"),
     }
@@ -507,17 +518,6 @@ fn validation(b: &mut Bench, rt: &Runtime, data: &Data, native: Option<&NativeEn
         corpus.len(),
         b.runs
     ));
-    let tmp = tempfile::tempdir();
-    let mut server = match (native, &data.small, &tmp) {
-        (Some(env), Some(small), Ok(dir)) => match env.corpus_server(&data.corpus, small, dir.path()) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                b.notes.push(format!("native corpus rounds could not be interleaved ({e:#}); measured later instead"));
-                None
-            }
-        },
-        _ => None,
-    };
     let mut native_samples = (Vec::new(), Vec::new());
     let r = (|| -> Result<Runtime> {
         let c = b.builder().max_instances(3).build()?;
@@ -539,7 +539,7 @@ fn validation(b: &mut Bench, rt: &Runtime, data: &Data, native: Option<&NativeEn
                     cpu[i].push(process_cpu() - cpu_start);
                 }
                 if let Some(srv) = &mut server {
-                    match srv.pass() {
+                    match srv.request("corpus") {
                         Ok((wall, cpu)) => {
                             native_samples.0.push(wall);
                             native_samples.1.push(cpu);
@@ -573,6 +573,56 @@ fn validation(b: &mut Bench, rt: &Runtime, data: &Data, native: Option<&NativeEn
         Err(e) => b.skip(&["corpus_1", "corpus_2"], &format!("failed: {e:#}")),
     }
     t
+}
+
+/// A warm-instance validation row: sandbox calls alternate with native
+/// ones (same document, one native process) when that process is there.
+fn interleaved_doc(b: &mut Bench, rt: &Runtime, server: &mut Option<ValidationServer>, text: &str, which: &str, rounds: usize, warmup: usize) {
+    let key = format!("validate_{which}_warm");
+    let native_key = format!("native.validate_{which}");
+    let mut ours = (Vec::new(), Vec::new());
+    let mut theirs = (Vec::new(), Vec::new());
+    let result = (|| -> Result<()> {
+        for _ in 0..warmup {
+            rt.validate(text)?;
+            if let Some(srv) = server.as_mut() {
+                srv.request(which)?;
+            }
+        }
+        for _ in 0..rounds {
+            let cpu_start = measure::thread_cpu();
+            let start = Instant::now();
+            rt.validate(text)?;
+            ours.0.push(start.elapsed().as_secs_f64());
+            ours.1.push(measure::thread_cpu() - cpu_start);
+            if let Some(srv) = server.as_mut() {
+                let (wall, cpu) = srv.request(which)?;
+                theirs.0.push(wall);
+                theirs.1.push(cpu);
+            }
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => {
+            let mut s = Series::new(ours.0, 1);
+            s.cpu = ours.1;
+            if !theirs.0.is_empty() {
+                s.note = Some("calls alternate with the native baseline's".into());
+                let mut n = Series::new(theirs.0, 1).with_note("one native process, calls alternating with the sandbox's");
+                n.cpu = theirs.1;
+                b.record(&native_key, Ok(n));
+            }
+            b.record(&key, Ok(s));
+        }
+        Err(e) => {
+            if server.is_some() {
+                b.notes.push(format!("native validation rounds stopped: {e:#}"));
+                *server = None;
+            }
+            b.record(&key, Err(e));
+        }
+    }
 }
 
 /// Validates every document with `jobs` threads; returns how many failed.
@@ -859,14 +909,14 @@ impl NativeEnv {
         })
     }
 
-    /// A native process that validates the corpus once per request, so
-    /// that its rounds can alternate with the sandbox's.
-    fn corpus_server(&self, corpus: &[PathBuf], small: &Path, tmp: &Path) -> Result<CorpusServer> {
-        let spec = tmp.join("corpus_spec.json");
-        std::fs::write(&spec, json!({"small": small, "corpus": corpus}).to_string())?;
+    /// A native process that validates a document (or the corpus) per
+    /// request, so that its rounds can alternate with the sandbox's.
+    fn validation_server(&self, small: &Path, large: Option<&Path>, corpus: &[PathBuf], tmp: &Path) -> Result<ValidationServer> {
+        let spec = tmp.join("validation_spec.json");
+        std::fs::write(&spec, json!({"small": small, "large": large, "corpus": corpus}).to_string())?;
         let mut child = Command::new(&self.python)
             .arg(&self.script)
-            .arg("serve-corpus")
+            .arg("serve-validation")
             .arg(&spec)
             .env("PYTHONPATH", &self.pythonpath)
             .envs(["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"].map(|k| (k, "1")))
@@ -876,19 +926,19 @@ impl NativeEnv {
             .spawn()?;
         let stdin = child.stdin.take().context("no stdin")?;
         let stdout = std::io::BufReader::new(child.stdout.take().context("no stdout")?);
-        let mut server = CorpusServer { child, stdin, stdout };
+        let mut server = ValidationServer { child, stdin, stdout };
         server.read_line()?; // "ready", after imports and a warm-up document
         Ok(server)
     }
 }
 
-struct CorpusServer {
+struct ValidationServer {
     child: std::process::Child,
     stdin: std::process::ChildStdin,
     stdout: std::io::BufReader<std::process::ChildStdout>,
 }
 
-impl CorpusServer {
+impl ValidationServer {
     fn read_line(&mut self) -> Result<Value> {
         use std::io::BufRead;
         let mut line = String::new();
@@ -897,10 +947,11 @@ impl CorpusServer {
         Ok(serde_json::from_str(&line)?)
     }
 
-    /// One pass over the corpus: (wall, cpu) seconds as the process measured them.
-    fn pass(&mut self) -> Result<(f64, f64)> {
+    /// One request (`corpus`, `small` or `large`): (wall, cpu) seconds as
+    /// the native process measured them.
+    fn request(&mut self, what: &str) -> Result<(f64, f64)> {
         use std::io::Write;
-        writeln!(self.stdin, "corpus")?;
+        writeln!(self.stdin, "{what}")?;
         self.stdin.flush()?;
         let v = self.read_line()?;
         let failed = v["failed"].as_u64().unwrap_or(0);
@@ -909,7 +960,7 @@ impl CorpusServer {
     }
 }
 
-impl Drop for CorpusServer {
+impl Drop for ValidationServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -923,7 +974,8 @@ fn native(b: &mut Bench, env: &NativeEnv, data: &Data, extraction: Option<Value>
         tasks.push("validate");
         // The corpus ran interleaved with the sandbox's rounds, unless that failed.
         let corpus: &[PathBuf] = if b.m.contains_key("native.validate_corpus") { &[] } else { &data.corpus };
-        spec["validate"] = json!({"small": data.small, "large": data.large, "corpus": corpus});
+        let docs = !b.m.contains_key("native.validate_small");
+        spec["validate"] = json!({"small": data.small, "large": data.large, "corpus": corpus, "docs": docs});
     }
     if let Some(s) = extraction {
         tasks.extend(["extract", "cv2"]);
