@@ -3,6 +3,7 @@
 
     python native_bench.py SPEC.json  >  RESULT.json
     python native_bench.py serve-validation SPEC.json   (see serve_validation)
+    python native_bench.py serve-extraction SPEC.json   (see serve_extraction)
 
 SPEC (written by the Rust side, which also writes the binary inputs it names):
 
@@ -178,19 +179,29 @@ def _inputs(spec):
     return page, region500, staff_region, staff_mask, spec["cut_lines"], lines
 
 
-def bench_mstudio_extraction(runs, spec):
+def mstudio_ops(spec):
+    """The extraction rows' calls of the same mstudio code the sandbox runs, by row name."""
     import mstudio.extraction as ex
 
     page, region500, staff_region, staff_mask, cuts, lines = _inputs(spec)
-    log("extraction (mstudio, native)")
-    timed("mstudio.otsu_binarize_region", lambda: ex.otsu_binarize_region(page), runs)
-    timed("mstudio.detect_stafflines", lambda: ex.detect_stafflines(page), runs)
-    timed("mstudio.detect_stafflines_staff", lambda: ex.detect_stafflines(staff_region), runs)
-    timed("mstudio.compute_cut_lines", lambda: ex.compute_cut_lines(staff_mask), max(runs, 20))
-    timed("mstudio.separate_lines", lambda: ex.separate_lines(0, 0, staff_mask, cuts), runs)
+    ops = {
+        "otsu_binarize_region": lambda: ex.otsu_binarize_region(page),
+        "detect_stafflines": lambda: ex.detect_stafflines(page),
+        "detect_stafflines_staff": lambda: ex.detect_stafflines(staff_region),
+        "compute_cut_lines": lambda: ex.compute_cut_lines(staff_mask),
+        "separate_lines": lambda: ex.separate_lines(0, 0, staff_mask, cuts),
+        "otsu_binarize_region_500": lambda: ex.otsu_binarize_region(region500),
+    }
     if len(lines) == 5:
-        timed("mstudio.generate_staff_from_stafflines", lambda: ex.generate_staff_from_stafflines(lines), runs)
-    timed("mstudio.otsu_binarize_region_500", lambda: ex.otsu_binarize_region(region500), max(runs, 10))
+        ops["generate_staff_from_stafflines"] = lambda: ex.generate_staff_from_stafflines(lines)
+    return ops
+
+
+def bench_mstudio_extraction(runs, spec):
+    log("extraction (mstudio, native)")
+    for name, fn in mstudio_ops(spec).items():
+        many = name in ("compute_cut_lines", "otsu_binarize_region_500")
+        timed("mstudio." + name, fn, max(runs, 20) if many else runs)
 
 
 # MuNG Studio's own calls (extraction-spec.md §3.1-§3.5), written against cv2 here.
@@ -297,28 +308,74 @@ def cv_generate_staff(cv2, lines):
     return {"class_name": "staff", "top": top, "left": left, "width": width, "height": height, "mask": mask}
 
 
-def bench_cv2_extraction(runs, spec):
+def cv2_ops(spec):
+    """MuNG Studio's own calls for the same rows, by row name."""
     cv2 = _cv2()
     page, region500, staff_region, staff_mask, cuts, lines = _inputs(spec)
-    log("extraction (OpenCV %s, MuNG Studio's calls, native)" % cv2.__version__)
-    timed("cv2.otsu_binarize_region", lambda: cv_otsu_binarize_region(cv2, page), runs)
-    timed("cv2.detect_stafflines", lambda: cv_detect_stafflines(cv2, page), runs)
-    timed("cv2.detect_stafflines_staff", lambda: cv_detect_stafflines(cv2, staff_region), runs)
-    timed("cv2.compute_cut_lines", lambda: py_compute_cut_lines(staff_mask), max(runs, 20))
-    timed("cv2.separate_lines", lambda: cv_separate_lines(cv2, 0, 0, staff_mask, cuts), runs)
+    ops = {
+        "otsu_binarize_region": lambda: cv_otsu_binarize_region(cv2, page),
+        "detect_stafflines": lambda: cv_detect_stafflines(cv2, page),
+        "detect_stafflines_staff": lambda: cv_detect_stafflines(cv2, staff_region),
+        "compute_cut_lines": lambda: py_compute_cut_lines(staff_mask),
+        "separate_lines": lambda: cv_separate_lines(cv2, 0, 0, staff_mask, cuts),
+        "otsu_binarize_region_500": lambda: cv_otsu_binarize_region(cv2, region500),
+    }
     if len(lines) == 5:
-        timed("cv2.generate_staff_from_stafflines", lambda: cv_generate_staff(cv2, lines), runs)
-    timed("cv2.otsu_binarize_region_500", lambda: cv_otsu_binarize_region(cv2, region500), max(runs, 10))
-    # The two implementations must agree (they are bit-identical by design).
+        ops["generate_staff_from_stafflines"] = lambda: cv_generate_staff(cv2, lines)
+    return ops
+
+
+def check_agreement(spec):
+    """The two implementations must agree (they are bit-identical by design)."""
     try:
         import mstudio.extraction as ex
 
+        cv2 = _cv2()
+        _, region500, _, staff_mask, _, _ = _inputs(spec)
         same = bool((ex.otsu_binarize_region(region500) == cv_otsu_binarize_region(cv2, region500)).all())
         ours = [[[int(x), int(y)] for x, y in line] for line in ex.compute_cut_lines(staff_mask)]
         same = same and ours == py_compute_cut_lines(staff_mask)
         NOTES["cv2.agrees"] = "mstudio and OpenCV outputs identical: %s" % same
     except Exception as e:  # noqa: BLE001
         NOTES["cv2.agrees"] = "comparison failed: %s" % e
+
+
+def bench_cv2_extraction(runs, spec):
+    log("extraction (OpenCV, MuNG Studio's calls, native)")
+    for name, fn in cv2_ops(spec).items():
+        many = name in ("compute_cut_lines", "otsu_binarize_region_500")
+        timed("cv2." + name, fn, max(runs, 20) if many else runs)
+    check_agreement(spec)
+
+
+def serve_extraction(spec_path):
+    """`serve-extraction SPEC`: for each line `mstudio OP` or `cv2 OP` on stdin, runs that
+    row's call once and answers one JSON line {"wall", "cpu"} (or {"error"}), so the caller
+    can alternate native calls with its own. Prints {"ready": true, "agrees": ...} after
+    the imports and one warm-up call of each."""
+    global _np
+    import numpy
+
+    _np = numpy
+    with open(spec_path) as f:
+        spec = json.load(f)
+    tables = {"mstudio": mstudio_ops(spec), "cv2": cv2_ops(spec)}
+    for table in tables.values():
+        for fn in table.values():
+            fn()
+    check_agreement(spec)
+    print(json.dumps({"ready": True, "agrees": NOTES.get("cv2.agrees")}), flush=True)
+    for line in sys.stdin:
+        impl, _, op = line.strip().partition(" ")
+        fn = tables.get(impl, {}).get(op)
+        if fn is None:
+            print(json.dumps({"error": "unknown request %r" % line.strip()}), flush=True)
+            continue
+        c = time.process_time()
+        t = time.perf_counter()
+        fn()
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        print(json.dumps({"wall": wall, "cpu": cpu}), flush=True)
 
 
 def serve_validation(spec_path):
@@ -357,6 +414,9 @@ def main():
     global _np
     if sys.argv[1] == "serve-validation":
         serve_validation(sys.argv[2])
+        return
+    if sys.argv[1] == "serve-extraction":
+        serve_extraction(sys.argv[2])
         return
     with open(sys.argv[1]) as f:
         spec = json.load(f)

@@ -218,7 +218,7 @@ pub(crate) fn run(args: BenchArgs, cache_dir: Option<PathBuf>) -> u8 {
     phase("startup + calls", &mut since);
     let texts = validation(&mut b, &rt, &data, native_env.as_ref());
     phase("validation", &mut since);
-    let extraction_spec = extraction(&mut b, &rt, &data, tmp.path());
+    let extraction_spec = extraction(&mut b, &rt, &data, tmp.path(), native_env.as_ref());
     memory_and_process(&mut b, &data, texts.large.as_deref().or(texts.small.as_deref()));
     phase("extraction + memory", &mut since);
     overheads(&mut b, &rt);
@@ -586,7 +586,7 @@ fn validation(b: &mut Bench, rt: &Runtime, data: &Data, native: Option<&NativeEn
 
 /// A warm-instance validation row: sandbox calls alternate with native
 /// ones (same document, one native process) when that process is there.
-fn interleaved_doc(b: &mut Bench, rt: &Runtime, server: &mut Option<ValidationServer>, text: &str, which: &str, rounds: usize, warmup: usize) {
+fn interleaved_doc(b: &mut Bench, rt: &Runtime, server: &mut Option<NativeServer>, text: &str, which: &str, rounds: usize, warmup: usize) {
     let key = format!("validate_{which}_warm");
     let native_key = format!("native.validate_{which}");
     let mut ours = (Vec::new(), Vec::new());
@@ -663,7 +663,7 @@ const EXTRACT_OPS: [&str; 6] = [
     "generate_staff_from_stafflines",
 ];
 
-fn extraction(b: &mut Bench, rt: &Runtime, data: &Data, tmp: &Path) -> Option<Value> {
+fn extraction(b: &mut Bench, rt: &Runtime, data: &Data, tmp: &Path, native: Option<&NativeEnv>) -> Option<Value> {
     let keys: Vec<String> = EXTRACT_OPS.iter().map(|o| format!("extract.{o}")).chain(["binarize_500".into()]).collect();
     let (Some(png), Some(xml)) = (&data.page, &data.page_xml) else {
         b.skip(&keys.iter().map(String::as_str).collect::<Vec<_>>(), "no sandbox page (data/mung-samples/sandbox-data)");
@@ -696,28 +696,6 @@ fn extraction(b: &mut Bench, rt: &Runtime, data: &Data, tmp: &Path) -> Option<Va
     b.labels.insert("staff", format!("{}×{} at ({}, {})", region.width, region.height, region.x, region.y));
     b.labels.insert("cuts", cuts.len().to_string());
 
-    let n = b.runs;
-    b.progress("extraction: each operation through the host API (warm instance)");
-    let r = timed_owned(n, || page.clone(), |img| Ok(rt.otsu_binarize_region(img).map(drop)?));
-    b.record("extract.otsu_binarize_region", r);
-    let r = timed_owned(n, || page.clone(), |img| Ok(rt.detect_stafflines(img).map(drop)?));
-    b.record("extract.detect_stafflines", r);
-    let r = timed_owned(n, || staff_region.clone(), |img| Ok(rt.detect_stafflines(img).map(drop)?));
-    b.record("extract.detect_stafflines_staff", r);
-    let r = timed_owned(b.n(20), || staff_mask.clone(), |m| Ok(rt.compute_cut_lines(m).map(drop)?));
-    b.record("extract.compute_cut_lines", r);
-    let r = timed_owned(n, || staff_mask.clone(), |m| Ok(rt.separate_lines(0, 0, m, &cuts).map(drop)?));
-    b.record("extract.separate_lines", r);
-    let r = timed_owned(n, || lines.clone(), |l| Ok(rt.generate_staff_from_stafflines(l).map(drop)?));
-    b.record("extract.generate_staff_from_stafflines", r);
-    b.progress("extraction: binarize a 500×500 region end to end (crop + host API call)");
-    let r = time_calls(b.n(10), 2, 1, || {
-        let crop = page.crop(REGION_500)?;
-        rt.otsu_binarize_region(crop)?;
-        Ok(())
-    });
-    b.record("binarize_500", r);
-
     // The same inputs, as files, for the native baselines.
     let spec = (|| -> Result<Value> {
         let write = |name: &str, bytes: &[u8]| -> Result<String> {
@@ -746,19 +724,110 @@ fn extraction(b: &mut Bench, rt: &Runtime, data: &Data, tmp: &Path) -> Option<Va
             "stafflines": nodes,
         }))
     })();
-    match spec {
+    let spec = match spec {
         Ok(s) => Some(s),
         Err(e) => {
             b.notes.push(format!("could not write the extraction inputs for the native baselines: {e:#}"));
             None
         }
-    }
+    };
+    // One native process answers each row's call between the sandbox's calls.
+    let mut server = match (native, &spec) {
+        (Some(env), Some(spec)) => {
+            b.progress("extraction: starting the native process (mstudio and OpenCV, warmed up)");
+            let path = tmp.join("extraction_spec.json");
+            match std::fs::write(&path, spec.to_string()).map_err(anyhow::Error::from).and_then(|()| env.server("serve-extraction", &path)) {
+                Ok((srv, ready)) => {
+                    if let Some(agrees) = ready["agrees"].as_str() {
+                        b.notes.push(format!("native {agrees}"));
+                    }
+                    Some(srv)
+                }
+                Err(e) => {
+                    b.notes.push(format!("native extraction calls could not be interleaved ({e:#}); measured later instead"));
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+
+    let n = b.runs;
+    b.progress("extraction: each operation through the host API (warm instance), alternating with native calls");
+    let mut inputs: Vec<RgbaImage> = (0..=n).map(|_| page.clone()).collect();
+    interleaved_op(b, &mut server, "otsu_binarize_region", n, || Ok(rt.otsu_binarize_region(inputs.pop().context("input")?).map(drop)?));
+    let mut inputs: Vec<RgbaImage> = (0..=n).map(|_| page.clone()).collect();
+    interleaved_op(b, &mut server, "detect_stafflines", n, || Ok(rt.detect_stafflines(inputs.pop().context("input")?).map(drop)?));
+    let mut inputs: Vec<RgbaImage> = (0..=n).map(|_| staff_region.clone()).collect();
+    interleaved_op(b, &mut server, "detect_stafflines_staff", n, || Ok(rt.detect_stafflines(inputs.pop().context("input")?).map(drop)?));
+    let m = b.n(20);
+    let mut inputs: Vec<Mask> = (0..=m).map(|_| staff_mask.clone()).collect();
+    interleaved_op(b, &mut server, "compute_cut_lines", m, || Ok(rt.compute_cut_lines(inputs.pop().context("input")?).map(drop)?));
+    let mut inputs: Vec<Mask> = (0..=n).map(|_| staff_mask.clone()).collect();
+    interleaved_op(b, &mut server, "separate_lines", n, || Ok(rt.separate_lines(0, 0, inputs.pop().context("input")?, &cuts).map(drop)?));
+    let mut inputs: Vec<Vec<mung_runtime::Node>> = (0..=n).map(|_| lines.clone()).collect();
+    interleaved_op(b, &mut server, "generate_staff_from_stafflines", n, || {
+        Ok(rt.generate_staff_from_stafflines(inputs.pop().context("input")?).map(drop)?)
+    });
+    b.progress("extraction: binarize a 500×500 region end to end (crop + host API call)");
+    interleaved_op(b, &mut server, "otsu_binarize_region_500", b.n(10), || {
+        let crop = page.crop(REGION_500)?;
+        rt.otsu_binarize_region(crop)?;
+        Ok(())
+    });
+    spec
 }
 
-/// Times `f` on inputs made by `make` beforehand (the copies are not timed).
-fn timed_owned<T>(runs: usize, make: impl Fn() -> T, mut f: impl FnMut(T) -> Result<()>) -> Result<Series> {
-    let mut inputs: Vec<T> = (0..runs + 1).map(|_| make()).collect();
-    time_calls(runs, 1, 1, || f(inputs.pop().expect("one input per call")))
+/// One extraction row: each sandbox call (one warm-up, then `rounds`) is
+/// followed by the same call natively, in mstudio and in OpenCV, when the
+/// native process is there.
+fn interleaved_op(b: &mut Bench, server: &mut Option<NativeServer>, op: &str, rounds: usize, mut call: impl FnMut() -> Result<()>) {
+    let key = if op == "otsu_binarize_region_500" { "binarize_500".to_string() } else { format!("extract.{op}") };
+    let impls = ["mstudio", "cv2"];
+    let mut ours = (Vec::new(), Vec::new());
+    let mut theirs: [(Vec<f64>, Vec<f64>); 2] = Default::default();
+    let result = (|| -> Result<()> {
+        for round in 0..=rounds {
+            let cpu_start = measure::thread_cpu();
+            let start = Instant::now();
+            call()?;
+            if round > 0 {
+                ours.0.push(start.elapsed().as_secs_f64());
+                ours.1.push(measure::thread_cpu() - cpu_start);
+            }
+            if let Some(srv) = server.as_mut() {
+                for (i, imp) in impls.iter().enumerate() {
+                    let (wall, cpu) = srv.request(&format!("{imp} {op}"))?;
+                    if round > 0 {
+                        theirs[i].0.push(wall);
+                        theirs[i].1.push(cpu);
+                    }
+                }
+            }
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => {
+            let mut s = Series::new(ours.0, 1);
+            s.cpu = ours.1;
+            if !theirs[0].0.is_empty() {
+                s.note = Some("calls alternate with the native baselines' (mstudio, OpenCV)".into());
+            }
+            b.record(&key, Ok(s));
+            for (i, imp) in impls.iter().enumerate() {
+                let (wall, cpu) = std::mem::take(&mut theirs[i]);
+                if !wall.is_empty() {
+                    let mut n = Series::new(wall, 1).with_note("one native process, calls alternating with the sandbox's");
+                    n.cpu = cpu;
+                    b.record(&format!("native.{imp}.{op}"), Ok(n));
+                }
+            }
+        }
+        Err(e) => {
+            b.record(&key, Err(e));
+        }
+    }
 }
 
 // ------------------------------------------------------------------ 5 memory and process
@@ -920,13 +989,19 @@ impl NativeEnv {
 
     /// A native process that validates a document (or the corpus) per
     /// request, so that its rounds can alternate with the sandbox's.
-    fn validation_server(&self, small: &Path, large: Option<&Path>, corpus: &[PathBuf], tmp: &Path) -> Result<ValidationServer> {
+    fn validation_server(&self, small: &Path, large: Option<&Path>, corpus: &[PathBuf], tmp: &Path) -> Result<NativeServer> {
         let spec = tmp.join("validation_spec.json");
         std::fs::write(&spec, json!({"small": small, "large": large, "corpus": corpus}).to_string())?;
+        Ok(self.server("serve-validation", &spec)?.0)
+    }
+
+    /// Starts the driver script in a serving `mode`; returns it and its
+    /// "ready" line.
+    fn server(&self, mode: &str, spec: &Path) -> Result<(NativeServer, Value)> {
         let mut child = Command::new(&self.python)
             .arg(&self.script)
-            .arg("serve-validation")
-            .arg(&spec)
+            .arg(mode)
+            .arg(spec)
             .env("PYTHONPATH", &self.pythonpath)
             .envs(["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"].map(|k| (k, "1")))
             .stdin(Stdio::piped())
@@ -935,19 +1010,19 @@ impl NativeEnv {
             .spawn()?;
         let stdin = child.stdin.take().context("no stdin")?;
         let stdout = std::io::BufReader::new(child.stdout.take().context("no stdout")?);
-        let mut server = ValidationServer { child, stdin, stdout };
-        server.read_line()?; // "ready", after imports and a warm-up document
-        Ok(server)
+        let mut server = NativeServer { child, stdin, stdout };
+        let ready = server.read_line()?; // after its imports and warm-up calls
+        Ok((server, ready))
     }
 }
 
-struct ValidationServer {
+struct NativeServer {
     child: std::process::Child,
     stdin: std::process::ChildStdin,
     stdout: std::io::BufReader<std::process::ChildStdout>,
 }
 
-impl ValidationServer {
+impl NativeServer {
     fn read_line(&mut self) -> Result<Value> {
         use std::io::BufRead;
         let mut line = String::new();
@@ -963,13 +1038,16 @@ impl ValidationServer {
         writeln!(self.stdin, "{what}")?;
         self.stdin.flush()?;
         let v = self.read_line()?;
+        if let Some(e) = v["error"].as_str() {
+            anyhow::bail!("the native process refused {what:?}: {e}");
+        }
         let failed = v["failed"].as_u64().unwrap_or(0);
         ensure!(failed == 0, "{failed} documents failed natively");
         Ok((v["wall"].as_f64().context("wall")?, v["cpu"].as_f64().context("cpu")?))
     }
 }
 
-impl Drop for ValidationServer {
+impl Drop for NativeServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -986,7 +1064,7 @@ fn native(b: &mut Bench, env: &NativeEnv, data: &Data, extraction: Option<Value>
         let docs = !b.m.contains_key("native.validate_small");
         spec["validate"] = json!({"small": data.small, "large": data.large, "corpus": corpus, "docs": docs});
     }
-    if let Some(s) = extraction {
+    if let Some(s) = extraction.filter(|_| !b.m.contains_key("native.mstudio.otsu_binarize_region")) {
         tasks.extend(["extract", "cv2"]);
         spec["extract"] = s;
     }
