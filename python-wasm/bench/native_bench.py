@@ -364,7 +364,10 @@ def serve_extraction(spec_path):
         for fn in table.values():
             fn()
     check_agreement(spec)
-    print(json.dumps({"ready": True, "agrees": NOTES.get("cv2.agrees")}), flush=True)
+    import cv2
+
+    ready = {"ready": True, "agrees": NOTES.get("cv2.agrees"), "opencv": cv2.__version__, "numpy": numpy.__version__}
+    print(json.dumps(ready), flush=True)
     for line in sys.stdin:
         impl, _, op = line.strip().partition(" ")
         fn = tables.get(impl, {}).get(op)

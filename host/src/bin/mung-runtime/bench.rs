@@ -741,6 +741,11 @@ fn extraction(b: &mut Bench, rt: &Runtime, data: &Data, tmp: &Path, native: Opti
                     if let Some(agrees) = ready["agrees"].as_str() {
                         b.notes.push(format!("native {agrees}"));
                     }
+                    for k in ["opencv", "numpy"] {
+                        if let Some(v) = ready[k].as_str() {
+                            b.versions.insert(format!("native {k}"), v.to_string());
+                        }
+                    }
                     Some(srv)
                 }
                 Err(e) => {
