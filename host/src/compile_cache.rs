@@ -20,7 +20,7 @@ use wasmtime::component::Component;
 use crate::error::Error;
 
 /// Compiled artifacts kept in the cache (each is ~300 MB).
-const KEEP_COMPILED: usize = 6;
+const KEEP_COMPILED: usize = 8;
 
 /// Where a component came from in [`load_or_compile`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

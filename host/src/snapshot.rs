@@ -42,15 +42,16 @@ const BOOT: &str = include_str!("../../guest-wit/src/boot.py");
 /// Snapshots kept in the cache (each is ~120 MB).
 const KEEP_SNAPSHOTS: usize = 4;
 
-/// Imported before the snapshot. Modules missing from a custom packages
-/// tree are skipped; the result says which were imported.
+/// Imported before the snapshot: the libraries, every module of our packages
+/// (they import lazily inside functions), and one tiny call of each
+/// operation so that lazily built tables (grammar check plans, filter
+/// kernels) are part of the snapshot. Modules missing from a custom packages
+/// tree are skipped; the reply lists what was imported.
 const WARM_UP: &str = r#"
 def _mrt_warm_up():
-    import gc, importlib, linecache
+    import gc, importlib, linecache, pkgutil
     names = ["json", "ast", "traceback", "struct", "base64", "random", "numpy", "numpy.random",
-             "scipy.ndimage", "lxml.etree", "PIL.Image", "skimage.measure", "mung.node",
-             "mung.graph", "mung.io", "mstudio", "mstudio.errors", "mstudio.validation",
-             "mstudio.extraction", "mstudio.document"]
+             "scipy.ndimage", "lxml.etree", "PIL.Image"]
     done = []
     for name in names:
         try:
@@ -58,6 +59,41 @@ def _mrt_warm_up():
             done.append(name)
         except Exception:
             pass
+    for package in ("skimage", "mung", "mstudio"):
+        try:
+            root = importlib.import_module(package)
+        except Exception:
+            continue
+        done.append(package)
+        for info in pkgutil.walk_packages(root.__path__, package + "."):
+            try:
+                importlib.import_module(info.name)
+                done.append(info.name)
+            except Exception:
+                pass
+    try:
+        import mstudio.validation
+        mstudio.validation.validate("<Nodes><Node><Id>0</Id><ClassName>noteheadFull</ClassName>"
+            "<Top>0</Top><Left>0</Left><Width>2</Width><Height>1</Height><Mask>0:0 1:2</Mask>"
+            "<Outlinks>1</Outlinks></Node><Node><Id>1</Id><ClassName>stem</ClassName><Top>0</Top>"
+            "<Left>0</Left><Width>1</Width><Height>2</Height><Mask>0:0 1:2</Mask></Node></Nodes>")
+    except Exception:
+        pass
+    try:
+        import numpy as np, mstudio.extraction as x
+        page = np.full((12, 60, 4), 255, np.uint8)
+        page[3:5, :, :3] = 0
+        page[8:10, :, :3] = 0
+        x.otsu_binarize_region(page)
+        lines = x.detect_stafflines(page)
+        x.separate_lines(0, 0, lines, x.compute_cut_lines(lines))
+    except Exception:
+        pass
+    try:
+        import _mung_runtime
+        _mung_runtime._compile("1")
+    except Exception:
+        pass
     for k in [k for k in linecache.cache if k.startswith("<turn ")]:
         del linecache.cache[k]
     gc.collect()
