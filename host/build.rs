@@ -49,8 +49,11 @@ fn build_glue(root: &Path, out: &Path) {
     // Settings meant for the host build must not leak into the wasm build.
     for (key, _) in env::vars_os() {
         let key = key.to_string_lossy();
-        if key.starts_with("CARGO_") && !key.starts_with("CARGO_HOME") && !key.starts_with("CARGO_NET")
-            && !key.starts_with("CARGO_REGISTR") && !key.starts_with("CARGO_HTTP")
+        if key.starts_with("CARGO_")
+            && !key.starts_with("CARGO_HOME")
+            && !key.starts_with("CARGO_NET")
+            && !key.starts_with("CARGO_REGISTR")
+            && !key.starts_with("CARGO_HTTP")
             || matches!(&*key, "RUSTFLAGS" | "RUSTC_WORKSPACE_WRAPPER" | "MAKEFLAGS" | "MFLAGS")
         {
             cmd.env_remove(&*key);

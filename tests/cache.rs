@@ -87,5 +87,8 @@ fn cache_clean_frees_the_built_artifacts_of_a_private_cache() {
 fn version_names_the_runtime_cpython_and_wasmtime() {
     let out = run(cli().arg("--version"));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains(mung_runtime::VERSION) && text.contains("CPython 3.15") && text.contains("wasmtime 48"), "{text}");
+    assert!(
+        text.contains(mung_runtime::VERSION) && text.contains("CPython 3.15") && text.contains("wasmtime 48"),
+        "{text}"
+    );
 }

@@ -55,7 +55,11 @@ fn the_component_runs_under_plain_wasmtime() {
     let execute = instance.get_func(&mut store, execute).unwrap();
     let mut result = [Val::Bool(false)];
     execute
-        .call(&mut store, &[Val::String("import numpy\nint(numpy.arange(7).sum()) * 2".into()), Val::String("{}".into())], &mut result)
+        .call(
+            &mut store,
+            &[Val::String("import numpy\nint(numpy.arange(7).sum()) * 2".into()), Val::String("{}".into())],
+            &mut result,
+        )
         .unwrap();
     assert_eq!(result[0], Val::Result(Ok(Some(Box::new(Val::String("42".into()))))));
 

@@ -11,7 +11,8 @@ use common::{cli, file_hash, native_command, run, runtime, shared_data_or_note, 
 use mung_runtime::{ExtractError, Mask, Node, Point, Region, RgbaImage};
 use serde_json::{Value, json};
 
-const SANDBOX_PAGE: &str = "mung-samples/sandbox-data/4b494e80-4cd2-11ea-a3ba-005056827e52_89218983-dac6-4e8f-9549-05f18d613154";
+const SANDBOX_PAGE: &str =
+    "mung-samples/sandbox-data/4b494e80-4cd2-11ea-a3ba-005056827e52_89218983-dac6-4e8f-9549-05f18d613154";
 
 fn read_bin(dir: &Path, name: &Value) -> Vec<u8> {
     std::fs::read(dir.join(name.as_str().unwrap())).unwrap()
@@ -64,15 +65,16 @@ fn check_case(dir: &Path, case: &Value) -> Option<String> {
     let result: Result<Value, ExtractError> = match op {
         "otsu_binarize_region" | "detect_stafflines" => {
             let image = RgbaImage { width, height, pixels: read_bin(dir, &case["input"]) };
-            let mask = if op == "detect_stafflines" { rt.detect_stafflines(image) } else { rt.otsu_binarize_region(image) };
+            let mask =
+                if op == "detect_stafflines" { rt.detect_stafflines(image) } else { rt.otsu_binarize_region(image) };
             mask.map(|m| {
                 let expected = read_bin(dir, &case["expected"]);
                 json!(m.pixels == expected && (m.width, m.height) == (width, height))
             })
         }
-        "compute_cut_lines" => rt
-            .compute_cut_lines(mask_input())
-            .map(|lines| json!(lines.iter().map(|l| l.iter().map(|p| [p.x, p.y]).collect::<Vec<_>>()).collect::<Vec<_>>())),
+        "compute_cut_lines" => rt.compute_cut_lines(mask_input()).map(|lines| {
+            json!(lines.iter().map(|l| l.iter().map(|p| [p.x, p.y]).collect::<Vec<_>>()).collect::<Vec<_>>())
+        }),
         "separate_lines" => {
             let params = &case["params"];
             let cuts: Vec<Vec<Point>> = params["cut_lines"].as_array().unwrap().iter().map(points).collect();
@@ -106,13 +108,15 @@ fn check_case(dir: &Path, case: &Value) -> Option<String> {
         (Ok(got), None) => {
             let expected = match op {
                 "compute_cut_lines" => case["expected"].clone(),
-                "separate_lines" => json!(case["expected"]
+                "separate_lines" => {
+                    json!(case["expected"]
                     .as_array()
                     .unwrap()
                     .iter()
                     .map(|b| json!({"left": b["left"], "top": b["top"], "width": b["width"], "height": b["height"],
                                     "pixels": read_bin(dir, &b["mask"])}))
-                    .collect::<Vec<_>>()),
+                    .collect::<Vec<_>>())
+                }
                 "generate_staff_from_stafflines" => {
                     let e = &case["expected"];
                     json!({"id": e["id"], "class_name": e["class_name"], "top": e["top"], "left": e["left"], "width": e["width"],
@@ -153,7 +157,14 @@ fn every_operation_is_bit_identical_to_opencv() {
     }
     eprintln!("oracle cases per op (total, expected errors): {per_op:?}");
     assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
-    for op in ["otsu_binarize_region", "detect_stafflines", "compute_cut_lines", "separate_lines", "generate_staff_from_stafflines", "fill_poly"] {
+    for op in [
+        "otsu_binarize_region",
+        "detect_stafflines",
+        "compute_cut_lines",
+        "separate_lines",
+        "generate_staff_from_stafflines",
+        "fill_poly",
+    ] {
         let (total, errors) = per_op[op];
         assert!(total - errors >= 50, "{op}: only {} comparisons", total - errors);
     }
@@ -189,12 +200,19 @@ out
 /// The page has staves and lines but no staff -> line links: link by box
 /// containment, as the UI's "generate staff" step would have.
 fn link_staffs_to_lines(nodes: &mut [Node]) {
-    let lines: Vec<(i64, i32, i32, u32, u32)> =
-        nodes.iter().filter(|n| n.class_name == "staffLine").map(|n| (n.id, n.top, n.left, n.width, n.height)).collect();
+    let lines: Vec<(i64, i32, i32, u32, u32)> = nodes
+        .iter()
+        .filter(|n| n.class_name == "staffLine")
+        .map(|n| (n.id, n.top, n.left, n.width, n.height))
+        .collect();
     let mut links = Vec::new();
     for s in nodes.iter().filter(|n| n.class_name == "staff") {
         for &(id, top, left, width, height) in &lines {
-            if s.top <= top && top + height as i32 <= s.top + s.height as i32 && s.left <= left && left + width as i32 <= s.left + s.width as i32 {
+            if s.top <= top
+                && top + height as i32 <= s.top + s.height as i32
+                && s.left <= left
+                && left + width as i32 <= s.left + s.width as i32
+            {
                 links.push((s.id, id));
             }
         }
@@ -283,7 +301,8 @@ fn staffspaces_and_snapping_on_the_sandbox_page() {
     assert_eq!(after.iter().map(|n| n.id).collect::<Vec<_>>(), everything.iter().map(|n| n.id).collect::<Vec<_>>());
     let old: HashMap<i64, &Node> = everything.iter().map(|n| (n.id, n)).collect();
     let new: HashMap<i64, &Node> = after.iter().map(|n| (n.id, n)).collect();
-    let added = |id: i64| new[&id].outlinks.iter().copied().filter(|o| !old[&id].outlinks.contains(o)).collect::<Vec<_>>();
+    let added =
+        |id: i64| new[&id].outlinks.iter().copied().filter(|o| !old[&id].outlinks.contains(o)).collect::<Vec<_>>();
     // Read off the page image (lines: staff 11 = 0..4, staff 10 = 5..9, staff 75 = 70..74).
     let expected: Vec<(i64, Vec<i64>)> = vec![
         (21, vec![11, 2]),
@@ -415,7 +434,11 @@ fn the_extract_command_works_on_png_and_jpeg_and_documents() {
 
     for (page, name) in [(&png, "png"), (&jpg, "jpg")] {
         let out = dir.path().join(format!("mask-{name}.png"));
-        let res = run(cli().args(["extract", "binarize", "--image"]).arg(page).args(["--region", "90,140,40,30", "-o"]).arg(&out));
+        let res = run(cli()
+            .args(["extract", "binarize", "--image"])
+            .arg(page)
+            .args(["--region", "90,140,40,30", "-o"])
+            .arg(&out));
         assert!(res.status.success(), "{}", show(&res));
         let mask = Mask::open(&out).unwrap();
         assert_eq!((mask.width, mask.height), (40, 30));
@@ -423,13 +446,21 @@ fn the_extract_command_works_on_png_and_jpeg_and_documents() {
     }
 
     // A region outside the page is refused clearly.
-    let res = run(cli().args(["extract", "stafflines", "--image"]).arg(&png).args(["--region", "250,150,100,100", "-o"]).arg(dir.path().join("x.png")));
+    let res = run(cli()
+        .args(["extract", "stafflines", "--image"])
+        .arg(&png)
+        .args(["--region", "250,150,100,100", "-o"])
+        .arg(dir.path().join("x.png")));
     assert_eq!(res.status.code(), Some(2), "{}", show(&res));
     assert!(String::from_utf8_lossy(&res.stderr).contains("outside the 300x200 image"), "{}", show(&res));
 
     // Stafflines, then cut lines, then separate: five bands.
     let lines = dir.path().join("lines.png");
-    let res = run(cli().args(["extract", "stafflines", "--image"]).arg(&png).args(["--region", "10,30,280,80", "-o"]).arg(&lines));
+    let res = run(cli()
+        .args(["extract", "stafflines", "--image"])
+        .arg(&png)
+        .args(["--region", "10,30,280,80", "-o"])
+        .arg(&lines));
     assert!(res.status.success(), "{}", show(&res));
     let cuts = dir.path().join("cuts.json");
     let res = run(cli().args(["extract", "cut-lines", "--mask"]).arg(&lines).arg("-o").arg(&cuts));
@@ -437,7 +468,13 @@ fn the_extract_command_works_on_png_and_jpeg_and_documents() {
     let cut_lines: Vec<Vec<[i32; 2]>> = serde_json::from_slice(&std::fs::read(&cuts).unwrap()).unwrap();
     assert_eq!(cut_lines.len(), 4, "{cut_lines:?}");
     let bands = dir.path().join("bands");
-    let res = run(cli().args(["extract", "separate", "--mask"]).arg(&lines).arg("--cuts").arg(&cuts).args(["--left", "10", "--top", "30", "-o"]).arg(&bands));
+    let res = run(cli()
+        .args(["extract", "separate", "--mask"])
+        .arg(&lines)
+        .arg("--cuts")
+        .arg(&cuts)
+        .args(["--left", "10", "--top", "30", "-o"])
+        .arg(&bands));
     assert!(res.status.success(), "{}", show(&res));
     let listing: Vec<Value> = serde_json::from_slice(&std::fs::read(bands.join("bands.json")).unwrap()).unwrap();
     assert_eq!(listing.len(), 5);

@@ -11,7 +11,10 @@ use serde_json::json;
 fn a_fresh_call_cannot_see_state_from_an_earlier_call() {
     let rt = runtime();
     rt.execute("import builtins; builtins.leaked = 'secret'; shared = 1", &json!({})).unwrap();
-    let v = rt.execute("import builtins; [getattr(builtins, 'leaked', None), 'shared' in globals()]", &json!({})).unwrap().value;
+    let v = rt
+        .execute("import builtins; [getattr(builtins, 'leaked', None), 'shared' in globals()]", &json!({}))
+        .unwrap()
+        .value;
     assert_eq!(v, json!([null, false]));
 }
 
@@ -50,7 +53,10 @@ fn the_snapshot_is_rebuilt_when_the_packages_change() {
     let same = Runtime::builder().packages_dir(dir.path()).build().unwrap();
     assert_eq!(same.info().packages_hash, base.packages_hash);
     assert_eq!(same.info().compiled_path, base.compiled_path);
-    assert_eq!(same.execute("import mstudio; getattr(mstudio, 'MARKER', None)", &json!({})).unwrap().value, json!(null));
+    assert_eq!(
+        same.execute("import mstudio; getattr(mstudio, 'MARKER', None)", &json!({})).unwrap().value,
+        json!(null)
+    );
 
     let init = dir.path().join("mstudio/__init__.py");
     let mut text = std::fs::read_to_string(&init).unwrap();
@@ -62,7 +68,10 @@ fn the_snapshot_is_rebuilt_when_the_packages_change() {
     assert!(changed.info().preinitialized);
     assert_eq!(changed.execute("import mstudio; mstudio.MARKER", &json!({})).unwrap().value, json!("changed"));
     // The change is in the snapshot: mstudio was imported before any call.
-    assert_eq!(changed.execute("import sys; 'mstudio.validation' in sys.modules", &json!({})).unwrap().value, json!(true));
+    assert_eq!(
+        changed.execute("import sys; 'mstudio.validation' in sys.modules", &json!({})).unwrap().value,
+        json!(true)
+    );
 }
 
 fn copy_tree(from: &std::path::Path, to: &std::path::Path) {

@@ -18,7 +18,10 @@ fn check(script: &str, args: &[&str]) {
 fn validation_checks() {
     let Some(data) = shared_data_or_note("validation checks") else { return };
     let fixtures = repo().join("tests/fixtures");
-    check("check_validation.py", &["--data", data.to_str().unwrap(), "--fixtures", fixtures.to_str().unwrap(), "--quick"]);
+    check(
+        "check_validation.py",
+        &["--data", data.to_str().unwrap(), "--fixtures", fixtures.to_str().unwrap(), "--quick"],
+    );
 }
 
 #[test]

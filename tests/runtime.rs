@@ -79,20 +79,26 @@ fn values_convert_to_json_and_prints_are_captured_separately() {
             &json!({}),
         )
         .unwrap();
-    assert_eq!(done.value, json!({"i": 3, "f": 0.5, "a": [[0, 1, 2]], "t": [1, "x"], "s": [1, 3], "n": null, "b": true}));
+    assert_eq!(
+        done.value,
+        json!({"i": 3, "f": 0.5, "a": [[0, 1, 2]], "t": [1, "x"], "s": [1, 3], "n": null, "b": true})
+    );
     assert_eq!(done.output.stdout_text(), "hello\n");
     assert_eq!(done.output.stderr_text(), "warn\n");
     // A snippet that does not end with an expression gives null.
     assert_eq!(rt.execute("x = 1", &json!({})).unwrap().value, json!(null));
     // Globals of any JSON type arrive as Python values.
-    let value = rt.execute("[a + 1, b['k'][1], c is None]", &json!({"a": 1.5, "b": {"k": [0, "v"]}, "c": null})).unwrap().value;
+    let value =
+        rt.execute("[a + 1, b['k'][1], c is None]", &json!({"a": 1.5, "b": {"k": [0, "v"]}, "c": null})).unwrap().value;
     assert_eq!(value, json!([2.5, "v", true]));
 }
 
 #[test]
 fn values_without_a_json_form_are_refused_clearly() {
     let rt = runtime();
-    for (code, needle) in [("b'raw'", "bytes are not JSON"), ("float('nan')", "Out of range float"), ("object()", "object is not JSON")] {
+    for (code, needle) in
+        [("b'raw'", "bytes are not JSON"), ("float('nan')", "Out of range float"), ("object()", "object is not JSON")]
+    {
         let e = rt.execute(code, &json!({})).unwrap_err();
         let p = python_error(&e);
         assert_eq!(p.kind, PythonErrorKind::NotJson, "{code}: {p:?}");
@@ -160,12 +166,7 @@ fn a_session_survives_errors_but_is_replaced_after_a_stop() {
 }
 
 fn limited(timeout: Duration) -> Runtime {
-    Runtime::builder()
-        .timeout(timeout)
-        .memory_limit(256 << 20)
-        .output_limit(1 << 20)
-        .build()
-        .unwrap()
+    Runtime::builder().timeout(timeout).memory_limit(256 << 20).output_limit(1 << 20).build().unwrap()
 }
 
 #[test]
@@ -257,7 +258,17 @@ def connect():
     assert_eq!(value["read_granted"], json!(["ok", "granted"]));
     assert_eq!(value["write_granted"][0], "ok");
     assert_eq!(std::fs::read_to_string(dir.path().join("new.txt")).unwrap(), "x");
-    for key in ["etc_passwd", "escape_dotdot", "escape_packages", "write_packages", "write_root", "write_tmp", "list_root", "socket", "dns"] {
+    for key in [
+        "etc_passwd",
+        "escape_dotdot",
+        "escape_packages",
+        "write_packages",
+        "write_root",
+        "write_tmp",
+        "list_root",
+        "socket",
+        "dns",
+    ] {
         assert_eq!(value[key][0], "refused", "{key}: {}", value[key]);
     }
     assert_eq!(value["host_env"], json!([]), "no host environment variables");
@@ -271,9 +282,7 @@ fn a_read_only_grant_cannot_be_written() {
     std::fs::write(dir.path().join("data.txt"), "original").unwrap();
     let guest = dir.path().to_str().unwrap().to_string();
     let rt = Runtime::builder().mount(Mount::read_only(dir.path(), guest.clone())).build().unwrap();
-    let e = rt
-        .execute("open(d + '/data.txt', 'w').write('changed')", &json!({"d": guest}))
-        .unwrap_err();
+    let e = rt.execute("open(d + '/data.txt', 'w').write('changed')", &json!({"d": guest})).unwrap_err();
     assert!(matches!(python_error(&e).type_name.as_str(), "PermissionError" | "OSError"), "{e}");
     assert_eq!(rt.execute("open(d + '/data.txt').read()", &json!({"d": guest})).unwrap().value, json!("original"));
     assert_eq!(std::fs::read_to_string(dir.path().join("data.txt")).unwrap(), "original");
@@ -306,10 +315,7 @@ fn eight_threads_share_one_runtime() {
 fn output_streams_to_a_sink_as_it_is_written() {
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = seen.clone();
-    let rt = Runtime::builder()
-        .on_stdout(move |bytes| sink.lock().unwrap().extend_from_slice(bytes))
-        .build()
-        .unwrap();
+    let rt = Runtime::builder().on_stdout(move |bytes| sink.lock().unwrap().extend_from_slice(bytes)).build().unwrap();
     let done = rt.execute("for i in range(3): print(i)", &json!({})).unwrap();
     assert_eq!(done.output.stdout_text(), "0\n1\n2\n");
     assert_eq!(String::from_utf8(seen.lock().unwrap().clone()).unwrap(), "0\n1\n2\n");

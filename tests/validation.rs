@@ -22,12 +22,8 @@ fn as_json(issues: &[ValidationIssue]) -> Value {
 fn cli_json(args: &[&Path], jobs: &str) -> (i32, BTreeMap<PathBuf, Value>) {
     let out = run(cli().args(["validate", "--format", "json", "--jobs", jobs]).args(args));
     let parsed: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{}", show(&out)));
-    let map = parsed
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| (PathBuf::from(d["file"].as_str().unwrap()), d.clone()))
-        .collect();
+    let map =
+        parsed.as_array().unwrap().iter().map(|d| (PathBuf::from(d["file"].as_str().unwrap()), d.clone())).collect();
     (out.status.code().unwrap(), map)
 }
 
@@ -70,7 +66,12 @@ fn the_whole_corpus_matches_mung_studio_exactly() {
             samples.join("expected-validation").join(format!("{stem}.json"))
         };
         assert!(doc.get("error").is_none(), "{}: {}", file.display(), doc["error"]);
-        assert!(doc["issues"] == expected(&expected_file), "{} differs from {}", file.display(), expected_file.display());
+        assert!(
+            doc["issues"] == expected(&expected_file),
+            "{} differs from {}",
+            file.display(),
+            expected_file.display()
+        );
         checked += 1;
     }
     assert_eq!(checked, 104);
@@ -101,9 +102,13 @@ fn bad_inputs_each_give_a_clear_error_and_the_batch_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let node = |id: i64, class: &str, extra: &str| {
-        format!("<Node><Id>{id}</Id><ClassName>{class}</ClassName><Top>0</Top><Left>0</Left><Width>2</Width><Height>2</Height>{extra}</Node>")
+        format!(
+            "<Node><Id>{id}</Id><ClassName>{class}</ClassName><Top>0</Top><Left>0</Left><Width>2</Width><Height>2</Height>{extra}</Node>"
+        )
     };
-    let doc = |nodes: &str| format!("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Nodes dataset=\"t\" document=\"t\">{nodes}</Nodes>\n");
+    let doc = |nodes: &str| {
+        format!("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Nodes dataset=\"t\" document=\"t\">{nodes}</Nodes>\n")
+    };
     let good = doc(&node(1, "noteheadBlack", ""));
     let bomb = format!(
         "<?xml version=\"1.0\"?>\n<!DOCTYPE Nodes [<!ENTITY a \"aaaaaaaaaa\">{}]>\n<Nodes>&j;</Nodes>",
@@ -119,14 +124,22 @@ fn bad_inputs_each_give_a_clear_error_and_the_batch_goes_on() {
         ("bomb.xml", bomb.into_bytes(), "invalid-input"),
         ("xxe.xml", xxe.as_bytes().to_vec(), "invalid-input"),
         ("bad-rle.xml", doc(&node(1, "stem", "<Mask>0:1 1:9</Mask>")).into_bytes(), "invalid-input"),
-        ("duplicate-ids.xml", doc(&format!("{}{}", node(1, "stem", ""), node(1, "beam", ""))).into_bytes(), "invalid-input"),
+        (
+            "duplicate-ids.xml",
+            doc(&format!("{}{}", node(1, "stem", ""), node(1, "beam", ""))).into_bytes(),
+            "invalid-input",
+        ),
         ("missing-link.xml", doc(&node(1, "noteheadBlack", "<Outlinks>99</Outlinks>")).into_bytes(), "invalid-input"),
         ("binary.xml", (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect(), "invalid-input"),
-        ("huge.xml", {
-            let mut big = doc("").into_bytes();
-            big.resize(50 << 20, b' ');
-            big
-        }, "too-large"),
+        (
+            "huge.xml",
+            {
+                let mut big = doc("").into_bytes();
+                big.resize(50 << 20, b' ');
+                big
+            },
+            "too-large",
+        ),
     ];
     for (name, bytes, _) in &cases {
         std::fs::write(d.join(name), bytes).unwrap();

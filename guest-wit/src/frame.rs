@@ -35,11 +35,7 @@ pub(crate) struct Frame<'a> {
 
 impl<'a> Frame<'a> {
     pub(crate) fn new(op: &'static str) -> Self {
-        Frame {
-            op,
-            args: Map::new(),
-            blobs: Vec::new(),
-        }
+        Frame { op, args: Map::new(), blobs: Vec::new() }
     }
 
     /// Adds a JSON argument.
@@ -88,11 +84,7 @@ impl<'a> Frame<'a> {
 /// A decoded reply frame.
 pub(crate) enum Reply {
     /// The general form.
-    General {
-        header: ReplyHeader,
-        bytes: Vec<u8>,
-        blob_start: usize,
-    },
+    General { header: ReplyHeader, bytes: Vec<u8>, blob_start: usize },
     /// The successful reply to a fast `execute`: the value's JSON.
     Value(Vec<u8>),
 }
@@ -144,21 +136,13 @@ impl Reply {
             _ => return Err(format!("a reply of {} bytes has no valid kind", bytes.len())),
         }
         let hlen = u32::from_le_bytes(bytes[1..5].try_into().unwrap()) as usize;
-        let end = 5usize
-            .checked_add(hlen)
-            .filter(|&e| e <= bytes.len())
-            .ok_or("header length out of range")?;
-        let header: ReplyHeader =
-            serde_json::from_slice(&bytes[5..end]).map_err(|e| e.to_string())?;
+        let end = 5usize.checked_add(hlen).filter(|&e| e <= bytes.len()).ok_or("header length out of range")?;
+        let header: ReplyHeader = serde_json::from_slice(&bytes[5..end]).map_err(|e| e.to_string())?;
         let area = bytes.len() - end;
         if header.blobs.iter().any(|&[o, l]| o.checked_add(l).is_none_or(|e| e > area)) {
             return Err("blob out of range".into());
         }
-        Ok(Reply::General {
-            header,
-            bytes,
-            blob_start: end,
-        })
+        Ok(Reply::General { header, bytes, blob_start: end })
     }
 
     pub(crate) fn error(&self) -> Option<ErrorReply> {
@@ -193,8 +177,7 @@ impl Reply {
         let index = reference
             .get("$blob")
             .and_then(Value::as_u64)
-            .ok_or_else(|| format!("expected a blob reference, found {reference}"))?
-            as usize;
+            .ok_or_else(|| format!("expected a blob reference, found {reference}"))? as usize;
         let [o, l] = *header.blobs.get(index).ok_or_else(|| format!("no blob {index}"))?;
         Ok(&bytes[blob_start + o..blob_start + o + l])
     }

@@ -109,8 +109,8 @@ pub(crate) fn call_raw(frame: &[u8]) -> Result<Reply, GlueError> {
             format!("the call gave no reply (turn status {})", outcome.status)
         }));
     }
-    let reply = Reply::decode(outcome.reply)
-        .map_err(|e| GlueError::Interpreter(format!("malformed reply frame: {e}")))?;
+    let reply =
+        Reply::decode(outcome.reply).map_err(|e| GlueError::Interpreter(format!("malformed reply frame: {e}")))?;
     match reply.error() {
         Some(err) => Err(GlueError::Python(err)),
         None => Ok(reply),

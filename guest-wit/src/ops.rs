@@ -53,16 +53,14 @@ fn glue_python_error(message: impl Into<String>) -> PythonError {
 
 impl validation::Guest for Glue {
     fn validate(mung_xml: String) -> Result<Vec<ValidationIssue>, ValidationError> {
-        let reply = call(Frame::new("validate").blob_arg("xml", mung_xml.as_bytes()))
-            .map_err(validation_error)?;
+        let reply = call(Frame::new("validate").blob_arg("xml", mung_xml.as_bytes())).map_err(validation_error)?;
         let issues: Vec<IssueJson> =
             serde_json::from_value(reply.value().clone()).map_err(|e| internal_v(e.to_string()))?;
         Ok(issues.into_iter().map(IssueJson::into_wit).collect())
     }
 
     fn fix(mung_xml: String) -> Result<FixedDocument, ValidationError> {
-        let reply = call(Frame::new("fix").blob_arg("xml", mung_xml.as_bytes()))
-            .map_err(validation_error)?;
+        let reply = call(Frame::new("fix").blob_arg("xml", mung_xml.as_bytes())).map_err(validation_error)?;
         let value = reply.value();
         let xml = reply.blob(&value["xml"]).map_err(internal_v)?;
         Ok(FixedDocument {
@@ -145,12 +143,8 @@ fn image_arg<'a>(frame: &mut Frame<'a>, width: u32, height: u32, pixels: &'a [u8
 }
 
 fn mask_from(reply: &Reply, value: &Value) -> Result<Mask, ExtractionError> {
-    let dim = |k: &str| {
-        value[k]
-            .as_u64()
-            .map(|v| v as u32)
-            .ok_or_else(|| internal_x(format!("mask without {k}: {value}")))
-    };
+    let dim =
+        |k: &str| value[k].as_u64().map(|v| v as u32).ok_or_else(|| internal_x(format!("mask without {k}: {value}")));
     Ok(Mask {
         width: dim("width")?,
         height: dim("height")?,
@@ -159,18 +153,11 @@ fn mask_from(reply: &Reply, value: &Value) -> Result<Mask, ExtractionError> {
 }
 
 fn points_arg(lines: &[Vec<Point>]) -> Value {
-    lines
-        .iter()
-        .map(|l| l.iter().map(|p| json!([p.x, p.y])).collect::<Value>())
-        .collect()
+    lines.iter().map(|l| l.iter().map(|p| json!([p.x, p.y])).collect::<Value>()).collect()
 }
 
 fn point_from(v: &Value) -> Result<Point, ExtractionError> {
-    let c = |i: usize| {
-        v[i].as_i64()
-            .map(|n| n as i32)
-            .ok_or_else(|| internal_x(format!("bad point {v}")))
-    };
+    let c = |i: usize| v[i].as_i64().map(|n| n as i32).ok_or_else(|| internal_x(format!("bad point {v}")));
     Ok(Point { x: c(0)?, y: c(1)? })
 }
 
@@ -196,17 +183,13 @@ fn node_arg<'a>(frame: &mut Frame<'a>, n: &'a Node) -> Value {
 }
 
 fn node_from(reply: &Reply, v: &Value) -> Result<Node, ExtractionError> {
-    let int = |k: &str| {
-        v[k].as_i64()
-            .ok_or_else(|| internal_x(format!("node without integer {k}: {v}")))
-    };
+    let int = |k: &str| v[k].as_i64().ok_or_else(|| internal_x(format!("node without integer {k}: {v}")));
     let ids = |k: &str| -> Result<Vec<i64>, ExtractionError> {
         match &v[k] {
             Value::Null => Ok(Vec::new()),
-            Value::Array(a) => a
-                .iter()
-                .map(|x| x.as_i64().ok_or_else(|| internal_x(format!("bad id in {k}"))))
-                .collect(),
+            Value::Array(a) => {
+                a.iter().map(|x| x.as_i64().ok_or_else(|| internal_x(format!("bad id in {k}")))).collect()
+            }
             other => Err(internal_x(format!("bad {k}: {other}"))),
         }
     };
@@ -255,18 +238,11 @@ impl extraction::Guest for Glue {
         let mut frame = Frame::new("compute_cut_lines");
         let m = image_arg(&mut frame, mask.width, mask.height, &mask.pixels);
         let reply = call(frame.arg("mask", m)).map_err(extraction_error)?;
-        let lines = reply
-            .value()
-            .as_array()
-            .ok_or_else(|| internal_x("cut lines are not a list"))?;
+        let lines = reply.value().as_array().ok_or_else(|| internal_x("cut lines are not a list"))?;
         lines
             .iter()
             .map(|l| {
-                l.as_array()
-                    .ok_or_else(|| internal_x("a cut line is not a list"))?
-                    .iter()
-                    .map(point_from)
-                    .collect()
+                l.as_array().ok_or_else(|| internal_x("a cut line is not a list"))?.iter().map(point_from).collect()
             })
             .collect()
     }
@@ -279,16 +255,9 @@ impl extraction::Guest for Glue {
     ) -> Result<Vec<PlacedMask>, ExtractionError> {
         let mut frame = Frame::new("separate_lines");
         let m = image_arg(&mut frame, mask.width, mask.height, &mask.pixels);
-        let frame = frame
-            .arg("left", left)
-            .arg("top", top)
-            .arg("mask", m)
-            .arg("cut_lines", points_arg(&cut_lines));
+        let frame = frame.arg("left", left).arg("top", top).arg("mask", m).arg("cut_lines", points_arg(&cut_lines));
         let reply = call(frame).map_err(extraction_error)?;
-        let bands = reply
-            .value()
-            .as_array()
-            .ok_or_else(|| internal_x("bands are not a list"))?;
+        let bands = reply.value().as_array().ok_or_else(|| internal_x("bands are not a list"))?;
         bands
             .iter()
             .map(|b| {
@@ -325,18 +294,11 @@ impl extraction::Guest for Glue {
         mask_from(&reply, reply.value())
     }
 
-    fn insert_node(
-        mung_xml: String,
-        class_name: String,
-        mask: PlacedMask,
-    ) -> Result<InsertedNode, ExtractionError> {
+    fn insert_node(mung_xml: String, class_name: String, mask: PlacedMask) -> Result<InsertedNode, ExtractionError> {
         let mut frame = Frame::new("insert_node").blob_arg("xml", mung_xml.as_bytes());
         let m = image_arg(&mut frame, mask.mask.width, mask.mask.height, &mask.mask.pixels);
-        let frame = frame
-            .arg("class_name", class_name.as_str())
-            .arg("left", mask.left)
-            .arg("top", mask.top)
-            .arg("mask", m);
+        let frame =
+            frame.arg("class_name", class_name.as_str()).arg("left", mask.left).arg("top", mask.top).arg("mask", m);
         let reply = call(frame).map_err(extraction_error)?;
         let value = reply.value();
         let xml = reply.blob(&value["xml"]).map_err(internal_x)?;

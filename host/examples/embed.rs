@@ -18,10 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The first build on a machine downloads and compiles the interpreter
     // (a few minutes); later builds load it from the cache in milliseconds.
-    let runtime = Runtime::builder()
-        .memory_limit(512 << 20)
-        .timeout(Duration::from_secs(30))
-        .build()?;
+    let runtime = Runtime::builder().memory_limit(512 << 20).timeout(Duration::from_secs(30)).build()?;
 
     let xml = std::fs::read_to_string(&xml_path)?;
     let issues = runtime.validate(&xml)?;

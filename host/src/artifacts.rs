@@ -157,8 +157,8 @@ pub(crate) fn build_component(cache: &CacheDir, core: &CoreModule) -> Result<Vec
     let module = fs::read(&core.path).map_err(Error::io(format!("reading {}", core.path.display())))?;
     let interpreter = wrap_interpreter(&module)?;
     drop(module);
-    let scratch = tempfile::tempdir_in(cache.subdir("components")?)
-        .map_err(Error::io("creating a scratch directory"))?;
+    let scratch =
+        tempfile::tempdir_in(cache.subdir("components")?).map_err(Error::io("creating a scratch directory"))?;
     let component = compose(&interpreter, GLUE_COMPONENT, scratch.path())?;
     write_atomic(&path, &component)?;
     prune(path.parent().unwrap(), "wasm", KEEP_COMPONENTS);

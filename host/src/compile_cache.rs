@@ -86,9 +86,7 @@ pub(crate) fn load_or_compile(
         "compiling the component (once per machine; takes about a minute and ~2 GB of memory)"
     );
     let start = Instant::now();
-    let compiled = engine
-        .precompile_component(&wasm)
-        .map_err(Error::wasmtime("compiling the component"))?;
+    let compiled = engine.precompile_component(&wasm).map_err(Error::wasmtime("compiling the component"))?;
     drop(wasm);
     write_atomic(&path, &compiled)?;
     prune(path.parent().unwrap(), "cwasm", KEEP_COMPILED);

@@ -51,9 +51,7 @@ struct CaptureInner {
 
 impl Capture {
     pub(crate) fn new(cap: usize, sink: Option<OutputSink>) -> Capture {
-        Capture {
-            inner: Arc::new(Mutex::new(CaptureInner { buf: Vec::new(), cap, truncated: false, sink })),
-        }
+        Capture { inner: Arc::new(Mutex::new(CaptureInner { buf: Vec::new(), cap, truncated: false, sink })) }
     }
 
     /// Takes what was captured since the last call.

@@ -213,12 +213,8 @@ impl RuntimeBuilder {
             Some(dir) => PackagesDir::at(dir)?,
             None => PackagesDir::embedded(&cache)?,
         };
-        let layout = Layout::new(
-            &upstream.interpreter.stdlib_dir(),
-            packages.path(),
-            &upstream.mung.site_dir(),
-            &self.mounts,
-        )?;
+        let layout =
+            Layout::new(&upstream.interpreter.stdlib_dir(), packages.path(), &upstream.mung.site_dir(), &self.mounts)?;
         let preinitialized = self.preinitialized.unwrap_or(self.mounts.is_empty());
         let core = if preinitialized {
             snapshot::ensure(&cache, &upstream, &packages, &layout)?
@@ -245,8 +241,7 @@ impl RuntimeBuilder {
         })?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(Error::wasmtime("adding WASI to the linker"))?;
-        let instance_pre =
-            linker.instantiate_pre(&component).map_err(Error::wasmtime("linking the component"))?;
+        let instance_pre = linker.instantiate_pre(&component).map_err(Error::wasmtime("linking the component"))?;
         let pre = bindings::RuntimePre::new(instance_pre).map_err(Error::wasmtime("binding the component"))?;
         let tokio = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -384,10 +379,10 @@ impl Runtime {
     /// Returns the value of the final expression as JSON.
     pub fn execute(&self, code: &str, globals: &impl Serialize) -> Result<Execution, ExecError> {
         let globals = globals_json(globals)?;
-        let mut worker = self.inner.new_worker().map_err(|e| ExecError {
-            failure: ExecFailure::Sandbox(e.into()),
-            output: Output::default(),
-        })?;
+        let mut worker = self
+            .inner
+            .new_worker()
+            .map_err(|e| ExecError { failure: ExecFailure::Sandbox(e.into()), output: Output::default() })?;
         self.inner.execute_on(&mut worker, code, &globals)
     }
 
@@ -421,9 +416,9 @@ impl Runtime {
     /// `measureSeparator`, the `actually` typo). Issues come in MuNG Studio's
     /// order; a document it cannot read is [`ValidateError::InvalidInput`].
     pub fn validate(&self, mung_xml: &str) -> Result<Vec<ValidationIssue>, ValidateError> {
-        let issues = self.inner.with_warm(async |store, api| {
-            api.mung_runtime_validation().call_validate(store, mung_xml).await
-        })??;
+        let issues = self
+            .inner
+            .with_warm(async |store, api| api.mung_runtime_validation().call_validate(store, mung_xml).await)??;
         Ok(issues.into_iter().map(Into::into).collect())
     }
 
@@ -457,9 +452,9 @@ impl Runtime {
     /// Polylines between the separate lines of a mask, in mask coordinates.
     pub fn compute_cut_lines(&self, mask: Mask) -> Result<Vec<Vec<Point>>, ExtractError> {
         let mask = mask.into();
-        let lines = self.inner.with_warm(async |store, api| {
-            api.mung_runtime_extraction().call_compute_cut_lines(store, &mask).await
-        })??;
+        let lines = self
+            .inner
+            .with_warm(async |store, api| api.mung_runtime_extraction().call_compute_cut_lines(store, &mask).await)??;
         Ok(lines.into_iter().map(|l| l.into_iter().map(Into::into).collect()).collect())
     }
 
@@ -519,7 +514,12 @@ impl Runtime {
 
     /// Appends a node of class `class_name` with `mask` (cropped to its
     /// pixels) to a MuNG document; returns the new document and node id.
-    pub fn insert_node(&self, mung_xml: &str, class_name: &str, mask: PlacedMask) -> Result<(String, i64), ExtractError> {
+    pub fn insert_node(
+        &self,
+        mung_xml: &str,
+        class_name: &str,
+        mask: PlacedMask,
+    ) -> Result<(String, i64), ExtractError> {
         let mask = mask.into();
         let inserted = self.inner.with_warm(async |store, api| {
             api.mung_runtime_extraction().call_insert_node(store, mung_xml, class_name, &mask).await

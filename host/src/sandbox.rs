@@ -105,10 +105,8 @@ impl Layout {
             .allow_ip_name_lookup(false);
         for m in &self.mounts {
             let perms = if m.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
-            b.preopened_dir(&m.host, &m.guest, perms).map_err(|e| Error::Mount {
-                path: m.host.clone(),
-                reason: e.to_string(),
-            })?;
+            b.preopened_dir(&m.host, &m.guest, perms)
+                .map_err(|e| Error::Mount { path: m.host.clone(), reason: e.to_string() })?;
         }
         Ok(b)
     }

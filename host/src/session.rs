@@ -50,9 +50,8 @@ impl Session {
     pub fn reset(&mut self) -> Result<(), SandboxError> {
         let Some(worker) = &mut self.worker else { return Ok(()) };
         let inner = &self.runtime.inner;
-        let result = worker.call(&inner.tokio, inner.limits, async |store, api| {
-            api.mung_runtime_python().call_reset(store).await
-        });
+        let result = worker
+            .call(&inner.tokio, inner.limits, async |store, api| api.mung_runtime_python().call_reset(store).await);
         let _ = worker.take_output();
         if !worker.is_healthy() {
             self.worker = None;

@@ -182,9 +182,7 @@ fn build(cache: &CacheDir, upstream: &Upstream, layout: &Layout) -> Result<Vec<u
     let mut store = Store::new(&engine, Init { wasi, input: None, reply: Vec::new() });
     let mut linker: Linker<Init> = Linker::new(&engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s| &mut s.wasi).map_err(snap_err("linking WASI"))?;
-    linker
-        .func_wrap("host", "call", host_call)
-        .map_err(snap_err("linking host.call"))?;
+    linker.func_wrap("host", "call", host_call).map_err(snap_err("linking host.call"))?;
     let instance = linker.instantiate(&mut store, &module).map_err(snap_err("instantiating"))?;
 
     store.data_mut().input = Some(PRELUDE.as_bytes().to_vec());
@@ -203,13 +201,10 @@ fn build(cache: &CacheDir, upstream: &Upstream, layout: &Layout) -> Result<Vec<u
         tracing::debug!(stderr = %String::from_utf8_lossy(&err), "guest stderr while snapshotting");
     }
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .map_err(Error::io("starting the async runtime"))?;
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().build().map_err(Error::io("starting the async runtime"))?;
     let mut state = InstanceView { store: &mut store, instance };
-    runtime
-        .block_on(wizer.snapshot(&cx, &mut state))
-        .map_err(snap_err("writing the snapshot"))
+    runtime.block_on(wizer.snapshot(&cx, &mut state)).map_err(snap_err("writing the snapshot"))
 }
 
 /// The instrumented module, compiled once and cached (it only depends on the
@@ -234,9 +229,8 @@ fn load_instrumented(
         }
     }
     tracing::info!("compiling the instrumented interpreter (once per machine; about a minute)");
-    let compiled = engine
-        .precompile_module(instrumented)
-        .map_err(Error::wasmtime("compiling the instrumented module"))?;
+    let compiled =
+        engine.precompile_module(instrumented).map_err(Error::wasmtime("compiling the instrumented module"))?;
     write_atomic(&path, &compiled)?;
     // SAFETY: as above.
     unsafe { Module::deserialize_file(engine, &path) }.map_err(Error::wasmtime("loading the instrumented module"))
@@ -259,7 +253,13 @@ fn run_turn(store: &mut Store<Init>, instance: &Instance, source: &str) -> wasmt
 
 /// `host.call(req, req_len, out_ptr, out_len)`, as the component's `host`
 /// adapter implements it: 0x01 posts a reply, 0x02 fetches the input.
-fn host_call(mut caller: Caller<'_, Init>, req: i32, req_len: i32, out_ptr: i32, out_len: i32) -> wasmtime::Result<i32> {
+fn host_call(
+    mut caller: Caller<'_, Init>,
+    req: i32,
+    req_len: i32,
+    out_ptr: i32,
+    out_len: i32,
+) -> wasmtime::Result<i32> {
     let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
         wasmtime::bail!("no memory export");
     };

@@ -50,8 +50,7 @@ impl CacheDir {
     /// A subdirectory of the cache, created if missing.
     pub fn subdir(&self, name: &str) -> Result<PathBuf> {
         let dir = self.root.join(name);
-        fs::create_dir_all(&dir)
-            .map_err(ArtifactError::io(format!("creating cache directory {}", dir.display())))?;
+        fs::create_dir_all(&dir).map_err(ArtifactError::io(format!("creating cache directory {}", dir.display())))?;
         Ok(dir)
     }
 
@@ -81,14 +80,10 @@ impl FileLock {
         if file.try_lock().is_err() {
             tracing::info!(lock = %path.display(), "waiting for another process to finish");
             let start = Instant::now();
-            file.lock()
-                .map_err(ArtifactError::io(format!("locking {}", path.display())))?;
+            file.lock().map_err(ArtifactError::io(format!("locking {}", path.display())))?;
             tracing::debug!(lock = %path.display(), waited = ?start.elapsed(), "lock acquired");
         }
-        Ok(FileLock {
-            file,
-            path: path.to_path_buf(),
-        })
+        Ok(FileLock { file, path: path.to_path_buf() })
     }
 
     /// The lock file.
@@ -114,21 +109,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(ArtifactError::io(format!("writing {}", path.display())))?;
     tmp.persist(path)
-        .map_err(|e| ArtifactError::Io {
-            context: format!("renaming into {}", path.display()),
-            source: e.error,
-        })?;
+        .map_err(|e| ArtifactError::Io { context: format!("renaming into {}", path.display()), source: e.error })?;
     Ok(())
 }
 
 /// sha256 of a file, as lowercase hex.
 pub fn sha256_file(path: &Path) -> Result<String> {
     use sha2::{Digest, Sha256};
-    let mut file =
-        File::open(path).map_err(ArtifactError::io(format!("opening {}", path.display())))?;
+    let mut file = File::open(path).map_err(ArtifactError::io(format!("opening {}", path.display())))?;
     let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher)
-        .map_err(ArtifactError::io(format!("reading {}", path.display())))?;
+    std::io::copy(&mut file, &mut hasher).map_err(ArtifactError::io(format!("reading {}", path.display())))?;
     Ok(hex::encode(hasher.finalize()))
 }
 

@@ -63,7 +63,5 @@ pub fn compose(interpreter: &[u8], glue: &[u8], scratch: &Path) -> Result<Vec<u8
         definitions: vec![interp_path],
         ..Default::default()
     };
-    wasm_compose::composer::ComponentComposer::new(&glue_path, &config)
-        .compose()
-        .map_err(ArtifactError::Component)
+    wasm_compose::composer::ComponentComposer::new(&glue_path, &config).compose().map_err(ArtifactError::Component)
 }

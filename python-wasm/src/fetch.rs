@@ -81,11 +81,7 @@ impl MungSdist {
 
 /// Unpacks into `dir` once: `fill` writes into a temporary sibling that is
 /// renamed into place, under a lock. Returns the hash `fill` reported.
-fn ensure_unpacked(
-    cache: &CacheDir,
-    dir: &Path,
-    fill: impl FnOnce(&Path) -> Result<String>,
-) -> Result<String> {
+fn ensure_unpacked(cache: &CacheDir, dir: &Path, fill: impl FnOnce(&Path) -> Result<String>) -> Result<String> {
     let marker = dir.join(COMPLETE_MARKER);
     if let Ok(hash) = fs::read_to_string(&marker) {
         return Ok(hash.trim().to_string());
@@ -104,8 +100,7 @@ fn ensure_unpacked(
         .tempdir_in(cache.root())
         .map_err(ArtifactError::io("creating a temporary directory in the cache"))?;
     let hash = fill(tmp.path())?;
-    fs::write(tmp.path().join(COMPLETE_MARKER), &hash)
-        .map_err(ArtifactError::io("writing the completion marker"))?;
+    fs::write(tmp.path().join(COMPLETE_MARKER), &hash).map_err(ArtifactError::io("writing the completion marker"))?;
     let tmp = tmp.keep();
     fs::rename(&tmp, dir).map_err(ArtifactError::io(format!("moving {} into place", dir.display())))?;
     Ok(hash)
@@ -167,13 +162,10 @@ fn unpack_wheel(wheel: &Path, out: &Path) -> Result<String> {
         .map_err(|e| ArtifactError::Archive(format!("{} is not a valid wheel: {e}", wheel.display())))?;
     let mut module_sha = None;
     for i in 0..archive.len() {
-        let mut entry = archive
-            .by_index(i)
-            .map_err(|e| ArtifactError::Archive(format!("reading {}: {e}", wheel.display())))?;
-        let name = entry
-            .name()
-            .map_err(|e| ArtifactError::Archive(format!("reading {}: {e}", wheel.display())))?
-            .to_string();
+        let mut entry =
+            archive.by_index(i).map_err(|e| ArtifactError::Archive(format!("reading {}: {e}", wheel.display())))?;
+        let name =
+            entry.name().map_err(|e| ArtifactError::Archive(format!("reading {}: {e}", wheel.display())))?.to_string();
         let Some(rel) = name.strip_prefix(WHEEL_ARTIFACTS).map(str::to_string) else { continue };
         let target = match rel.as_str() {
             SNAPSHOT_MODULE => out.join(SNAPSHOT_MODULE),
@@ -187,7 +179,8 @@ fn unpack_wheel(wheel: &Path, out: &Path) -> Result<String> {
             module_sha = Some(hash);
         }
     }
-    module_sha.ok_or_else(|| ArtifactError::Archive(format!("{} has no {WHEEL_ARTIFACTS}{SNAPSHOT_MODULE}", wheel.display())))
+    module_sha
+        .ok_or_else(|| ArtifactError::Archive(format!("{} has no {WHEEL_ARTIFACTS}{SNAPSHOT_MODULE}", wheel.display())))
 }
 
 /// Extracts `mung/` and the licence from the sdist.
@@ -243,7 +236,8 @@ fn copy_entry(entry: &mut impl Read, target: &Path) -> Result<String> {
             break;
         }
         hasher.update(&buf[..n]);
-        io::Write::write_all(&mut out, &buf[..n]).map_err(ArtifactError::io(format!("writing {}", target.display())))?;
+        io::Write::write_all(&mut out, &buf[..n])
+            .map_err(ArtifactError::io(format!("writing {}", target.display())))?;
     }
     Ok(hex::encode(hasher.finalize()))
 }

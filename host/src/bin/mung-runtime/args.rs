@@ -46,10 +46,7 @@ impl std::str::FromStr for DirGrant {
         if !host.is_dir() {
             return Err(format!("cannot grant {path}: not a directory"));
         }
-        let guest = host
-            .to_str()
-            .ok_or_else(|| format!("cannot grant {path}: the path is not UTF-8"))?
-            .to_string();
+        let guest = host.to_str().ok_or_else(|| format!("cannot grant {path}: the path is not UTF-8"))?.to_string();
         Ok(DirGrant(Mount { host, guest, writable }))
     }
 }
@@ -82,9 +79,8 @@ impl SandboxArgs {
         if !(self.timeout.is_finite() && self.timeout > 0.0) {
             return Err(format!("--timeout must be a positive number of seconds, not {}", self.timeout));
         }
-        let mut b = mung_runtime::Runtime::builder()
-            .timeout(Duration::from_secs_f64(self.timeout))
-            .memory_limit(self.memory.0);
+        let mut b =
+            mung_runtime::Runtime::builder().timeout(Duration::from_secs_f64(self.timeout)).memory_limit(self.memory.0);
         if let Some(dir) = cache_dir {
             b = b.cache_dir(dir);
         }

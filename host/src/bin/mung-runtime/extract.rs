@@ -187,10 +187,7 @@ fn parse_polygon(text: &str, region: Region) -> Result<Vec<Point>, Failure> {
             numbers.len()
         )));
     }
-    Ok(numbers
-        .chunks(2)
-        .map(|p| Point { x: p[0] - region.x as i32, y: p[1] - region.y as i32 })
-        .collect())
+    Ok(numbers.chunks(2).map(|p| Point { x: p[0] - region.x as i32, y: p[1] - region.y as i32 }).collect())
 }
 
 fn cut_lines(args: CutLinesArgs, cache_dir: Option<PathBuf>) -> Result<(), Failure> {

@@ -112,7 +112,8 @@ pub(crate) fn run(args: ValidateArgs, cache_dir: Option<PathBuf>) -> u8 {
     let mut status = if missing.is_empty() { EXIT_CLEAN } else { EXIT_UNREADABLE };
     let mut printer = Printer::new(args.format, args.max_listed);
     for (path, message) in &missing {
-        progress.suspend(|| printer.print(path, &Report { outcome: failed("unreadable", message.clone()), fixed: None }));
+        progress
+            .suspend(|| printer.print(path, &Report { outcome: failed("unreadable", message.clone()), fixed: None }));
     }
 
     let next = AtomicUsize::new(0);
@@ -176,7 +177,8 @@ fn validate_one(runtime: &Runtime, doc: &Document, args: &ValidateArgs) -> Repor
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            let message = format!("not UTF-8 text (a binary file?): invalid byte at offset {}", e.utf8_error().valid_up_to());
+            let message =
+                format!("not UTF-8 text (a binary file?): invalid byte at offset {}", e.utf8_error().valid_up_to());
             return Report { outcome: failed("invalid-input", message), fixed: None };
         }
     };
@@ -335,7 +337,10 @@ impl Printer {
                     println!("  {} node {}: {}{mark}", issue.code, issue.node_id, issue.message);
                 }
                 if issues.len() > self.max_listed {
-                    println!("  … and {} more (--max-listed, or --format json for all)", issues.len() - self.max_listed);
+                    println!(
+                        "  … and {} more (--max-listed, or --format json for all)",
+                        issues.len() - self.max_listed
+                    );
                 }
             }
         }

@@ -53,7 +53,12 @@ pub(crate) fn median(samples: &[f64]) -> f64 {
 
 /// `warmup` untimed calls, then `runs` samples of `per_sample` calls each;
 /// every sample is the wall time of its calls divided by `per_sample`.
-pub(crate) fn time_calls(runs: usize, warmup: usize, per_sample: usize, mut f: impl FnMut() -> Result<()>) -> Result<Series> {
+pub(crate) fn time_calls(
+    runs: usize,
+    warmup: usize,
+    per_sample: usize,
+    mut f: impl FnMut() -> Result<()>,
+) -> Result<Series> {
     for _ in 0..warmup {
         f()?;
     }

@@ -76,7 +76,11 @@ impl Target {
 
     fn text(&self, unit: Unit) -> String {
         let op = if self.at_most { "≤" } else { "≥" };
-        if self.on_ratio { format!("ratio {op} {:.2}×", self.limit) } else { format!("{op} {}", unit.format(self.limit)) }
+        if self.on_ratio {
+            format!("ratio {op} {:.2}×", self.limit)
+        } else {
+            format!("{op} {}", unit.format(self.limit))
+        }
     }
 }
 
