@@ -26,8 +26,9 @@ const PRELUDE: &str = include_str!("prelude.py");
 /// pre-initialised snapshot) and prepares a new instance.
 const BOOT: &str = include_str!("boot.py");
 /// The turn that runs one call.
-/// (The prelude answers exactly this source without compiling it.)
-const CALL: &str = "_mung_runtime.call()\n";
+/// (The prelude answers exactly this source without compiling it; in an
+/// interpreter without the prelude it is a silent no-op.)
+const CALL: &str = "_mung_runtime.call() if '_mung_runtime' in globals() else None\n";
 
 thread_local! {
     static BOOTED: Cell<bool> = const { Cell::new(false) };
@@ -76,7 +77,7 @@ fn ensure_booted() -> Result<(), GlueError> {
         return Ok(());
     }
     // Otherwise load the prelude with a generic turn. (Without a prelude the
-    // call turn failed before taking its input; `set-input` replaces it.)
+    // call turn did nothing and left its input; `set-input` replaces it.)
     turn::set_input(PRELUDE.as_bytes());
     let outcome = run_turn(BOOT)?;
     if outcome.reply != b"ok" {
