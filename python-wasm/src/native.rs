@@ -13,7 +13,8 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 
 use crate::cache::CacheDir;
-use crate::pins::{DOWNLOADS_ENV, PYTHON_ENV};
+use crate::fetch::run_python;
+use crate::pins::PYTHON_ENV;
 use crate::{ArtifactError, Result};
 
 /// What the native baseline needs: the libraries the sandbox has, plus the
@@ -56,14 +57,16 @@ impl NativePython {
         }
         tracing::info!(venv = %dir.display(), "creating a native Python environment (once)");
         let python = std::env::var(PYTHON_ENV).unwrap_or_else(|_| "python3".to_string());
-        run(Command::new(&python).args(["-m", "venv"]).arg(&dir), &python, "creating the venv")?;
+        let files = "the baseline packages";
+        run_python(Command::new(&python).args(["-m", "venv"]).arg(&dir), &python, "creating the venv", files)?;
         let venv_python = dir.join("bin/python");
-        run(
+        run_python(
             Command::new(&venv_python)
                 .args(["-m", "pip", "install", "--disable-pip-version-check", "--quiet"])
                 .args(requirements),
             &python,
             &format!("installing {}", requirements.join(" ")),
+            files,
         )?;
         fs::write(&marker, requirements.join("\n")).map_err(ArtifactError::io("writing the venv marker"))?;
         Ok(NativePython { dir })
@@ -78,21 +81,4 @@ impl NativePython {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
-}
-
-fn run(cmd: &mut Command, python: &str, what: &str) -> Result<()> {
-    let output = cmd.output().map_err(|source| ArtifactError::PipMissing {
-        python: python.to_string(),
-        source,
-        downloads_var: DOWNLOADS_ENV,
-        files: "the baseline packages".into(),
-    })?;
-    if !output.status.success() {
-        return Err(ArtifactError::Download {
-            what: what.to_string(),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-            downloads_var: DOWNLOADS_ENV,
-        });
-    }
-    Ok(())
 }
