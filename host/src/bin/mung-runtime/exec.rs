@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::args::{ByteSize, DirGrant, SandboxArgs};
 use crate::fail;
+use crate::out::outln;
 
 /// Exit statuses: the script's own (0, `sys.exit(n)`), 1 for an uncaught
 /// exception, 2 for bad arguments or setup, 124 when the deadline stopped
@@ -100,14 +101,9 @@ pub(crate) fn run(args: ExecArgs, cache_dir: Option<PathBuf>) -> u8 {
         builder = builder.mount(grant.0.clone());
     }
     if !args.json {
-        builder = builder
-            .on_stdout(|bytes| {
-                let mut out = std::io::stdout().lock();
-                let _ = out.write_all(bytes).and_then(|()| out.flush());
-            })
-            .on_stderr(|bytes| {
-                let _ = std::io::stderr().lock().write_all(bytes);
-            });
+        builder = builder.on_stdout(crate::out::write_bytes).on_stderr(|bytes| {
+            let _ = std::io::stderr().lock().write_all(bytes);
+        });
     }
     let runtime = match builder.build() {
         Ok(r) => r,
@@ -136,7 +132,7 @@ fn report_plain(result: &Result<Execution, ExecError>) {
     match result {
         Ok(done) => {
             if !done.value.is_null() {
-                println!("{}", done.value);
+                outln!("{}", done.value);
             }
             warn_truncated(&done.output);
         }
@@ -180,7 +176,7 @@ fn report_json(result: &Result<Execution, ExecError>) {
     map.insert("stderr".into(), output.stderr_text().into());
     map.insert("stdout_truncated".into(), output.stdout_truncated.into());
     map.insert("stderr_truncated".into(), output.stderr_truncated.into());
-    println!("{report}");
+    outln!("{report}");
 }
 
 fn sandbox_kind(s: &SandboxError) -> &'static str {

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::args::SandboxArgs;
 use crate::fail;
+use crate::out::out;
 
 /// Exit statuses: 0 success, 1 the operation does not apply to this input
 /// (e.g. no separate lines to cut), 2 invalid input or usage.
@@ -198,7 +199,7 @@ fn cut_lines(args: CutLinesArgs, cache_dir: Option<PathBuf>) -> Result<(), Failu
     let text = serde_json::to_string(&json).map_err(|e| e.to_string())? + "\n";
     match &args.output {
         Some(path) => write_atomic(path, text.as_bytes()).map_err(|e| e.to_string())?,
-        None => print!("{text}"),
+        None => out!("{text}"),
     }
     Ok(())
 }

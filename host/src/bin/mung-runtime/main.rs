@@ -5,6 +5,7 @@ mod bench;
 mod cache_cmd;
 mod exec;
 mod extract;
+mod out;
 mod validate;
 
 use std::process::ExitCode;

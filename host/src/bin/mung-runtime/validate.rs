@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::args::{ByteSize, SandboxArgs};
 use crate::fail;
+use crate::out::outln;
 
 const EXIT_CLEAN: u8 = 0;
 const EXIT_ISSUES: u8 = 1;
@@ -124,6 +125,11 @@ pub(crate) fn run(args: ValidateArgs, cache_dir: Option<PathBuf>) -> u8 {
             let (runtime, documents, next, args) = (&runtime, &documents, &next, &args);
             scope.spawn(move || {
                 loop {
+                    // Nobody reads the report any more (`| head`): stop, unless
+                    // fixed copies are still being written.
+                    if crate::out::closed() && args.fix.is_none() {
+                        break;
+                    }
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(doc) = documents.get(i) else { break };
                     let report = validate_one(runtime, doc, args);
@@ -305,7 +311,7 @@ impl Printer {
                     None => {}
                 }
                 if self.format == Format::Jsonl {
-                    println!("{value}");
+                    outln!("{value}");
                 } else {
                     self.json.push(value);
                 }
@@ -315,8 +321,8 @@ impl Printer {
 
     fn print_human(&self, path: &Path, report: &Report) {
         match &report.outcome {
-            Outcome::Failed { kind, message } => println!("{}: error ({kind}): {message}", path.display()),
-            Outcome::Issues(issues) if issues.is_empty() => println!("{}: no issues", path.display()),
+            Outcome::Failed { kind, message } => outln!("{}: error ({kind}): {message}", path.display()),
+            Outcome::Issues(issues) if issues.is_empty() => outln!("{}: no issues", path.display()),
             Outcome::Issues(issues) => {
                 let mut counts: BTreeMap<u32, usize> = BTreeMap::new();
                 for issue in issues {
@@ -324,7 +330,7 @@ impl Printer {
                 }
                 let counts: Vec<String> = counts.iter().map(|(c, n)| format!("{c}×{n}")).collect();
                 let fixable = issues.iter().filter(|i| i.resolution.is_some()).count();
-                println!(
+                outln!(
                     "{}: {} issue{} ({}){}",
                     path.display(),
                     issues.len(),
@@ -334,28 +340,25 @@ impl Printer {
                 );
                 for issue in issues.iter().take(self.max_listed) {
                     let mark = if issue.resolution.is_some() { " [fixable]" } else { "" };
-                    println!("  {} node {}: {}{mark}", issue.code, issue.node_id, issue.message);
+                    outln!("  {} node {}: {}{mark}", issue.code, issue.node_id, issue.message);
                 }
                 if issues.len() > self.max_listed {
-                    println!(
-                        "  … and {} more (--max-listed, or --format json for all)",
-                        issues.len() - self.max_listed
-                    );
+                    outln!("  … and {} more (--max-listed, or --format json for all)", issues.len() - self.max_listed);
                 }
             }
         }
         match &report.fixed {
-            Some(Ok((to, renamed))) => println!("  fixed copy ({renamed} renamed): {}", to.display()),
-            Some(Err(e)) => println!("  could not write the fixed copy: {e}"),
+            Some(Ok((to, renamed))) => outln!("  fixed copy ({renamed} renamed): {}", to.display()),
+            Some(Err(e)) => outln!("  could not write the fixed copy: {e}"),
             None => {}
         }
     }
 
     fn finish(&self, total: usize) {
         match self.format {
-            Format::Json => println!("{}", serde_json::to_string_pretty(&self.json).unwrap_or_default()),
+            Format::Json => outln!("{}", serde_json::to_string_pretty(&self.json).unwrap_or_default()),
             Format::Jsonl => {}
-            Format::Human if total > 1 => println!(
+            Format::Human if total > 1 => outln!(
                 "{total} documents: {} with issues ({} issues), {} clean, {} failed",
                 self.documents_with_issues,
                 self.issues,

@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::measure::Series;
+use crate::out::outln;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Unit {
@@ -140,22 +141,28 @@ pub(crate) struct Report {
 
 impl Report {
     pub(crate) fn print_table(&self) {
-        println!("{}", self.title);
+        outln!("{}", self.title);
         for h in &self.header {
-            println!("  {h}");
+            outln!("  {h}");
         }
         let w_what = self.rows.iter().map(|r| r.what.chars().count()).max().unwrap_or(10).clamp(10, 58);
-        println!();
+        outln!();
         let head = ["#", "what", "median", "runs", "baseline", "ratio", "target"];
-        println!(
+        outln!(
             "{:>3}  {:<w_what$}  {:>11}  {:>8}  {:>11}  {:>7}  {:<15}  met",
-            head[0], head[1], head[2], head[3], head[4], head[5], head[6]
+            head[0],
+            head[1],
+            head[2],
+            head[3],
+            head[4],
+            head[5],
+            head[6]
         );
         let mut section = "";
         for (i, r) in self.rows.iter().enumerate() {
             if r.section != section {
                 section = r.section;
-                println!("── {section} {}", "─".repeat(w_what + 70 - section.chars().count().min(w_what + 70)));
+                outln!("── {section} {}", "─".repeat(w_what + 70 - section.chars().count().min(w_what + 70)));
             }
             let median = match (&r.series, &r.skipped) {
                 (Some(s), _) => r.unit.format(s.value),
@@ -177,7 +184,7 @@ impl Report {
                 None => "",
             };
             let what: String = r.what.chars().take(w_what).collect();
-            println!(
+            outln!(
                 "{:>3}  {:<w_what$}  {:>11}  {:>8}  {:>11}  {:>7}  {:<15}  {}",
                 i + 1,
                 what,
@@ -203,7 +210,7 @@ impl Report {
                 notes.push(format!("skipped: {why}"));
             }
             for n in notes {
-                println!("{:>3}    ↳ {}", "", one_line(&n));
+                outln!("{:>3}    ↳ {}", "", one_line(&n));
             }
         }
         let with_target: Vec<&Row> = self.rows.iter().filter(|r| r.target.is_some()).collect();
@@ -215,21 +222,21 @@ impl Report {
             .filter(|(_, r)| r.met() == Some(false))
             .map(|(i, r)| format!("#{} {}", i + 1, r.what))
             .collect();
-        println!();
-        println!(
+        outln!();
+        outln!(
             "targets: {met} met, {} unmet, {} not measured (of {})",
             unmet.len(),
             with_target.len() - met - unmet.len(),
             with_target.len()
         );
         for u in &unmet {
-            println!("  UNMET {u}");
+            outln!("  UNMET {u}");
         }
         if !self.notes.is_empty() {
-            println!();
-            println!("notes:");
+            outln!();
+            outln!("notes:");
             for n in &self.notes {
-                println!("  - {n}");
+                outln!("  - {n}");
             }
         }
     }
