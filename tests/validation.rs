@@ -222,6 +222,11 @@ fn human_output_summarises_each_document() {
     let res = run(cli().arg("validate").arg(clean.path()));
     assert_eq!(res.status.code(), Some(0), "{}", show(&res));
     assert!(String::from_utf8_lossy(&res.stdout).contains("no issues"));
+    // A directory without documents is an error, not a silent success.
+    let empty = tempfile::tempdir().unwrap();
+    let res = run(cli().arg("validate").arg(empty.path()));
+    assert_eq!(res.status.code(), Some(2), "{}", show(&res));
+    assert!(String::from_utf8_lossy(&res.stderr).contains("no *.xml documents found"), "{}", show(&res));
 }
 
 /// The `skimage.measure.label` stand-in gives exactly what scikit-image

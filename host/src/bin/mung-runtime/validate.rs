@@ -22,7 +22,7 @@ const EXIT_UNREADABLE: u8 = 2;
 
 #[derive(Args)]
 #[command(after_help = "Exit status: 0 when no document has issues, 1 when some document has issues, 2 when \
-    some document could not be read or parsed (the others are still validated).\n\nA PATH that is a \
+    some document could not be read or parsed (the others are still validated) or no document was found.\n\nA PATH that is a \
     directory is searched recursively for *.xml files. Documents are validated in parallel, each in \
     its own sandboxed interpreter; results are printed in input order.")]
 pub(crate) struct ValidateArgs {
@@ -84,6 +84,11 @@ struct Report {
 
 pub(crate) fn run(args: ValidateArgs, cache_dir: Option<PathBuf>) -> u8 {
     let (documents, missing) = collect(&args.paths);
+    if documents.is_empty() && missing.is_empty() {
+        let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        eprintln!("mung-runtime: no *.xml documents found in {}", paths.join(", "));
+        return EXIT_UNREADABLE;
+    }
     if let Some(Err(e)) = args.fix.as_ref().map(|dir| check_fix_dir(dir, &documents)) {
         return fail(e);
     }
