@@ -509,6 +509,20 @@ fn the_extract_command_works_on_png_and_jpeg_and_documents() {
         .unwrap()
         .value;
     assert_eq!(added, json!(["noteheadBlack", 150, 100, 12, 10, 120]), "the blob, cropped to its pixels");
+
+    // An output that is an input (the document, or the page) is refused.
+    for output in [&doc, &png] {
+        let res = run(cli()
+            .args(["extract", "binarize", "--image"])
+            .arg(&png)
+            .args(["--region", "90,140,40,30", "--into"])
+            .arg(&doc)
+            .args(["--class-name", "noteheadBlack", "-o"])
+            .arg(output));
+        assert_eq!(res.status.code(), Some(2), "{}", show(&res));
+        assert!(String::from_utf8_lossy(&res.stderr).contains("is also an input"), "{}", show(&res));
+    }
+    assert_eq!(file_hash(&doc), before, "the input document is never modified");
 }
 
 #[test]

@@ -147,6 +147,7 @@ fn region_op(
     cache_dir: Option<PathBuf>,
     op: fn(&Runtime, RgbaImage) -> Result<Mask, ExtractError>,
 ) -> Result<(), Failure> {
+    refuse_overwrite(&args.output, &[&args.image], args.into.as_deref())?;
     let page = RgbaImage::open(&args.image)?;
     let region = args.region;
     let crop = page.crop(region)?;
@@ -192,6 +193,9 @@ fn parse_polygon(text: &str, region: Region) -> Result<Vec<Point>, Failure> {
 }
 
 fn cut_lines(args: CutLinesArgs, cache_dir: Option<PathBuf>) -> Result<(), Failure> {
+    if let Some(output) = &args.output {
+        refuse_overwrite(output, &[&args.mask], None)?;
+    }
     let mask = Mask::open(&args.mask)?;
     let runtime = runtime(&args.sandbox, cache_dir)?;
     let lines = runtime.compute_cut_lines(mask)?;
@@ -205,6 +209,12 @@ fn cut_lines(args: CutLinesArgs, cache_dir: Option<PathBuf>) -> Result<(), Failu
 }
 
 fn separate(args: SeparateArgs, cache_dir: Option<PathBuf>) -> Result<(), Failure> {
+    for input in [&args.mask, &args.cuts] {
+        let name = input.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if name == "bands.json" || name.starts_with("band-") {
+            refuse_overwrite(&args.output.join(name), &[input], None)?;
+        }
+    }
     let mask = Mask::open(&args.mask)?;
     let text = read_text(&args.cuts)?;
     let raw: Vec<Vec<[i32; 2]>> = serde_json::from_str(&text)
@@ -226,6 +236,38 @@ fn separate(args: SeparateArgs, cache_dir: Option<PathBuf>) -> Result<(), Failur
     write_atomic(&args.output.join("bands.json"), listing.as_bytes()).map_err(|e| e.to_string())?;
     eprintln!("wrote {} bands to {}", bands.len(), args.output.display());
     Ok(())
+}
+
+/// Refuses an output that is one of the inputs (`--into` too): inputs are
+/// never modified, so an in-place edit must be asked for by writing
+/// elsewhere and moving the result.
+fn refuse_overwrite(output: &Path, inputs: &[&Path], into: Option<&Path>) -> Result<(), Failure> {
+    for input in inputs.iter().copied().chain(into) {
+        if same_file(output, input) {
+            return Err(Failure::Other(format!(
+                "-o {} is also an input ({}); inputs are never modified, choose another output file",
+                output.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether two paths name the same existing file (also through links).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(a), Ok(b)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return a.dev() == b.dev() && a.ino() == b.ino();
+        }
+        false
+    }
+    #[cfg(not(unix))]
+    {
+        matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(a), Ok(b)) if a == b)
+    }
 }
 
 fn read_text(path: &Path) -> Result<String, Failure> {
