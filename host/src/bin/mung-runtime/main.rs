@@ -81,7 +81,7 @@ fn init_logging(verbose: u8, quiet: bool) {
     use tracing_subscriber::EnvFilter;
     let default = match (quiet, verbose) {
         (true, _) => "error",
-        (_, 0) => "warn,mung_runtime=info,wasm_compose=error",
+        (_, 0) => "warn,mung_runtime=info,mung_runtime_python_wasm=info,wasm_compose=error",
         (_, 1) => "warn,mung_runtime=debug,mung_runtime_python_wasm=debug,wasm_compose=error",
         _ => "debug,wasm_compose=info,cranelift_codegen=info,wasmtime_cranelift=info",
     };
