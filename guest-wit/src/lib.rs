@@ -53,8 +53,35 @@ impl GlueError {
     }
 }
 
-fn run_turn(source: &str) -> Result<turn::Outcome, GlueError> {
+/// What a turn gave back, with its reply as bytes.
+struct Outcome {
+    status: i32,
+    reply: Vec<u8>,
+}
+
+/// Runs one turn (see `interp.wit` for why bytes travel as words).
+fn turn_run(source: &str) -> Outcome {
     let outcome = turn::run(source);
+    let words = &outcome.reply;
+    // SAFETY: any initialised memory is a valid `[u8]`; the slice covers
+    // exactly the words' bytes (wasm is little-endian, like the packing).
+    let bytes = unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), words.len() * 8) };
+    let len = (outcome.reply_len as usize).min(bytes.len());
+    Outcome { status: outcome.status, reply: bytes[..len].to_vec() }
+}
+
+/// Hands `bytes` to the next turn, packed into zero-padded words.
+fn set_input(bytes: &[u8]) {
+    let mut words = vec![0u64; bytes.len().div_ceil(8)];
+    // SAFETY: every bit pattern is a valid `u64`; the slice covers exactly
+    // the words' bytes.
+    let dst = unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), words.len() * 8) };
+    dst[..bytes.len()].copy_from_slice(bytes);
+    turn::set_input(&words, bytes.len() as u32);
+}
+
+fn run_turn(source: &str) -> Result<Outcome, GlueError> {
+    let outcome = turn_run(source);
     if outcome.status >= 256 {
         return Err(GlueError::Interpreter(format!(
             "the interpreter has ended (exit status {})",
@@ -70,15 +97,15 @@ fn ensure_booted() -> Result<(), GlueError> {
     }
     // A pre-initialised snapshot has this prelude loaded already: then one
     // call turn (no compile) prepares the instance.
-    turn::set_input(&Frame::new("new_instance").blob_arg("prelude", PRELUDE.as_bytes()).encode());
-    let outcome = turn::run(CALL);
+    set_input(&Frame::new("new_instance").blob_arg("prelude", PRELUDE.as_bytes()).encode());
+    let outcome = turn_run(CALL);
     if Reply::decode(outcome.reply).is_ok_and(|r| r.error().is_none()) {
         BOOTED.with(|b| b.set(true));
         return Ok(());
     }
     // Otherwise load the prelude with a generic turn. (Without a prelude the
     // call turn did nothing and left its input; `set-input` replaces it.)
-    turn::set_input(PRELUDE.as_bytes());
+    set_input(PRELUDE.as_bytes());
     let outcome = run_turn(BOOT)?;
     if outcome.reply != b"ok" {
         return Err(GlueError::Interpreter(format!(
@@ -99,10 +126,10 @@ pub(crate) fn call(frame: Frame) -> Result<Reply, GlueError> {
 /// Runs the prelude on an already encoded frame.
 pub(crate) fn call_raw(frame: &[u8]) -> Result<Reply, GlueError> {
     ensure_booted()?;
-    turn::set_input(frame);
+    set_input(frame);
     // A reply is decoded even when the turn says the interpreter has ended:
     // `exit()` in a snippet still answers (with an `exit` error).
-    let outcome = turn::run(CALL);
+    let outcome = turn_run(CALL);
     if outcome.reply.is_empty() {
         return Err(GlueError::Interpreter(if outcome.status >= 256 {
             format!("the interpreter has ended (exit status {})", outcome.status & 0xff)

@@ -73,27 +73,52 @@ def lightness(rgb):
     out = np.empty((h, w), dtype=np.uint8)
     if h == 0 or w == 0:
         return out
+    planes = _max_min_planes(rgb)
     bs = max(1, _BLOCK // w)
     mx = np.empty((min(bs, h), w), dtype=np.uint8)
     mn = np.empty((min(bs, h), w), dtype=np.uint8)
     idx = np.empty((min(bs, h), w), dtype=np.intp)
     for y in range(0, h, bs):
-        blk = rgb[y:y + bs]
-        n = blk.shape[0]
-        r = blk[:, :, 0]
-        g = blk[:, :, 1]
-        b = blk[:, :, 2]
-        m1 = mx[:n]
-        m2 = mn[:n]
+        n = min(bs, h - y)
         ix = idx[:n]
-        np.maximum(r, g, out=m1)
-        np.maximum(m1, b, out=m1)
-        np.minimum(r, g, out=m2)
-        np.minimum(m2, b, out=m2)
+        if planes is not None:
+            m1 = planes[0][y:y + n]
+            m2 = planes[1][y:y + n]
+        else:
+            blk = rgb[y:y + n]
+            r = blk[:, :, 0]
+            g = blk[:, :, 1]
+            b = blk[:, :, 2]
+            m1 = mx[:n]
+            m2 = mn[:n]
+            np.maximum(r, g, out=m1)
+            np.maximum(m1, b, out=m1)
+            np.minimum(r, g, out=m2)
+            np.minimum(m2, b, out=m2)
         np.left_shift(m1, 8, out=ix, dtype=np.intp)
         np.bitwise_or(ix, m2, out=ix)
-        np.take(lut, ix, out=out[y:y + n])
+        out[y:y + n] = lut[ix]  # fancy indexing: 4x faster than np.take in the sandbox
     return out
+
+
+def _max_min_planes(rgb):
+    """``(max(R,G,B), min(R,G,B))`` as contiguous ``(H, W)`` uint8 arrays, computed by
+    Pillow on contiguous planes (numpy's loops over the interleaved channels are
+    ~2x slower in the sandbox), or None when Pillow cannot take the array."""
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] not in (3, 4) \
+            or not rgb.flags.c_contiguous:
+        return None
+    try:
+        from PIL import Image, ImageChops
+    except ImportError:
+        return None
+    h, w, c = rgb.shape
+    mode = "RGBA" if c == 4 else "RGB"
+    im = Image.frombuffer(mode, (w, h), rgb, "raw", mode, 0, 1)
+    r, g, b = im.split()[:3]
+    mx = ImageChops.lighter(ImageChops.lighter(r, g), b)
+    mn = ImageChops.darker(ImageChops.darker(r, g), b)
+    return np.asarray(mx), np.asarray(mn)
 
 
 # -------------------------------------------------------------------- §2.2 fma32
