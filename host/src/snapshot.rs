@@ -24,6 +24,7 @@ use std::time::Instant;
 
 use mung_runtime_python_wasm::CacheDir;
 use mung_runtime_python_wasm::cache::{prune, touch, write_atomic};
+use mung_runtime_python_wasm::segments::compact_data_segments;
 use sha2::{Digest, Sha256};
 use wasmtime::{Caller, Engine, Extern, Instance, Linker, Memory, Module, Store, TypedFunc};
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -144,6 +145,7 @@ fn snapshot_key(upstream: &Upstream, packages: &PackagesDir, layout: &Layout) ->
         WARM_UP,
         &paths,
         "wasmtime-wizer 48.0.8",
+        "data segments merged",
     ] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
@@ -204,7 +206,15 @@ fn build(cache: &CacheDir, upstream: &Upstream, layout: &Layout) -> Result<Vec<u
     let runtime =
         tokio::runtime::Builder::new_current_thread().build().map_err(Error::io("starting the async runtime"))?;
     let mut state = InstanceView { store: &mut store, instance };
-    runtime.block_on(wizer.snapshot(&cx, &mut state)).map_err(snap_err("writing the snapshot"))
+    let snapshot = runtime.block_on(wizer.snapshot(&cx, &mut state)).map_err(snap_err("writing the snapshot"))?;
+    match compact_data_segments(&snapshot) {
+        Ok(Some((compact, c))) => {
+            tracing::debug!(before = c.before, after = c.after, "merged the snapshot's data segments");
+            Ok(compact)
+        }
+        Ok(None) => Ok(snapshot),
+        Err(e) => Err(Error::Snapshot(format!("merging the data segments: {e:#}"))),
+    }
 }
 
 /// The instrumented module, compiled once and cached (it only depends on the

@@ -8,6 +8,8 @@
 //!   their sha256 and unpacks what the runtime needs ([`fetch`]),
 //! * wraps the interpreter's core module into a WASI 0.2 component and
 //!   composes it with the typed glue component ([`component`]),
+//! * merges the data segments of a snapshot module, which instantiation
+//!   visits one by one ([`segments`]),
 //! * creates native CPython environments for baselines and oracles ([`native`]),
 //! * holds the cache location and the cross-process locking that keeps
 //!   expensive steps from running twice ([`cache`]).
@@ -20,6 +22,7 @@ pub mod component;
 pub mod fetch;
 pub mod native;
 pub mod pins;
+pub mod segments;
 
 pub use cache::{CacheDir, FileLock};
 pub use fetch::{Interpreter, MungSdist};
