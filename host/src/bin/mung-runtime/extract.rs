@@ -31,7 +31,8 @@ pub(crate) enum ExtractCommand {
 #[derive(Args)]
 #[command(after_help = "Without --into, -o names the mask PNG (white = ink, same size as the region). \
     With --into DOC.xml --class-name CLASS, the mask (cropped to its ink) becomes a new node of DOC, and \
-    -o names the new document; DOC itself is never modified.")]
+    -o names the new document; DOC itself is never modified (an -o that names an input is refused).\n\nExit status: 0 done, 1 the operation does not apply to this input, 2 bad arguments, unreadable or \
+    invalid input.")]
 pub(crate) struct RegionArgs {
     /// The page image (PNG or JPEG, any size).
     #[arg(long, value_name = "PAGE")]
