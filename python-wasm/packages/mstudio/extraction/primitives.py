@@ -602,7 +602,10 @@ def bilateral_filter(img):
 
     The estimate uses the symmetry of the taps: the colour distance of tap
     ``-d`` at pixel ``p`` is that of tap ``d`` at ``p - d``, so one table lookup
-    serves two taps; the centre tap has weight exactly 1."""
+    serves two taps; the centre tap has weight exactly 1.  Per row block the
+    weights and neighbour values of all taps are stacked and summed by
+    ``einsum`` (one pass over the taps per pixel, several times faster in the
+    sandbox than a multiply and two adds per tap)."""
     h, w = img.shape
     taps, tables = _bilateral_tables()
     pad = _bilateral_padded(img)
@@ -612,30 +615,31 @@ def bilateral_filter(img):
     pairs = [(dy, dx) for (dy, dx) in taps if (dy, dx) > (0, 0)]
     q = np.empty((h, w), dtype=np.float32)
     bs = max(1, _BLOCK // (w + 4))
+    ntaps = 1 + 2 * len(pairs)
+    weights = np.empty((ntaps, min(bs, h), w), dtype=np.float32)
+    values = np.empty((ntaps, min(bs, h), w), dtype=np.float32)
+    weights[0] = 1.0  # centre tap
     for y0 in range(0, h, bs):
         bh = min(bs, h - y0)
         blk = pad[y0:y0 + bh + 4]  # rows y0-2 .. y0+bh+1 of the image (padded)
         blkf = padf[y0:y0 + bh + 4]
-        S = blkf[2:2 + bh, 2:2 + w].copy()  # centre tap: weight 1
-        Wt = np.ones((bh, w), dtype=np.float32)
-        tmp = np.empty((bh, w), dtype=np.float32)
+        wk = weights[:, :bh]
+        vk = values[:, :bh]
+        vk[0] = blkf[2:2 + bh, 2:2 + w]
+        k = 1
         for dy, dx in pairs:
             mx = dx if dx > 0 else 0
             # signed distance field D[z] = P[z + d] - P[z] over the z needed by both
             # taps: tap +d at pixel p uses D[p], tap -d uses D[p - d] (same |D|)
             z = blk[2 - dy:2 + bh, 2 - mx:2 + w + (mx - dx)]
             zd = blk[2:2 + bh + dy, 2 - mx + dx:2 + w + mx]
-            dist = np.subtract(zd, z, dtype=np.intp)  # intp: fastest fancy index
-            wreg = tabs[(dy, dx)][dist]
-            w_plus = wreg[dy:dy + bh, mx:mx + w]
-            w_minus = wreg[0:bh, mx - dx:mx - dx + w]
-            Wt += w_plus
-            Wt += w_minus
-            np.multiply(blkf[2 + dy:2 + dy + bh, 2 + dx:2 + dx + w], w_plus, out=tmp)
-            S += tmp
-            np.multiply(blkf[2 - dy:2 - dy + bh, 2 - dx:2 - dx + w], w_minus, out=tmp)
-            S += tmp
-        np.divide(S, Wt, out=q[y0:y0 + bh])
+            wreg = tabs[(dy, dx)][np.subtract(zd, z, dtype=np.intp)]  # intp: fastest fancy index
+            wk[k] = wreg[dy:dy + bh, mx:mx + w]
+            wk[k + 1] = wreg[0:bh, mx - dx:mx - dx + w]
+            vk[k] = blkf[2 + dy:2 + dy + bh, 2 + dx:2 + dx + w]
+            vk[k + 1] = blkf[2 - dy:2 - dy + bh, 2 - dx:2 - dx + w]
+            k += 2
+        np.divide(np.einsum("kij,kij->ij", wk, vk), np.einsum("kij->ij", wk), out=q[y0:y0 + bh])
     r = np.rint(q)
     q -= r  # exact in float32 (Sterbenz), |q - rint(q)| <= 0.5
     np.abs(q, out=q)
