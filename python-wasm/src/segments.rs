@@ -10,7 +10,9 @@
 //! (made from the same bytes) does not change.
 
 use wasm_encoder::{ConstExpr, DataCountSection, DataSection, RawSection};
-use wasmparser::{DataKind, DataSectionReader, Operator, Parser, Payload, Validator, WasmFeatures};
+use wasmparser::{
+    DataKind, DataSectionReader, ImportSectionReader, Operator, Parser, Payload, Validator, WasmFeatures,
+};
 
 /// Zeros we add to join two neighbouring segments, at most. The compiled
 /// module's memory image spans the gaps anyway.
@@ -33,14 +35,14 @@ pub struct Compaction {
 /// holds bytes, an offset is not a constant, segments overlap, or there is
 /// more than one memory). The result is validated before it is returned.
 pub fn compact_data_segments(module: &[u8]) -> anyhow::Result<Option<(Vec<u8>, Compaction)>> {
-    let mut sections = Vec::new(); // (id, payload) in order
+    let mut sections = Vec::new(); // (id, byte range) of each section, in order
     let mut segments = Vec::new(); // (offset, bytes) of the active segments
     let mut before = 0;
     for payload in Parser::new(0).parse_all(module) {
         match payload? {
             Payload::Version { .. } | Payload::End(_) => {}
             Payload::MemorySection(memories) if memories.count() > 1 => return Ok(None),
-            Payload::ImportSection(_) if imports_memory(module)? => return Ok(None),
+            Payload::ImportSection(ref imports) if imports_memory(imports.clone())? => return Ok(None),
             Payload::DataSection(reader) => {
                 sections.push((SECTION_DATA, reader.range()));
                 before = reader.count() as usize;
@@ -67,7 +69,6 @@ pub fn compact_data_segments(module: &[u8]) -> anyhow::Result<Option<(Vec<u8>, C
     let Some(merged) = merge(&segments) else { return Ok(None) };
 
     let mut out = wasm_encoder::Module::new();
-    let mut data_written = false;
     for (id, range) in sections {
         match id {
             // The data count, if any, must match the new data section.
@@ -76,15 +77,11 @@ pub fn compact_data_segments(module: &[u8]) -> anyhow::Result<Option<(Vec<u8>, C
             }
             SECTION_DATA => {
                 out.section(&data_section(&merged));
-                data_written = true;
             }
             _ => {
                 out.section(&RawSection { id, data: &module[range] });
             }
         }
-    }
-    if !data_written && !merged.is_empty() {
-        out.section(&data_section(&merged));
     }
     let bytes = out.finish();
     Validator::new_with_features(WasmFeatures::all()).validate_all(&bytes)?;
@@ -93,15 +90,10 @@ pub fn compact_data_segments(module: &[u8]) -> anyhow::Result<Option<(Vec<u8>, C
 }
 
 /// Whether the module imports a memory (then its data is not ours to merge).
-fn imports_memory(module: &[u8]) -> anyhow::Result<bool> {
-    for payload in Parser::new(0).parse_all(module) {
-        if let Payload::ImportSection(reader) = payload? {
-            for import in reader.into_imports() {
-                if matches!(import?.ty, wasmparser::TypeRef::Memory(_)) {
-                    return Ok(true);
-                }
-            }
-            return Ok(false);
+fn imports_memory(imports: ImportSectionReader<'_>) -> anyhow::Result<bool> {
+    for import in imports.into_imports() {
+        if matches!(import?.ty, wasmparser::TypeRef::Memory(_)) {
+            return Ok(true);
         }
     }
     Ok(false)
@@ -164,22 +156,17 @@ fn data_section(segments: &[(u32, Vec<u8>)]) -> DataSection {
     section
 }
 
-/// Reads the data segment count of a module (for logs and tests).
-pub fn data_segment_count(module: &[u8]) -> anyhow::Result<usize> {
-    for payload in Parser::new(0).parse_all(module) {
-        if let Payload::DataSection(reader) = payload? {
-            return Ok(reader.count() as usize);
-        }
-    }
-    Ok(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn count(module: &[u8]) -> usize {
-        data_segment_count(module).unwrap()
+        for payload in Parser::new(0).parse_all(module) {
+            if let Payload::DataSection(reader) = payload.unwrap() {
+                return reader.count() as usize;
+            }
+        }
+        0
     }
 
     #[test]
