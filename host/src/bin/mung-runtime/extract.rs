@@ -148,7 +148,7 @@ fn region_op(
     cache_dir: Option<PathBuf>,
     op: fn(&Runtime, RgbaImage) -> Result<Mask, ExtractError>,
 ) -> Result<(), Failure> {
-    refuse_overwrite(&args.output, &[&args.image], args.into.as_deref())?;
+    refuse_overwrite(&args.output, std::iter::once(args.image.as_path()).chain(args.into.as_deref()))?;
     let page = RgbaImage::open(&args.image)?;
     let region = args.region;
     let crop = page.crop(region)?;
@@ -195,7 +195,7 @@ fn parse_polygon(text: &str, region: Region) -> Result<Vec<Point>, Failure> {
 
 fn cut_lines(args: CutLinesArgs, cache_dir: Option<PathBuf>) -> Result<(), Failure> {
     if let Some(output) = &args.output {
-        refuse_overwrite(output, &[&args.mask], None)?;
+        refuse_overwrite(output, [args.mask.as_path()])?;
     }
     let mask = Mask::open(&args.mask)?;
     let runtime = runtime(&args.sandbox, cache_dir)?;
@@ -209,11 +209,15 @@ fn cut_lines(args: CutLinesArgs, cache_dir: Option<PathBuf>) -> Result<(), Failu
     Ok(())
 }
 
+/// What `separate` writes into its directory: `band-NNN.png` files and an index.
+const BAND_PREFIX: &str = "band-";
+const BANDS_INDEX: &str = "bands.json";
+
 fn separate(args: SeparateArgs, cache_dir: Option<PathBuf>) -> Result<(), Failure> {
     for input in [&args.mask, &args.cuts] {
         let name = input.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        if name == "bands.json" || name.starts_with("band-") {
-            refuse_overwrite(&args.output.join(name), &[input], None)?;
+        if name == BANDS_INDEX || name.starts_with(BAND_PREFIX) {
+            refuse_overwrite(&args.output.join(name), [input.as_path()])?;
         }
     }
     let mask = Mask::open(&args.mask)?;
@@ -226,7 +230,7 @@ fn separate(args: SeparateArgs, cache_dir: Option<PathBuf>) -> Result<(), Failur
     std::fs::create_dir_all(&args.output).map_err(|e| format!("cannot create {}: {e}", args.output.display()))?;
     let mut index = Vec::new();
     for (i, band) in bands.iter().enumerate() {
-        let file = format!("band-{i:03}.png");
+        let file = format!("{BAND_PREFIX}{i:03}.png");
         save_mask(&band.mask, &args.output.join(&file))?;
         index.push(json!({
             "file": file, "left": band.left, "top": band.top,
@@ -234,16 +238,16 @@ fn separate(args: SeparateArgs, cache_dir: Option<PathBuf>) -> Result<(), Failur
         }));
     }
     let listing = serde_json::to_string_pretty(&index).map_err(|e| e.to_string())? + "\n";
-    write_atomic(&args.output.join("bands.json"), listing.as_bytes()).map_err(|e| e.to_string())?;
+    write_atomic(&args.output.join(BANDS_INDEX), listing.as_bytes()).map_err(|e| e.to_string())?;
     eprintln!("wrote {} bands to {}", bands.len(), args.output.display());
     Ok(())
 }
 
-/// Refuses an output that is one of the inputs (`--into` too): inputs are
-/// never modified, so an in-place edit must be asked for by writing
-/// elsewhere and moving the result.
-fn refuse_overwrite(output: &Path, inputs: &[&Path], into: Option<&Path>) -> Result<(), Failure> {
-    for input in inputs.iter().copied().chain(into) {
+/// Refuses an output that is one of the inputs: inputs are never modified,
+/// so an in-place edit must be asked for by writing elsewhere and moving the
+/// result.
+fn refuse_overwrite<'a>(output: &Path, inputs: impl IntoIterator<Item = &'a Path>) -> Result<(), Failure> {
+    for input in inputs {
         if same_file(output, input) {
             return Err(Failure::Other(format!(
                 "-o {} is also an input ({}); inputs are never modified, choose another output file",

@@ -86,8 +86,7 @@ pub(crate) fn run(args: ValidateArgs, cache_dir: Option<PathBuf>) -> u8 {
     let (documents, missing) = collect(&args.paths);
     if documents.is_empty() && missing.is_empty() {
         let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
-        eprintln!("mung-runtime: no *.xml documents found in {}", paths.join(", "));
-        return EXIT_UNREADABLE;
+        return fail(format!("no *.xml documents found in {}", paths.join(", ")));
     }
     if let Some(Err(e)) = args.fix.as_ref().map(|dir| check_fix_dir(dir, &documents)) {
         return fail(e);
