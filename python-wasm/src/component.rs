@@ -34,7 +34,7 @@ pub fn host_adapter() -> Result<Vec<u8>> {
         wit_component::embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8)?;
         Ok(module)
     };
-    build().map_err(ArtifactError::Component)
+    build().map_err(|e| ArtifactError::Component(e.into()))
 }
 
 /// Wraps the interpreter core module into the interpreter component.
@@ -48,7 +48,7 @@ pub fn wrap_interpreter(core_module: &[u8]) -> Result<Vec<u8>> {
             .adapter("host", &adapter)?
             .encode()
     };
-    encode().map_err(ArtifactError::Component)
+    encode().map_err(|e| ArtifactError::Component(e.into()))
 }
 
 /// Composes the glue component with the interpreter component; `scratch` is
@@ -63,5 +63,5 @@ pub fn compose(interpreter: &[u8], glue: &[u8], scratch: &Path) -> Result<Vec<u8
         definitions: vec![interp_path],
         ..Default::default()
     };
-    wasm_compose::composer::ComponentComposer::new(&glue_path, &config).compose().map_err(ArtifactError::Component)
+    wasm_compose::composer::ComponentComposer::new(&glue_path, &config).compose().map_err(|e| ArtifactError::Component(e.into()))
 }

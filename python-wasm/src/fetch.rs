@@ -106,10 +106,20 @@ fn ensure_unpacked(cache: &CacheDir, dir: &Path, fill: impl FnOnce(&Path) -> Res
     Ok(hash)
 }
 
-/// The path of a verified copy of `file`: from [`DOWNLOADS_ENV`] if set,
-/// else from the cache's `downloads/`, fetched with pip when missing.
+/// The directory of pre-downloaded artifacts named by [`WHEEL_DIR_ENV`] (or
+/// its older name [`DOWNLOADS_ENV`]), if set.
+pub fn local_artifacts_dir() -> Option<PathBuf> {
+    [WHEEL_DIR_ENV, DOWNLOADS_ENV]
+        .iter()
+        .find_map(|var| std::env::var_os(var).filter(|d| !d.is_empty()))
+        .map(PathBuf::from)
+}
+
+/// The path of a verified copy of `file`: from [`WHEEL_DIR_ENV`] if set
+/// (never downloading then), else from the cache's `downloads/`, fetched
+/// with pip when missing.
 fn download(cache: &CacheDir, requirement: &str, file: &str, sha256: &'static str, binary: bool) -> Result<PathBuf> {
-    let local = std::env::var_os(DOWNLOADS_ENV).filter(|d| !d.is_empty()).map(PathBuf::from);
+    let local = local_artifacts_dir();
     let path = match &local {
         Some(dir) => dir.join(file),
         None => cache.subdir("downloads")?.join(file),
@@ -117,7 +127,7 @@ fn download(cache: &CacheDir, requirement: &str, file: &str, sha256: &'static st
     if !path.exists() {
         if local.is_some() {
             return Err(ArtifactError::Io {
-                context: format!("{DOWNLOADS_ENV} is set, but {} is missing", path.display()),
+                context: format!("{WHEEL_DIR_ENV} is set, but {} is missing", path.display()),
                 source: io::Error::from(io::ErrorKind::NotFound),
             });
         }
@@ -125,7 +135,7 @@ fn download(cache: &CacheDir, requirement: &str, file: &str, sha256: &'static st
     }
     let actual = sha256_file(&path)?;
     if actual != sha256 {
-        return Err(ArtifactError::Checksum { path, expected: sha256, actual, downloads_var: DOWNLOADS_ENV });
+        return Err(ArtifactError::Checksum { path, expected: sha256, actual, downloads_var: WHEEL_DIR_ENV });
     }
     Ok(path)
 }
@@ -147,14 +157,14 @@ pub(crate) fn run_python(cmd: &mut Command, python: &str, what: &str, files: &st
     let output = cmd.output().map_err(|source| ArtifactError::PipMissing {
         python: python.to_string(),
         source,
-        downloads_var: DOWNLOADS_ENV,
+        downloads_var: WHEEL_DIR_ENV,
         files: files.to_string(),
     })?;
     if !output.status.success() {
         return Err(ArtifactError::Download {
             what: what.to_string(),
             stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-            downloads_var: DOWNLOADS_ENV,
+            downloads_var: WHEEL_DIR_ENV,
         });
     }
     Ok(())

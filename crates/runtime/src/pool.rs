@@ -1,0 +1,216 @@
+//! The instance pool behind a [`Runtime`](crate::Runtime): pool slots, warm
+//! instances, and running one call on an instance.
+//!
+//! Every instance holds a slot, so that instances never outnumber what the
+//! pooling allocator was sized for. Warm instances serve the typed calls and
+//! go back to the pool after a call that finished normally.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::bindings;
+use crate::builder::Isolation;
+use crate::error::{Error, ExecError, ExecFailure, PythonError, PythonErrorKind, SandboxError};
+use crate::output::{Output, OutputSink};
+use crate::python::Execution;
+use crate::sandbox::{Layout, State};
+use crate::worker::{CallLimits, SlotPermit, Slots, Worker};
+
+/// Attempts [`Pool::warm_up`] makes per requested instance before it gives up.
+const WARM_UP_ATTEMPTS_PER_INSTANCE: usize = 3;
+
+/// Instances of one compiled component, and the settings every call gets.
+pub(crate) struct Pool {
+    pub(crate) pre: bindings::RuntimePre<State>,
+    pub(crate) layout: Layout,
+    pub(crate) limits: CallLimits,
+    pub(crate) memory_limit: u64,
+    pub(crate) isolation: Isolation,
+    pub(crate) output_limit: usize,
+    pub(crate) stdout_sink: Option<OutputSink>,
+    pub(crate) stderr_sink: Option<OutputSink>,
+    pub(crate) slots: std::sync::Arc<Slots>,
+    pub(crate) idle: Mutex<Vec<Worker>>,
+    pub(crate) max_instances: u32,
+    /// Drives wasmtime's async calls; `Option` only so that `Drop` can shut
+    /// it down without blocking (it may be dropped from async code).
+    pub(crate) tokio: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // Instances go first: they may hold timers of the async runtime.
+        self.idle.get_mut().unwrap_or_else(|p| p.into_inner()).clear();
+        if let Some(tokio) = self.tokio.take() {
+            tokio.shutdown_background();
+        }
+    }
+}
+
+impl Pool {
+    pub(crate) fn tokio(&self) -> &tokio::runtime::Runtime {
+        self.tokio.as_ref().expect("the async runtime lives as long as the pool")
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Worker>> {
+        // A panic while holding the lock cannot leave the list inconsistent.
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn acquire_slot(&self) -> SlotPermit {
+        loop {
+            if let Some(permit) = self.slots.try_acquire() {
+                return permit;
+            }
+            // Every slot is taken: give up a warm instance if there is one.
+            if let Some(worker) = self.idle().pop() {
+                drop(worker);
+                continue;
+            }
+            if let Some(permit) = self.slots.acquire_timeout(Duration::from_millis(200)) {
+                return permit;
+            }
+        }
+    }
+
+    /// A new instance from the component, waiting for a free slot.
+    pub(crate) fn new_worker(&self) -> Result<Worker, Error> {
+        let slot = self.acquire_slot();
+        let state = State::new(
+            &self.layout,
+            self.memory_limit,
+            self.output_limit,
+            self.stdout_sink.clone(),
+            self.stderr_sink.clone(),
+        )?;
+        Worker::instantiate(self.tokio(), &self.pre, state, slot, self.limits.fuel.is_some())
+    }
+
+    /// Makes up to `n` warm instances; each must answer one call first.
+    /// Gives up after a bounded number of attempts (e.g. when the deadline is
+    /// too short for an instance to boot).
+    pub(crate) fn warm_up(&self, n: usize) -> Result<(), Error> {
+        let n = n.min(self.max_instances as usize);
+        let mut fresh = Vec::new();
+        let mut attempts = 0;
+        while self.idle().len() + fresh.len() < n {
+            if attempts == n * WARM_UP_ATTEMPTS_PER_INSTANCE {
+                self.idle().extend(fresh);
+                return Err(Error::WarmUp { attempts: attempts as u32, source: None });
+            }
+            attempts += 1;
+            let mut worker = self.new_worker()?;
+            // The first call loads the prelude; make it now.
+            let result = worker
+                .call(self.tokio(), self.limits, async |store, api| api.mung_runtime_python().call_reset(store).await);
+            match result {
+                Ok(()) if worker.is_healthy() => fresh.push(worker),
+                Ok(()) => {}
+                Err(e) if attempts == n * WARM_UP_ATTEMPTS_PER_INSTANCE => {
+                    self.idle().extend(fresh);
+                    return Err(Error::WarmUp { attempts: attempts as u32, source: Some(Box::new(e)) });
+                }
+                Err(e) => tracing::debug!(error = %e, "a warm-up instance failed; trying another"),
+            }
+        }
+        self.idle().extend(fresh);
+        Ok(())
+    }
+
+    /// How many warm instances are idle right now.
+    pub(crate) fn idle_count(&self) -> usize {
+        self.idle().len()
+    }
+
+    /// Runs a typed call on a warm instance, which goes back to the pool
+    /// unless the call stopped it.
+    pub(crate) fn with_warm<R>(
+        &self,
+        f: impl AsyncFnOnce(&mut wasmtime::Store<State>, &bindings::Runtime) -> wasmtime::Result<R>,
+    ) -> Result<R, SandboxError> {
+        let idle = match self.isolation {
+            Isolation::Warm => self.idle().pop(),
+            Isolation::Fresh => None,
+        };
+        let mut worker = match idle {
+            Some(worker) => worker,
+            None => self.new_worker()?,
+        };
+        let result = worker.call(self.tokio(), self.limits, f);
+        let output = worker.take_output();
+        if !output.stderr.is_empty() || !output.stdout.is_empty() {
+            tracing::debug!(stdout = %output.stdout_text(), stderr = %output.stderr_text(), "guest output");
+        }
+        if worker.is_healthy() && self.isolation == Isolation::Warm {
+            self.idle().push(worker);
+        }
+        result
+    }
+
+    /// Runs a snippet on `worker` and converts its answer.
+    pub(crate) fn execute_on(&self, worker: &mut Worker, code: &str, globals: &str) -> Result<Execution, ExecError> {
+        let result = worker.call(self.tokio(), self.limits, async |store, api| {
+            api.mung_runtime_python().call_execute(store, code, globals).await
+        });
+        let output = worker.take_output();
+        let failure = match result {
+            Ok(Ok(json)) => match serde_json::from_str(&json) {
+                Ok(value) => return Ok(Execution { value, output }),
+                Err(e) => ExecFailure::Python(PythonError {
+                    kind: PythonErrorKind::NotJson,
+                    type_name: "ValueError".into(),
+                    message: format!("the guest returned malformed JSON: {e}"),
+                    traceback: String::new(),
+                    exit_code: None,
+                }),
+            },
+            Ok(Err(error)) => ExecFailure::Python(error.into()),
+            Err(stop) => ExecFailure::Sandbox(stop),
+        };
+        Err(ExecError { failure, output })
+    }
+
+    /// Forgets the names a session defined on `worker`.
+    pub(crate) fn reset_on(&self, worker: &mut Worker) -> Result<(), SandboxError> {
+        let result = worker
+            .call(self.tokio(), self.limits, async |store, api| api.mung_runtime_python().call_reset(store).await);
+        let _ = worker.take_output();
+        result
+    }
+}
+
+/// The globals of `execute` as a JSON object text.
+pub(crate) fn globals_json(globals: &impl serde::Serialize) -> Result<String, ExecError> {
+    let invalid = |message: String| ExecError {
+        failure: ExecFailure::Python(PythonError {
+            kind: PythonErrorKind::InvalidGlobals,
+            type_name: "TypeError".into(),
+            message,
+            traceback: String::new(),
+            exit_code: None,
+        }),
+        output: Output::default(),
+    };
+    match serde_json::to_value(globals) {
+        Ok(serde_json::Value::Object(map)) => Ok(serde_json::Value::Object(map).to_string()),
+        Ok(serde_json::Value::Null) => Ok("{}".into()),
+        Ok(other) => Err(invalid(format!("globals must be a JSON object, not {other}"))),
+        Err(e) => Err(invalid(format!("globals cannot be serialised to JSON: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globals_must_be_an_object_or_nothing() {
+        assert_eq!(globals_json(&serde_json::json!({"x": 1})).unwrap(), r#"{"x":1}"#);
+        assert_eq!(globals_json(&()).unwrap(), "{}");
+        let err = globals_json(&[1, 2]).unwrap_err();
+        assert!(matches!(&err.failure, ExecFailure::Python(p) if p.kind == PythonErrorKind::InvalidGlobals));
+        let mut map = std::collections::HashMap::new();
+        map.insert((1, 2), 3);
+        assert!(globals_json(&map).is_err(), "non-string keys have no JSON form");
+    }
+}

@@ -1,0 +1,85 @@
+//! [`Runtime`]: the embedding API's entry point.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::builder::{RuntimeBuilder, RuntimeInfo};
+use crate::error::{Error, ExecError, ExecFailure};
+use crate::output::Output;
+use crate::pool::{Pool, globals_json};
+use crate::python::Execution;
+use crate::session::Session;
+
+/// A sandboxed Python runtime for MuNG documents.
+///
+/// Cheap to clone and to share between threads: every call runs in its own
+/// instance (fresh for [`Runtime::execute`], reused warm for the typed
+/// calls), so calls from many threads run in parallel. The typed calls live
+/// beside their types: validation in [`ValidationIssue`](crate::ValidationIssue)'s
+/// module, the mask tools beside [`Mask`](crate::Mask).
+///
+/// ```no_run
+/// let runtime = mung_runtime::Runtime::builder().build()?;
+/// let value = runtime.execute("1 + 1", &serde_json::json!({}))?.value;
+/// assert_eq!(value, 2);
+/// let issues = runtime.validate("<Nodes/>")?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) pool: Arc<Pool>,
+    info: Arc<RuntimeInfo>,
+}
+
+impl Runtime {
+    pub(crate) fn from_parts(pool: Arc<Pool>, info: Arc<RuntimeInfo>) -> Runtime {
+        Runtime { pool, info }
+    }
+
+    /// A builder with the default settings.
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::default()
+    }
+
+    /// A runtime with the default settings.
+    pub fn new() -> Result<Runtime, Error> {
+        Runtime::builder().build()
+    }
+
+    /// Facts about this runtime (cache paths, whether it compiled, ...).
+    pub fn info(&self) -> &RuntimeInfo {
+        &self.info
+    }
+
+    /// Runs `code` in a fresh instance that sees nothing of earlier calls,
+    /// with `globals` (anything that serialises to a JSON object) defined.
+    /// Returns the value of the final expression as JSON.
+    pub fn execute(&self, code: &str, globals: &impl Serialize) -> Result<Execution, ExecError> {
+        let globals = globals_json(globals)?;
+        let mut worker = self
+            .pool
+            .new_worker()
+            .map_err(|e| ExecError { failure: ExecFailure::Sandbox(e.into()), output: Output::default() })?;
+        self.pool.execute_on(&mut worker, code, &globals)
+    }
+
+    /// A persistent interpreter, like MuNG Studio's single worker: names
+    /// defined by one `execute` stay visible to the next.
+    pub fn session(&self) -> Session {
+        Session::new(self.pool.clone())
+    }
+
+    /// Creates up to `n` warm instances ahead of time (they serve the typed
+    /// calls), so that the first calls do not pay instance start-up. Fails
+    /// with [`Error::WarmUp`] when instances keep failing to start (e.g. a
+    /// deadline too short for an interpreter to boot).
+    pub fn warm_up(&self, n: usize) -> Result<(), Error> {
+        self.pool.warm_up(n)
+    }
+
+    /// How many warm instances wait for typed calls right now.
+    pub fn idle_instances(&self) -> usize {
+        self.pool.idle_count()
+    }
+}

@@ -1,0 +1,144 @@
+//! Typed results of MuNG validation, serialised exactly like MuNG Studio's
+//! JSON: `{"code", "message", "nodeId", "resolution": {"operations":
+//! [{"updateNodeId", "newClassName"}]} | null, "fingerprint"}`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::bindings::exports::mung::runtime::validation as wit;
+use crate::error::SandboxError;
+
+/// One problem found in a document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidationIssue {
+    /// 1xxx deprecated class, 2xxx orientation, 3xxx single-pixel line, 4xxx
+    /// missing transcription, 5xxx grammar.
+    pub code: u32,
+    /// The human-readable description.
+    pub message: String,
+    /// The node the issue is attached to.
+    pub node_id: i64,
+    /// How to fix it automatically, if possible.
+    pub resolution: Option<Resolution>,
+    /// Tells apart several issues with the same code on the same node.
+    pub fingerprint: Option<String>,
+}
+
+/// An automatic fix: operations to apply in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolution {
+    /// The operations.
+    pub operations: Vec<ClassUpdate>,
+}
+
+/// Rename the class of a node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassUpdate {
+    /// The node to rename.
+    pub update_node_id: i64,
+    /// Its new class name.
+    pub new_class_name: String,
+}
+
+impl ValidationIssue {
+    /// MuNG Studio's identifier of an issue: `{code}-{nodeId}-{fingerprint}`.
+    pub fn key(&self) -> String {
+        format!("{}-{}-{}", self.code, self.node_id, self.fingerprint.as_deref().unwrap_or("null"))
+    }
+}
+
+impl From<wit::ValidationIssue> for ValidationIssue {
+    fn from(i: wit::ValidationIssue) -> Self {
+        ValidationIssue {
+            code: i.code,
+            message: i.message,
+            node_id: i.node_id,
+            resolution: i.resolution.map(|ops| Resolution {
+                operations: ops
+                    .into_iter()
+                    .map(|op| match op {
+                        wit::Operation::UpdateClass(u) => {
+                            ClassUpdate { update_node_id: u.update_node_id, new_class_name: u.new_class_name }
+                        }
+                    })
+                    .collect(),
+            }),
+            fingerprint: i.fingerprint,
+        }
+    }
+}
+
+/// A document with its automatic fixes applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixedDocument {
+    /// The new document.
+    pub mung_xml: String,
+    /// How many class renames were applied.
+    pub renamed: u32,
+}
+
+/// Why a document could not be validated.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValidateError {
+    /// The document is not a readable MuNG document.
+    #[error("invalid MuNG document: {0}")]
+    InvalidInput(String),
+    /// The validator failed (a bug in mung-runtime).
+    #[error("internal error in the validator: {0}")]
+    Internal(String),
+    /// The sandbox stopped the validation.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+}
+
+impl ValidateError {
+    /// A short stable name: `invalid-input`, `internal` or `sandbox` (the
+    /// `kind` of the CLI's JSON reports and the server's batch lines).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ValidateError::InvalidInput(_) => "invalid-input",
+            ValidateError::Internal(_) => "internal",
+            ValidateError::Sandbox(_) => "sandbox",
+        }
+    }
+}
+
+/// A document's bytes as text: MuNG documents are UTF-8, and anything else
+/// (a binary file, say) is [`ValidateError::InvalidInput`].
+pub fn document_text(bytes: &[u8]) -> Result<&str, ValidateError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        ValidateError::InvalidInput(format!("not UTF-8 text (a binary file?): invalid byte at offset {}", e.valid_up_to()))
+    })
+}
+
+impl From<wit::ValidationError> for ValidateError {
+    fn from(e: wit::ValidationError) -> Self {
+        match e {
+            wit::ValidationError::InvalidInput(m) => ValidateError::InvalidInput(m),
+            wit::ValidationError::Internal(m) => ValidateError::Internal(m),
+        }
+    }
+}
+
+impl crate::Runtime {
+    /// Validates a MuNG document: MuNG Studio's rules, with its three known
+    /// bugs fixed (5101/5102 codes for syntax links, no failure without a
+    /// `measureSeparator`, the `actually` typo). Issues come in MuNG Studio's
+    /// order; a document it cannot read is [`ValidateError::InvalidInput`].
+    pub fn validate(&self, mung_xml: &str) -> Result<Vec<ValidationIssue>, ValidateError> {
+        let issues = self
+            .pool
+            .with_warm(async |store, api| api.mung_runtime_validation().call_validate(store, mung_xml).await)??;
+        Ok(issues.into_iter().map(Into::into).collect())
+    }
+
+    /// Applies every automatic fix (class renames) until none is left.
+    pub fn fix(&self, mung_xml: &str) -> Result<FixedDocument, ValidateError> {
+        let fixed = self
+            .pool
+            .with_warm(async |store, api| api.mung_runtime_validation().call_fix(store, mung_xml).await)??;
+        Ok(FixedDocument { mung_xml: fixed.mung_xml, renamed: fixed.renamed })
+    }
+}

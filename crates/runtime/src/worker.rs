@@ -1,0 +1,156 @@
+//! One sandboxed instance, and the driver that runs a call on it under the
+//! call's limits.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use wasmtime::Store;
+
+use crate::bindings;
+use crate::error::{Error, SandboxError};
+use crate::output::{Output, take_output};
+use crate::sandbox::State;
+
+/// The limits of one call.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CallLimits {
+    pub deadline: Duration,
+    pub fuel: Option<u64>,
+}
+
+/// A live instance of the component.
+pub(crate) struct Worker {
+    store: Store<State>,
+    api: bindings::Runtime,
+    /// False once a call was stopped: the instance must not run again.
+    healthy: bool,
+    _slot: SlotPermit,
+}
+
+impl Worker {
+    pub(crate) fn instantiate(
+        tokio: &tokio::runtime::Runtime,
+        pre: &bindings::RuntimePre<State>,
+        state: State,
+        slot: SlotPermit,
+        fuel: bool,
+    ) -> Result<Worker, Error> {
+        let mut store = Store::new(pre.engine(), state);
+        store.limiter(|s| &mut s.limiter);
+        // Yield to the executor at every epoch tick: that is when the
+        // call's deadline (a tokio timeout) gets a chance to fire.
+        store.epoch_deadline_async_yield_and_update(1);
+        if fuel {
+            store.set_fuel(u64::MAX).map_err(Error::wasmtime("setting fuel"))?;
+        }
+        let api = tokio
+            .block_on(pre.instantiate_async(&mut store))
+            .map_err(Error::wasmtime("instantiating the component"))?;
+        Ok(Worker { store, api, healthy: true, _slot: slot })
+    }
+
+    pub(crate) fn is_healthy(&self) -> bool {
+        self.healthy
+    }
+
+    /// What the guest printed since the last call to this.
+    pub(crate) fn take_output(&self) -> Output {
+        let state = self.store.data();
+        take_output(&state.stdout, &state.stderr)
+    }
+
+    /// Runs `f` under `limits`. A call that traps, exits or passes its
+    /// deadline marks the instance unhealthy.
+    pub(crate) fn call<R>(
+        &mut self,
+        tokio: &tokio::runtime::Runtime,
+        limits: CallLimits,
+        f: impl AsyncFnOnce(&mut Store<State>, &bindings::Runtime) -> wasmtime::Result<R>,
+    ) -> Result<R, SandboxError> {
+        if !self.healthy {
+            return Err(SandboxError::Stopped);
+        }
+        if let Some(fuel) = limits.fuel {
+            self.store.set_fuel(fuel).map_err(|source| SandboxError::Trap { source })?;
+        }
+        self.store.set_epoch_deadline(1);
+        self.store.data_mut().limiter.hit = false;
+        let start = Instant::now();
+        let store = &mut self.store;
+        let api = &self.api;
+        let result = tokio.block_on(async move { tokio::time::timeout(limits.deadline, f(store, api)).await });
+        match result {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => {
+                self.healthy = false;
+                Err(self.classify(error, limits))
+            }
+            Err(_elapsed) => {
+                self.healthy = false;
+                tracing::debug!(elapsed = ?start.elapsed(), "call stopped at its deadline");
+                Err(SandboxError::Timeout { limit: limits.deadline })
+            }
+        }
+    }
+
+    fn classify(&self, error: wasmtime::Error, limits: CallLimits) -> SandboxError {
+        if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+            return SandboxError::Exit { code: exit.0 };
+        }
+        if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::OutOfFuel) {
+            return SandboxError::OutOfFuel { limit: limits.fuel.unwrap_or(0) };
+        }
+        let state = self.store.data();
+        if state.limiter.hit {
+            return SandboxError::MemoryLimit { limit: state.limiter.memory_limit, source: error };
+        }
+        SandboxError::Trap { source: error }
+    }
+}
+
+/// A counting semaphore over pool slots, so that instances never exceed what
+/// the pooling allocator was sized for.
+#[derive(Debug)]
+pub(crate) struct Slots {
+    free: Mutex<u32>,
+    freed: Condvar,
+}
+
+/// One held slot; released when dropped.
+#[derive(Debug)]
+pub(crate) struct SlotPermit {
+    slots: Arc<Slots>,
+}
+
+impl Slots {
+    pub(crate) fn new(n: u32) -> Arc<Slots> {
+        Arc::new(Slots { free: Mutex::new(n), freed: Condvar::new() })
+    }
+
+    pub(crate) fn try_acquire(self: &Arc<Self>) -> Option<SlotPermit> {
+        let mut free = self.free.lock().unwrap();
+        if *free == 0 {
+            return None;
+        }
+        *free -= 1;
+        Some(SlotPermit { slots: self.clone() })
+    }
+
+    /// Waits up to `timeout` for a slot.
+    pub(crate) fn acquire_timeout(self: &Arc<Self>, timeout: Duration) -> Option<SlotPermit> {
+        let free = self.free.lock().unwrap();
+        let (mut free, _) = self.freed.wait_timeout_while(free, timeout, |f| *f == 0).unwrap();
+        if *free == 0 {
+            return None;
+        }
+        *free -= 1;
+        Some(SlotPermit { slots: self.clone() })
+    }
+}
+
+impl Drop for SlotPermit {
+    fn drop(&mut self) {
+        *self.slots.free.lock().unwrap() += 1;
+        self.slots.freed.notify_one();
+    }
+}

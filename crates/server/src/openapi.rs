@@ -1,0 +1,185 @@
+//! The OpenAPI 3.1 description served at `/openapi.json`, built from one
+//! table of routes (a test checks that the router serves exactly these).
+
+use serde_json::{Map, Value, json};
+
+/// One documented route.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteDoc {
+    /// `get` or `post`.
+    pub method: &'static str,
+    /// The path.
+    pub path: &'static str,
+    /// One line on what it does.
+    pub summary: &'static str,
+    /// Accepted request media types and the schema name of each.
+    pub request: &'static [(&'static str, &'static str)],
+    /// Success: status, media type, schema name.
+    pub ok: (u16, &'static str, &'static str),
+    /// Error statuses it may answer with (all problem+json).
+    pub errors: &'static [u16],
+}
+
+const CALL_ERRORS: &[u16] = &[400, 413, 415, 422, 500, 503, 504];
+const REGION: &[(&str, &str)] = &[("multipart/form-data", "RegionForm"), ("application/json", "RegionRequest")];
+
+/// Every route of the server.
+pub const ROUTES: &[RouteDoc] = &[
+    RouteDoc { method: "get", path: "/", summary: "The page: validate a document, see its issues on the page image, fix it, binarize regions", request: &[], ok: (200, "text/html", "Html"), errors: &[] },
+    RouteDoc { method: "get", path: "/healthz", summary: "The process is up", request: &[], ok: (200, "application/json", "Status"), errors: &[503] },
+    RouteDoc { method: "get", path: "/readyz", summary: "The compiled component is loaded and warm instances answered", request: &[], ok: (200, "application/json", "Status"), errors: &[503] },
+    RouteDoc { method: "get", path: "/metrics", summary: "Prometheus/OpenMetrics text: requests by route and status, latency, instances, queue, sandbox stops", request: &[], ok: (200, "application/openmetrics-text", "Text"), errors: &[] },
+    RouteDoc { method: "get", path: "/openapi.json", summary: "This description", request: &[], ok: (200, "application/json", "Object"), errors: &[] },
+    RouteDoc { method: "post", path: "/v1/validate", summary: "Validate a MuNG document (MuNG Studio's rules and issue objects)", request: &[("application/xml", "MungXml"), ("text/xml", "MungXml")], ok: (200, "application/json", "ValidationResult"), errors: CALL_ERRORS },
+    RouteDoc { method: "post", path: "/v1/fix", summary: "Apply every automatic fix (class renames); X-Mung-Renamed tells how many", request: &[("application/xml", "MungXml"), ("text/xml", "MungXml")], ok: (200, "application/xml", "MungXml"), errors: CALL_ERRORS },
+    RouteDoc { method: "post", path: "/v1/validate/batch", summary: "Validate many documents (zip or multipart); one NDJSON line per document as it finishes", request: &[("application/zip", "Binary"), ("multipart/form-data", "BatchForm")], ok: (200, "application/x-ndjson", "BatchLine"), errors: &[400, 413, 415, 503] },
+    RouteDoc { method: "post", path: "/v1/execute", summary: "Run untrusted Python in a fresh sandbox (only with `serve --allow-execute`)", request: &[("application/json", "ExecuteRequest")], ok: (200, "application/json", "ExecuteResult"), errors: &[400, 403, 413, 415, 422, 500, 503, 504] },
+    RouteDoc { method: "post", path: "/v1/extract/binarize", summary: "Binarize a page region (Otsu on bilateral-filtered lightness), optionally inside a polygon; PNG, or JSON with Accept: application/json", request: REGION, ok: (200, "image/png", "Binary"), errors: CALL_ERRORS },
+    RouteDoc { method: "post", path: "/v1/extract/stafflines", summary: "Detect stafflines in a page region; PNG, or JSON with Accept: application/json", request: REGION, ok: (200, "image/png", "Binary"), errors: CALL_ERRORS },
+    RouteDoc { method: "post", path: "/v1/extract/fill-polygon", summary: "A mask with a polygon filled exactly like OpenCV's fillPoly", request: &[("application/json", "FillPolygonRequest")], ok: (200, "image/png", "Binary"), errors: CALL_ERRORS },
+    RouteDoc { method: "post", path: "/v1/extract/cut-lines", summary: "Polylines between the separate lines of a mask", request: &[("image/png", "Binary"), ("application/json", "MaskRequest")], ok: (200, "application/json", "CutLines"), errors: CALL_ERRORS },
+    RouteDoc { method: "post", path: "/v1/extract/separate", summary: "Split a placed mask into bands along cut lines", request: &[("application/json", "SeparateRequest")], ok: (200, "application/json", "Bands"), errors: CALL_ERRORS },
+    RouteDoc { method: "post", path: "/v1/extract/staff", summary: "The staff node spanning 5 staffLine nodes", request: &[("application/json", "NodesRequest")], ok: (200, "application/json", "NodeResult"), errors: CALL_ERRORS },
+    RouteDoc { method: "post", path: "/v1/extract/staffspaces", summary: "The 6 staffSpace nodes of each staff", request: &[("application/json", "NodesRequest")], ok: (200, "application/json", "NodesResult"), errors: CALL_ERRORS },
+    RouteDoc { method: "post", path: "/v1/extract/snap", summary: "Link noteheads, rests, clefs, ... to their staff", request: &[("application/json", "NodesRequest")], ok: (200, "application/json", "NodesResult"), errors: CALL_ERRORS },
+    RouteDoc { method: "post", path: "/v1/extract/insert-node", summary: "Append a node with a mask to a MuNG document", request: &[("application/json", "InsertNodeRequest")], ok: (200, "application/json", "InsertNodeResult"), errors: CALL_ERRORS },
+];
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn schemas() -> Value {
+    let int = json!({"type": "integer"});
+    let ints = json!({"type": "array", "items": {"type": "integer"}});
+    let point = json!({"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2});
+    let polyline = json!({"type": "array", "items": point});
+    json!({
+        "Html": {"type": "string"},
+        "Text": {"type": "string"},
+        "Object": {"type": "object"},
+        "Binary": {"type": "string", "contentMediaType": "application/octet-stream"},
+        "MungXml": {"type": "string", "description": "A MuNG XML document (root <Nodes>)"},
+        "Status": {"type": "object", "properties": {"status": {"type": "string"}}, "required": ["status"]},
+        "Problem": {
+            "type": "object",
+            "description": "RFC 9457 problem details",
+            "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": int, "detail": {"type": "string"}},
+            "required": ["type", "title", "status", "detail"]
+        },
+        "ValidationIssue": {
+            "type": "object",
+            "properties": {
+                "code": int, "message": {"type": "string"}, "nodeId": int,
+                "resolution": {"oneOf": [{"type": "null"}, {"type": "object", "properties": {"operations": {"type": "array", "items": {
+                    "type": "object", "properties": {"updateNodeId": int, "newClassName": {"type": "string"}}}}}}]},
+                "fingerprint": {"type": ["string", "null"]}
+            },
+            "required": ["code", "message", "nodeId", "resolution", "fingerprint"]
+        },
+        "ValidationResult": {"type": "object", "properties": {"issues": {"type": "array", "items": schema_ref("ValidationIssue")}}, "required": ["issues"]},
+        "BatchLine": {"type": "object", "description": "One line per document: {file, issues} or {file, error: {kind, message}}",
+            "properties": {"file": {"type": "string"}, "issues": {"type": "array", "items": schema_ref("ValidationIssue")},
+                "error": {"type": "object", "properties": {"kind": {"type": "string"}, "message": {"type": "string"}}}}, "required": ["file"]},
+        "BatchForm": {"type": "object", "additionalProperties": {"type": "string", "contentMediaType": "application/xml"}},
+        "ExecuteRequest": {"type": "object", "properties": {"code": {"type": "string"}, "globals": {"type": "object"}}, "required": ["code"]},
+        "ExecuteResult": {"type": "object", "properties": {"value": {}, "stdout": {"type": "string"}, "stderr": {"type": "string"},
+            "stdout_truncated": {"type": "boolean"}, "stderr_truncated": {"type": "boolean"}}, "required": ["value", "stdout", "stderr"]},
+        "Region": {"oneOf": [
+            {"type": "string", "pattern": "^\\s*\\d+\\s*,\\s*\\d+\\s*,\\s*\\d+\\s*,\\s*\\d+\\s*$"},
+            {"type": "array", "items": int, "minItems": 4, "maxItems": 4},
+            {"type": "object", "properties": {"x": int, "y": int, "width": int, "height": int}, "required": ["x", "y", "width", "height"]}
+        ]},
+        "Points": {"oneOf": [{"type": "string"}, polyline]},
+        "RegionForm": {"type": "object", "properties": {"image": {"type": "string", "contentMediaType": "image/png"},
+            "region": {"type": "string"}, "polygon": {"type": "string"}}, "required": ["image"]},
+        "RegionRequest": {"type": "object", "properties": {"image": {"type": "string", "contentEncoding": "base64"},
+            "region": schema_ref("Region"), "polygon": schema_ref("Points")}, "required": ["image"]},
+        "Mask": {"type": "object", "properties": {"left": int, "top": int, "width": int, "height": int,
+            "pixels": {"type": "string", "contentEncoding": "base64", "description": "width*height bytes, 0 or 1"}},
+            "required": ["width", "height", "pixels"]},
+        "MaskRequest": {"type": "object", "properties": {"mask": schema_ref("Mask")}, "required": ["mask"]},
+        "FillPolygonRequest": {"type": "object", "properties": {"width": int, "height": int, "polygon": schema_ref("Points")},
+            "required": ["width", "height", "polygon"]},
+        "CutLines": {"type": "object", "properties": {"cut_lines": {"type": "array", "items": polyline}}, "required": ["cut_lines"]},
+        "SeparateRequest": {"type": "object", "properties": {"mask": schema_ref("Mask"), "cut_lines": {"type": "array", "items": polyline}},
+            "required": ["mask", "cut_lines"]},
+        "Bands": {"type": "object", "properties": {"bands": {"type": "array", "items": schema_ref("Mask")}}, "required": ["bands"]},
+        "Node": {"type": "object", "properties": {"id": int, "class_name": {"type": "string"}, "top": int, "left": int,
+            "width": int, "height": int, "outlinks": ints, "inlinks": ints, "precedence_outlinks": ints,
+            "precedence_inlinks": ints, "text_transcription": {"type": "string"}, "mask": schema_ref("Mask")},
+            "required": ["id", "class_name", "top", "left", "width", "height"]},
+        "NodesRequest": {"type": "object", "properties": {"nodes": {"type": "array", "items": schema_ref("Node")}}, "required": ["nodes"]},
+        "NodesResult": {"type": "object", "properties": {"nodes": {"type": "array", "items": schema_ref("Node")}}, "required": ["nodes"]},
+        "NodeResult": {"type": "object", "properties": {"node": schema_ref("Node")}, "required": ["node"]},
+        "InsertNodeRequest": {"type": "object", "properties": {"document": {"type": "string"}, "class_name": {"type": "string"},
+            "mask": schema_ref("Mask")}, "required": ["document", "class_name", "mask"]},
+        "InsertNodeResult": {"type": "object", "properties": {"document": {"type": "string"}, "id": int}, "required": ["document", "id"]}
+    })
+}
+
+/// The OpenAPI 3.1 document.
+pub fn openapi() -> Value {
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let mut responses = Map::new();
+        let (status, media, schema) = route.ok;
+        responses.insert(
+            status.to_string(),
+            json!({"description": "Success", "content": {media: {"schema": schema_ref(schema)}}}),
+        );
+        for code in route.errors {
+            let description = axum::http::StatusCode::from_u16(*code)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("Error");
+            responses.insert(
+                code.to_string(),
+                json!({"description": description, "content": {crate::PROBLEM_JSON: {"schema": schema_ref("Problem")}}}),
+            );
+        }
+        let mut operation = json!({
+            "summary": route.summary,
+            "operationId": format!("{}{}", route.method, route.path.replace(['/', '-', '.'], "_")),
+            "responses": responses,
+        });
+        if !route.request.is_empty() {
+            let content: Map<String, Value> =
+                route.request.iter().map(|(m, s)| (m.to_string(), json!({"schema": schema_ref(s)}))).collect();
+            operation["requestBody"] = json!({"required": true, "content": content});
+        }
+        let item = paths.entry(route.path.to_string()).or_insert_with(|| json!({}));
+        item[route.method] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "mung-runtime",
+            "version": mung_runtime::VERSION,
+            "description": "A sandboxed Python runtime for MuNG (Music Notation Graph) documents, over HTTP. Every error is application/problem+json (RFC 9457).",
+            "license": {"name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0"}
+        },
+        "paths": paths,
+        "components": {"schemas": schemas()}
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reference_resolves_and_every_route_is_described() {
+        let doc = openapi();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        let text = doc.to_string();
+        for piece in text.split("#/components/schemas/").skip(1) {
+            let name: String = piece.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            assert!(schemas.contains_key(&name), "dangling $ref {name}");
+        }
+        for route in ROUTES {
+            assert!(doc["paths"][route.path][route.method].is_object(), "{} {}", route.method, route.path);
+        }
+        assert_eq!(doc["openapi"], "3.1.0");
+    }
+}

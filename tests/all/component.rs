@@ -1,0 +1,78 @@
+//! The product is one standard WASI 0.2 component: it loads and runs under
+//! plain wasmtime + wasmtime-wasi (the dynamic component API, no bindings,
+//! no project code), looked up by export name and called with `Val`s.
+
+
+use wasmtime::component::{Component, Linker, ResourceTable, Val};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+struct Host {
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+#[test]
+fn the_component_runs_under_plain_wasmtime() {
+    // The project only tells where its files are; everything below is
+    // wasmtime's public API.
+    let info = crate::common::runtime().info().clone();
+    let stdlib = info.stdlib_dir.clone();
+    let vendor = info.vendor_dir.clone();
+
+    let mut config = Config::new();
+    config.wasm_exceptions(true);
+    let engine = Engine::new(&config).unwrap();
+    let component = Component::from_file(&engine, &info.component_path).expect("a valid component");
+
+    // Its imports are WASI 0.2 only.
+    let imports: Vec<String> = component.component_type().imports(&engine).map(|(name, _)| name.to_string()).collect();
+    assert!(imports.iter().all(|name| name.starts_with("wasi:")), "{imports:?}");
+    let exports: Vec<String> = component.component_type().exports(&engine).map(|(name, _)| name.to_string()).collect();
+    for name in ["mung:runtime/python@0.1.0", "mung:runtime/validation@0.1.0", "mung:runtime/extraction@0.1.0"] {
+        assert!(exports.iter().any(|e| e == name), "{name} not in {exports:?}");
+    }
+
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.args(&["python", "/packages", "/vendor"]).env("HOME", "/tmp").env("TMPDIR", "/tmp").env("PYTHONTZPATH", "");
+    wasi.preopened_dir(&stdlib, "/usr/local/lib", FsPerms::ReadOnly).unwrap();
+    wasi.preopened_dir(&info.packages_dir, "/packages", FsPerms::ReadOnly).unwrap();
+    wasi.preopened_dir(&vendor, "/vendor", FsPerms::ReadOnly).unwrap();
+    let mut store = Store::new(&engine, Host { wasi: wasi.build(), table: ResourceTable::new() });
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+
+    let python = instance.get_export_index(&mut store, None, "mung:runtime/python@0.1.0").expect("python interface");
+    let execute = instance.get_export_index(&mut store, Some(&python), "execute").expect("execute");
+    let execute = instance.get_func(&mut store, execute).unwrap();
+    let mut result = [Val::Bool(false)];
+    execute
+        .call(
+            &mut store,
+            &[Val::String("import numpy\nint(numpy.arange(7).sum()) * 2".into()), Val::String("{}".into())],
+            &mut result,
+        )
+        .unwrap();
+    assert_eq!(result[0], Val::Result(Ok(Some(Box::new(Val::String("42".into()))))));
+
+    let validation = instance.get_export_index(&mut store, None, "mung:runtime/validation@0.1.0").unwrap();
+    let validate = instance.get_export_index(&mut store, Some(&validation), "validate").unwrap();
+    let validate = instance.get_func(&mut store, validate).unwrap();
+    let xml = std::fs::read_to_string(crate::common::fixtures().join("small.xml")).unwrap();
+    let mut result = [Val::Bool(false)];
+    validate.call(&mut store, &[Val::String(xml)], &mut result).unwrap();
+    let Val::Result(Ok(Some(issues))) = &result[0] else { panic!("validate failed: {:?}", result[0]) };
+    let Val::List(issues) = issues.as_ref() else { panic!("not a list: {issues:?}") };
+    let expected: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(crate::common::fixtures().join("small.expected.json")).unwrap()).unwrap();
+    assert_eq!(issues.len(), expected.len());
+    let Val::Record(first) = &issues[0] else { panic!("not a record") };
+    assert_eq!(first[0], ("code".to_string(), Val::U32(expected[0]["code"].as_u64().unwrap() as u32)));
+}

@@ -1,0 +1,87 @@
+//! Fresh and session isolation, and the pre-initialised snapshot following
+//! the packages directory.
+
+
+use crate::common::runtime;
+use mung_runtime::{Isolation, Runtime};
+use serde_json::json;
+
+#[test]
+fn a_fresh_call_cannot_see_state_from_an_earlier_call() {
+    let rt = runtime();
+    rt.execute("import builtins; builtins.leaked = 'secret'; shared = 1", &json!({})).unwrap();
+    let v = rt
+        .execute("import builtins; [getattr(builtins, 'leaked', None), 'shared' in globals()]", &json!({}))
+        .unwrap()
+        .value;
+    assert_eq!(v, json!([null, false]));
+}
+
+#[test]
+fn a_session_keeps_state_until_reset() {
+    let mut s = runtime().session();
+    s.execute("import builtins; builtins.kept = 7; counter = 0", &json!({})).unwrap();
+    for i in 1..=3 {
+        assert_eq!(s.execute("counter += 1\ncounter", &json!({})).unwrap().value, json!(i));
+    }
+    s.reset().unwrap();
+    assert!(s.execute("counter", &json!({})).is_err(), "reset forgets the names");
+    // The interpreter itself (imports, builtins) stays: reset is not a restart.
+    assert_eq!(s.execute("import builtins; builtins.kept", &json!({})).unwrap().value, json!(7));
+    // sys.exit ends the session's interpreter; the next call starts a new one.
+    s.execute("import sys; sys.exit(0)", &json!({})).unwrap_err();
+    assert_eq!(s.execute("import builtins; getattr(builtins, 'kept', None)", &json!({})).unwrap().value, json!(null));
+}
+
+#[test]
+fn fresh_typed_calls_start_from_the_snapshot() {
+    let rt = Runtime::builder().isolation(Isolation::Fresh).build().unwrap();
+    let xml = std::fs::read_to_string(crate::common::fixtures().join("small.xml")).unwrap();
+    let a = rt.validate(&xml).unwrap();
+    let b = rt.validate(&xml).unwrap();
+    assert_eq!(a, b);
+    assert!(rt.info().preinitialized);
+}
+
+#[test]
+fn the_snapshot_is_rebuilt_when_the_packages_change() {
+    let base = runtime().info().clone();
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&base.packages_dir, dir.path());
+    // An unchanged copy has the same contents: the same snapshot.
+    let same = Runtime::builder().packages_dir(dir.path()).build().unwrap();
+    assert_eq!(same.info().packages_hash, base.packages_hash);
+    assert_eq!(same.info().compiled_path, base.compiled_path);
+    assert_eq!(
+        same.execute("import mstudio; getattr(mstudio, 'MARKER', None)", &json!({})).unwrap().value,
+        json!(null)
+    );
+
+    let init = dir.path().join("mstudio/__init__.py");
+    let mut text = std::fs::read_to_string(&init).unwrap();
+    text.push_str("\nMARKER = 'changed'\n");
+    std::fs::write(&init, text).unwrap();
+    let changed = Runtime::builder().packages_dir(dir.path()).build().unwrap();
+    assert_ne!(changed.info().packages_hash, base.packages_hash);
+    assert_ne!(changed.info().compiled_path, base.compiled_path, "a new snapshot, compiled anew");
+    assert!(changed.info().preinitialized);
+    assert_eq!(changed.execute("import mstudio; mstudio.MARKER", &json!({})).unwrap().value, json!("changed"));
+    // The change is in the snapshot: mstudio was imported before any call.
+    assert_eq!(
+        changed.execute("import sys; 'mstudio.validation' in sys.modules", &json!({})).unwrap().value,
+        json!(true)
+    );
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The integration tests of mung-runtime: one binary (one link of wasmtime,
+//! one shared runtime), a module per area.
+//!
+//! Tests that need `../shared/data` are ignored where it is absent, with the
+//! reason shown by `cargo test -- --ignored --list`; under `CI=true` they run
+//! and fail instead (see `crates/cli/build.rs`).
+
+mod cache;
+mod common;
+mod component;
+mod extraction;
+mod isolation;
+mod python_native;
+mod runtime;
+mod serve;
+mod validation;
