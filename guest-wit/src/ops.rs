@@ -65,7 +65,10 @@ impl validation::Guest for Glue {
         let xml = reply.blob(&value["xml"]).map_err(internal_v)?;
         Ok(FixedDocument {
             mung_xml: String::from_utf8(xml.to_vec()).map_err(|e| internal_v(e.to_string()))?,
-            renamed: value["renamed"].as_u64().unwrap_or(0) as u32,
+            renamed: value["renamed"]
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| internal_v(format!("fix reply without a count of renames: {value}")))?,
         })
     }
 }
@@ -184,9 +187,9 @@ fn node_arg<'a>(frame: &mut Frame<'a>, n: &'a Node) -> Value {
 
 fn node_from(reply: &Reply, v: &Value) -> Result<Node, ExtractionError> {
     let int = |k: &str| v[k].as_i64().ok_or_else(|| internal_x(format!("node without integer {k}: {v}")));
+    // The prelude always sends every field; a missing one is a bug there.
     let ids = |k: &str| -> Result<Vec<i64>, ExtractionError> {
         match &v[k] {
-            Value::Null => Ok(Vec::new()),
             Value::Array(a) => {
                 a.iter().map(|x| x.as_i64().ok_or_else(|| internal_x(format!("bad id in {k}")))).collect()
             }
@@ -195,7 +198,10 @@ fn node_from(reply: &Reply, v: &Value) -> Result<Node, ExtractionError> {
     };
     Ok(Node {
         id: int("id")?,
-        class_name: v["class_name"].as_str().unwrap_or_default().to_string(),
+        class_name: v["class_name"]
+            .as_str()
+            .ok_or_else(|| internal_x(format!("node without class_name: {v}")))?
+            .to_string(),
         top: int("top")? as i32,
         left: int("left")? as i32,
         width: int("width")? as u32,

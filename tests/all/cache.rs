@@ -1,6 +1,5 @@
 //! The compile cache: one compile per machine, shared by processes.
 
-
 use std::process::Stdio;
 
 use crate::common::{cli, run, runtime, show};
@@ -9,17 +8,28 @@ fn count(haystack: &str, needle: &str) -> usize {
     haystack.matches(needle).count()
 }
 
+/// Every file under the cache's built entries, with its modification time.
+fn built_files(root: &std::path::Path) -> Vec<(std::path::PathBuf, std::time::SystemTime)> {
+    let mut files = Vec::new();
+    for entry in ["compiled", "components", "snapshots"] {
+        for f in std::fs::read_dir(root.join(entry)).into_iter().flatten().flatten() {
+            files.push((f.path(), f.metadata().unwrap().modified().unwrap()));
+        }
+    }
+    files.sort();
+    files
+}
+
 #[test]
 fn a_second_process_starts_from_the_cache() {
     // Make sure this machine has compiled it once.
     let info = runtime().info().clone();
     assert!(info.compiled_path.exists());
-    let out = run(cli().args(["-v", "exec", "-c", "1 + 1"]));
+    let before = built_files(&info.cache_dir);
+    let out = run(cli().args(["exec", "-c", "1 + 1"]));
     assert!(out.status.success(), "{}", show(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "2\n");
-    assert!(stderr.contains("loaded the compiled component from the cache"), "{stderr}");
-    assert!(!stderr.contains("compiling the component"), "{stderr}");
+    assert_eq!(built_files(&info.cache_dir), before, "nothing was built or rewritten");
 }
 
 #[test]
@@ -53,6 +63,8 @@ fn two_processes_started_at_once_build_and_compile_once() {
     assert!(logs.contains("waiting for another process"), "{logs}");
     let compiled: Vec<_> = std::fs::read_dir(cache.path().join("compiled")).unwrap().collect();
     assert_eq!(compiled.len(), 2, "the instrumented module and the component: {compiled:?}");
+    let built = built_files(cache.path());
+    assert_eq!(built.len(), 4, "one snapshot, one component, two compiled modules: {built:?}");
 }
 
 #[test]

@@ -73,18 +73,20 @@ fn server() -> &'static TestServer {
     SERVER.get_or_init(|| TestServer::start(runtime().clone(), ServerConfig::default().jobs(2).allow_execute(true)))
 }
 
-/// A server whose sandbox stops scripts after 2 s and at 256 MiB.
-fn strict_server() -> &'static TestServer {
-    static SERVER: OnceLock<TestServer> = OnceLock::new();
-    SERVER.get_or_init(|| {
-        let rt = Runtime::builder()
-            .timeout(Duration::from_secs(2))
-            .memory_limit(256 << 20)
-            .max_instances(4)
-            .build()
-            .unwrap();
-        TestServer::start(rt, ServerConfig::default().jobs(1).queue(0).allow_execute(true).max_body(1 << 20))
-    })
+/// A runtime whose sandbox stops scripts after 2 s and at 256 MiB.
+fn strict_runtime() -> Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            Runtime::builder().timeout(Duration::from_secs(2)).memory_limit(256 << 20).max_instances(4).build().unwrap()
+        })
+        .clone()
+}
+
+/// A server of its own (tests run in parallel) over the strict runtime: one
+/// job, no queue, 1 MiB bodies, execute allowed.
+fn strict_server() -> TestServer {
+    TestServer::start(strict_runtime(), ServerConfig::default().jobs(1).queue(0).allow_execute(true).max_body(1 << 20))
 }
 
 fn problem(response: Response, status: u16) -> Value {
@@ -148,14 +150,25 @@ fn bad_documents_and_requests_get_problem_details() {
     let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(body["detail"], printed[0]["error"]["message"], "{body}");
 
-    problem(client().post(s.url("/v1/validate")).header("content-type", "text/plain").body("<Nodes/>").send().unwrap(), 415);
+    problem(
+        client().post(s.url("/v1/validate")).header("content-type", "text/plain").body("<Nodes/>").send().unwrap(),
+        415,
+    );
     problem(client().post(s.url("/v1/validate")).body("<Nodes/>").send().unwrap(), 415);
     problem(post_xml(s, "/v1/validate", String::new()), 400);
     problem(
-        client().post(s.url("/v1/validate")).header("content-type", "application/xml").body(vec![0xff, 0xfe, 0]).send().unwrap(),
+        client()
+            .post(s.url("/v1/validate"))
+            .header("content-type", "application/xml")
+            .body(vec![0xff, 0xfe, 0])
+            .send()
+            .unwrap(),
         422,
     );
-    problem(client().post(s.url("/v1/execute")).header("content-type", "application/json").body("{").send().unwrap(), 400);
+    problem(
+        client().post(s.url("/v1/execute")).header("content-type", "application/json").body("{").send().unwrap(),
+        400,
+    );
     problem(client().post(s.url("/v1/execute")).json(&json!({"code": "1", "bogus": 1})).send().unwrap(), 400);
     problem(client().get(s.url("/v1/nothing-here")).send().unwrap(), 404);
     problem(client().get(s.url("/v1/validate")).send().unwrap(), 405);
@@ -166,9 +179,29 @@ fn bad_documents_and_requests_get_problem_details() {
 #[test]
 fn a_body_over_the_limit_is_refused_before_it_is_read() {
     let s = strict_server();
-    let big = "x".repeat(2 << 20);
-    let body = problem(post_xml(s, "/v1/validate", big), 413);
-    assert!(body["detail"].as_str().unwrap().contains("--max-body"), "{body}");
+    // Announce 2 MiB but send none of it: the answer comes from the header.
+    let mut stream = std::net::TcpStream::connect(s.addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        stream,
+        "POST /v1/validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n",
+        2 << 20
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&answer).contains("}") {
+        match std::io::Read::read(&mut stream, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.to_ascii_lowercase().contains("content-type: application/problem+json"), "{text}");
+    assert!(text.contains("--max-body"), "{text}");
+    // The server goes on.
+    assert_eq!(post_xml(&s, "/v1/validate", xml(&fixtures().join("small.xml"))).status(), 200);
 }
 
 #[test]
@@ -197,8 +230,12 @@ fn region_tools_answer_png_or_json() {
     assert_eq!(mask.get_pixel(10, 10).0[0], 255, "the dark rectangle is ink");
     assert_eq!(mask.get_pixel(1, 1).0[0], 0, "white paper is not");
 
-    let response =
-        client().post(s.url("/v1/extract/binarize")).header("accept", "application/json").multipart(form()).send().unwrap();
+    let response = client()
+        .post(s.url("/v1/extract/binarize"))
+        .header("accept", "application/json")
+        .multipart(form())
+        .send()
+        .unwrap();
     let json: Value = response.json().unwrap();
     assert_eq!((json["left"].as_i64(), json["top"].as_i64(), json["width"].as_u64()), (Some(5), Some(15), Some(30)));
 
@@ -206,7 +243,12 @@ fn region_tools_answer_png_or_json() {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::STANDARD.encode(&png);
     let request = json!({"image": b64, "region": [5, 15, 30, 20], "polygon": [[5, 15], [20, 15], [20, 35], [5, 35]]});
-    let response = client().post(s.url("/v1/extract/binarize")).header("accept", "application/json").json(&request).send().unwrap();
+    let response = client()
+        .post(s.url("/v1/extract/binarize"))
+        .header("accept", "application/json")
+        .json(&request)
+        .send()
+        .unwrap();
     assert_eq!(response.status(), 200);
     let clipped: Value = response.json().unwrap();
     let pixels = base64::engine::general_purpose::STANDARD.decode(clipped["pixels"].as_str().unwrap()).unwrap();
@@ -221,9 +263,17 @@ fn region_tools_answer_png_or_json() {
         .part("image", multipart::Part::bytes(png.clone()).file_name("p.png"))
         .text("region", "60,40,30,30");
     problem(client().post(s.url("/v1/extract/binarize")).multipart(outside).send().unwrap(), 422);
-    let junk = multipart::Form::new().part("image", multipart::Part::bytes(b"no image".to_vec())).text("region", "0,0,2,2");
+    let junk =
+        multipart::Form::new().part("image", multipart::Part::bytes(b"no image".to_vec())).text("region", "0,0,2,2");
     problem(client().post(s.url("/v1/extract/binarize")).multipart(junk).send().unwrap(), 422);
-    problem(client().post(s.url("/v1/extract/binarize")).multipart(multipart::Form::new().text("region", "1,1,1,1")).send().unwrap(), 400);
+    problem(
+        client()
+            .post(s.url("/v1/extract/binarize"))
+            .multipart(multipart::Form::new().text("region", "1,1,1,1"))
+            .send()
+            .unwrap(),
+        400,
+    );
 }
 
 #[test]
@@ -240,7 +290,8 @@ fn mask_and_node_tools_mirror_the_wit_interface() {
     use base64::Engine as _;
     let mask = json!({"left": 100, "top": 200, "width": w, "height": h,
         "pixels": base64::engine::general_purpose::STANDARD.encode(&pixels)});
-    let cuts: Value = c.post(s.url("/v1/extract/cut-lines")).json(&json!({"mask": mask})).send().unwrap().json().unwrap();
+    let cuts: Value =
+        c.post(s.url("/v1/extract/cut-lines")).json(&json!({"mask": mask})).send().unwrap().json().unwrap();
     assert_eq!(cuts["cut_lines"].as_array().unwrap().len(), 1, "{cuts}");
     let bands: Value = c
         .post(s.url("/v1/extract/separate"))
@@ -264,10 +315,16 @@ fn mask_and_node_tools_mirror_the_wit_interface() {
     assert_eq!(filled.iter().filter(|&&p| p == 1).count(), 100);
 
     // Five stafflines make a staff; the staff gets six staff spaces.
+    let line_mask = json!({"width": 200, "height": 1,
+        "pixels": base64::engine::general_purpose::STANDARD.encode(vec![1u8; 200])});
     let lines: Vec<Value> = (0..5)
-        .map(|i| json!({"id": i, "class_name": "staffLine", "top": 50 + 10 * i, "left": 10, "width": 200, "height": 1}))
+        .map(|i| {
+            json!({"id": i, "class_name": "staffLine", "top": 50 + 10 * i, "left": 10, "width": 200, "height": 1,
+                   "mask": line_mask})
+        })
         .collect();
-    let staff: Value = c.post(s.url("/v1/extract/staff")).json(&json!({"nodes": lines})).send().unwrap().json().unwrap();
+    let staff: Value =
+        c.post(s.url("/v1/extract/staff")).json(&json!({"nodes": lines})).send().unwrap().json().unwrap();
     let staff = staff["node"].clone();
     assert_eq!(staff["class_name"], "staff", "{staff}");
     let mut nodes = lines.clone();
@@ -275,13 +332,28 @@ fn mask_and_node_tools_mirror_the_wit_interface() {
     staff_node["id"] = json!(5);
     staff_node["outlinks"] = json!([0, 1, 2, 3, 4]);
     nodes.push(staff_node);
-    let spaces: Value = c.post(s.url("/v1/extract/staffspaces")).json(&json!({"nodes": nodes})).send().unwrap().json().unwrap();
+    let spaces: Value =
+        c.post(s.url("/v1/extract/staffspaces")).json(&json!({"nodes": nodes})).send().unwrap().json().unwrap();
     let spaces = spaces["nodes"].as_array().unwrap();
     assert_eq!(spaces.iter().filter(|n| n["class_name"] == "staffSpace").count(), 6, "{spaces:?}");
+    // Snapping needs each staff complete: its lines and spaces linked.
     let mut with_head = nodes.clone();
-    with_head.push(json!({"id": 9, "class_name": "noteheadFull", "top": 58, "left": 40, "width": 8, "height": 6}));
-    let snapped: Value = c.post(s.url("/v1/extract/snap")).json(&json!({"nodes": with_head})).send().unwrap().json().unwrap();
-    let head = snapped["nodes"].as_array().unwrap().iter().find(|n| n["id"] == 9).unwrap().clone();
+    let space_ids: Vec<Value> =
+        spaces.iter().filter(|n| n["class_name"] == "staffSpace").map(|n| n["id"].clone()).collect();
+    let staff_links = with_head[5]["outlinks"].as_array_mut().unwrap();
+    staff_links.extend(space_ids);
+    with_head.extend(spaces.iter().filter(|n| n["class_name"] == "staffSpace").cloned());
+    for n in with_head.iter_mut().filter(|n| n["class_name"] == "staffLine" || n["class_name"] == "staffSpace") {
+        n["inlinks"] = json!([5]);
+    }
+    with_head.push(json!({"id": 99, "class_name": "noteheadFull", "top": 58, "left": 40, "width": 8, "height": 6}));
+    let snapped: Value =
+        c.post(s.url("/v1/extract/snap")).json(&json!({"nodes": with_head})).send().unwrap().json().unwrap();
+    let head = snapped["nodes"]
+        .as_array()
+        .and_then(|a| a.iter().find(|n| n["id"] == 99))
+        .unwrap_or_else(|| panic!("{snapped}"))
+        .clone();
     assert!(head["outlinks"].as_array().unwrap().contains(&json!(5)), "the notehead links to its staff: {head}");
 
     let inserted: Value = c
@@ -298,7 +370,7 @@ fn mask_and_node_tools_mirror_the_wit_interface() {
 
 #[test]
 fn execute_runs_fresh_and_hostile_scripts_do_not_take_the_server_down() {
-    let s = strict_server();
+    let s = &strict_server();
     let c = client();
     let ok: Value = c
         .post(s.url("/v1/execute"))
@@ -318,7 +390,11 @@ fn execute_runs_fresh_and_hostile_scripts_do_not_take_the_server_down() {
     let busy = problem(c.post(s.url("/v1/execute")).json(&json!({"code": "while True: pass"})).send().unwrap(), 504);
     assert_eq!(busy["sandbox"], "timeout");
     assert!(start.elapsed() < Duration::from_secs(10));
-    let bomb = c.post(s.url("/v1/execute")).json(&json!({"code": "a = []\nwhile True: a.append(bytearray(1 << 20))"})).send().unwrap();
+    let bomb = c
+        .post(s.url("/v1/execute"))
+        .json(&json!({"code": "a = []\nwhile True: a.append(bytearray(1 << 20))"}))
+        .send()
+        .unwrap();
     let bomb = problem(bomb, 422);
     assert!(bomb["error_type"] == "MemoryError" || bomb["sandbox"] == "memory-limit", "{bomb}");
     let after: Value = c.post(s.url("/v1/execute")).json(&json!({"code": "1 + 1"})).send().unwrap().json().unwrap();
@@ -336,7 +412,7 @@ fn execute_is_refused_unless_allowed() {
 
 #[test]
 fn a_full_queue_answers_503_with_retry_after_and_nothing_is_lost() {
-    let s = strict_server(); // one job, no queue
+    let s = &strict_server(); // one job, no queue
     let slow = std::thread::spawn({
         let url = s.url("/v1/execute");
         move || client().post(url).json(&json!({"code": "import time; time.sleep(1.5); 7"})).send().unwrap()
@@ -452,7 +528,10 @@ fn the_batch_stream_equals_the_cli_output_for_multipart() {
 }
 
 #[test]
-#[cfg_attr(not(mung_shared_data), ignore = "needs ../shared/data (or MUNG_RUNTIME_DATA); under CI=true it runs and fails without it")]
+#[cfg_attr(
+    not(mung_shared_data),
+    ignore = "needs ../shared/data (or MUNG_RUNTIME_DATA); under CI=true it runs and fails without it"
+)]
 fn the_batch_stream_over_the_muscima_corpus_equals_the_cli_output() {
     let s = server();
     let corpus = crate::common::shared_data().join("muscima-pp-v2.0/annotations");
@@ -470,8 +549,12 @@ fn the_batch_stream_over_the_muscima_corpus_equals_the_cli_output() {
         }
         writer.finish().unwrap();
     }
-    let response =
-        client().post(s.url("/v1/validate/batch")).header("content-type", "application/zip").body(zip_bytes).send().unwrap();
+    let response = client()
+        .post(s.url("/v1/validate/batch"))
+        .header("content-type", "application/zip")
+        .body(zip_bytes)
+        .send()
+        .unwrap();
     assert_eq!(response.status(), 200);
     let got = batch_lines(&response.text().unwrap());
     let paths: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();

@@ -7,6 +7,7 @@ mod measure;
 mod mungdoc;
 mod python;
 mod report;
+mod serve;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -100,6 +101,14 @@ struct BenchArgs {
     /// present). Rows that need data are skipped without it.
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
+
+    /// Measure `mung-runtime serve` under load instead (throughput, latency,
+    /// RSS over a long run, overload, the batch endpoint), loopback only.
+    #[arg(long)]
+    serve: bool,
+
+    #[command(flatten)]
+    serve_args: serve::ServeBenchArgs,
 }
 
 const TRIVIAL: &str = "1+1";
@@ -222,6 +231,15 @@ fn run(args: BenchArgs, cache_dir: Option<PathBuf>) -> u8 {
         labels: BTreeMap::new(),
     };
     let data = Data::find(args.data.clone());
+    if args.serve {
+        let Some(small) = &data.small else { return fail("no small document to serve (tests/fixtures/small.xml)") };
+        let result = cli_exe()
+            .and_then(|cli| serve::run(&args.serve_args, &cli, b.cache_dir.as_deref(), small, &data.corpus, args.json));
+        return match result {
+            Ok(()) => 0,
+            Err(e) => fail(format!("{e:#}")),
+        };
+    }
     let cpu_start = CpuSnapshot::take();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     b.progress(format_args!(

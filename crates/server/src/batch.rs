@@ -96,7 +96,8 @@ fn read_zip(file: std::fs::File, max_document: u64, docs: mpsc::Sender<Document>
     let mut archive = match zip::ZipArchive::new(file) {
         Ok(a) => a,
         Err(e) => {
-            let _ = docs.blocking_send(("(batch)".into(), Err(("unreadable", format!("not a readable zip archive: {e}")))));
+            let _ =
+                docs.blocking_send(("(batch)".into(), Err(("unreadable", format!("not a readable zip archive: {e}")))));
             return;
         }
     };
@@ -145,15 +146,14 @@ async fn read_multipart(mut form: Multipart, max_document: u64, max_total: u64, 
             Ok(Some(f)) => f,
             Ok(None) => return,
             Err(e) => {
-                let _ = docs.send(("(batch)".into(), Err(("unreadable", format!("the multipart body broke off: {e}"))))).await;
+                let _ = docs
+                    .send(("(batch)".into(), Err(("unreadable", format!("the multipart body broke off: {e}")))))
+                    .await;
                 return;
             }
         };
         index += 1;
-        let name = field
-            .file_name()
-            .or(field.name())
-            .map_or_else(|| format!("document-{index}.xml"), str::to_string);
+        let name = field.file_name().or(field.name()).map_or_else(|| format!("document-{index}.xml"), str::to_string);
         let mut bytes = Vec::new();
         let mut document = Ok(());
         loop {
@@ -189,7 +189,12 @@ async fn read_multipart(mut form: Multipart, max_document: u64, max_total: u64, 
 
 /// Validates documents as they come, `jobs` at a time, and writes a line for
 /// each as it finishes.
-async fn dispatch(state: Arc<AppState>, ticket: Ticket, mut docs: mpsc::Receiver<Document>, lines: mpsc::Sender<Bytes>) {
+async fn dispatch(
+    state: Arc<AppState>,
+    ticket: Ticket,
+    mut docs: mpsc::Receiver<Document>,
+    lines: mpsc::Sender<Bytes>,
+) {
     let mut running = JoinSet::new();
     while let Some((name, document)) = docs.recv().await {
         while running.len() >= state.config.jobs.max(1) {
@@ -236,7 +241,9 @@ async fn validate_line(state: &Arc<AppState>, name: &str, bytes: Vec<u8>) -> ser
             }
             json!({"file": name, "error": {"kind": e.kind(), "message": chain(&e)}})
         }
-        Err(e) => json!({"file": name, "error": {"kind": "internal", "message": format!("the validation task failed: {e}")}}),
+        Err(e) => {
+            json!({"file": name, "error": {"kind": "internal", "message": format!("the validation task failed: {e}")}})
+        }
     }
 }
 

@@ -67,19 +67,23 @@ async fn read_region_request(request: Request) -> Result<RegionRequest, Problem>
                     region = Some(text().parse::<Region>().map_err(|e| Problem::bad_request(format!("region: {e}")))?)
                 }
                 "polygon" if !text().is_empty() => {
-                    polygon = Some(Point::parse_list(&text(), 3).map_err(|e| Problem::bad_request(format!("polygon: {e}")))?)
+                    polygon =
+                        Some(Point::parse_list(&text(), 3).map_err(|e| Problem::bad_request(format!("polygon: {e}")))?)
                 }
                 "region" | "polygon" => {}
-                other => return Err(Problem::bad_request(format!("unknown field {other:?} (expected image, region, polygon)"))),
+                other => {
+                    return Err(Problem::bad_request(format!(
+                        "unknown field {other:?} (expected image, region, polygon)"
+                    )));
+                }
             }
         }
         let image = image.ok_or_else(|| Problem::bad_request("the `image` field (a PNG or JPEG file) is missing"))?;
         return Ok(RegionRequest { image, region, polygon });
     }
     let headers = request.headers().clone();
-    let body = Bytes::from_request(request, &())
-        .await
-        .map_err(|e| Problem::bad_request(format!("unreadable body: {e}")))?;
+    let body =
+        Bytes::from_request(request, &()).await.map_err(|e| Problem::bad_request(format!("unreadable body: {e}")))?;
     if media.starts_with("image/") {
         return Ok(RegionRequest { image: body.to_vec(), region: None, polygon: None });
     }
@@ -151,7 +155,11 @@ struct FillPolygonRequest {
     polygon: PointsJson,
 }
 
-async fn fill_polygon(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<Response, Problem> {
+async fn fill_polygon(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
     let request: FillPolygonRequest = json_body(&headers, &body)?;
     let points = request.polygon.to_points("polygon", 1)?;
     let pixels = request.width as u64 * request.height as u64;

@@ -19,7 +19,8 @@ pub(crate) struct SandboxStop(pub &'static str);
 
 pub(crate) async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let start = Instant::now();
-    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().into());
+    let route =
+        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().into());
     let response = if state.shutting_down.load(Ordering::SeqCst) && route != "/healthz" {
         Problem::shutting_down().into_response()
     } else {
@@ -60,10 +61,14 @@ async fn as_problem(response: Response) -> Response {
             "Request body too large",
             "the request body is larger than the server's limit (see `serve --max-body`)".to_string(),
         ),
-        StatusCode::GATEWAY_TIMEOUT => ("deadline", "Deadline exceeded", "the request took longer than its deadline".into()),
+        StatusCode::GATEWAY_TIMEOUT => {
+            ("deadline", "Deadline exceeded", "the request took longer than its deadline".into())
+        }
         StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed", "see GET /openapi.json".into()),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", "Unsupported media type", text),
-        s if s.is_client_error() => ("bad-request", "Malformed request", if text.is_empty() { reason.into() } else { text }),
+        s if s.is_client_error() => {
+            ("bad-request", "Malformed request", if text.is_empty() { reason.into() } else { text })
+        }
         _ => ("internal", "Internal error", if text.is_empty() { reason.into() } else { text }),
     };
     let mut response = Problem::new(status, slug, title, detail).into_response();

@@ -134,12 +134,9 @@ pub(crate) fn chain(error: &dyn std::error::Error) -> String {
 impl From<ValidateError> for Problem {
     fn from(e: ValidateError) -> Problem {
         match e {
-            ValidateError::InvalidInput(m) => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-document",
-                "Unreadable MuNG document",
-                m,
-            ),
+            ValidateError::InvalidInput(m) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-document", "Unreadable MuNG document", m)
+            }
             ValidateError::Sandbox(s) => Problem::sandbox(&s),
             other => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", chain(&other)),
         }
@@ -173,17 +170,14 @@ impl From<ExecError> for Problem {
             "stderr_truncated": e.output.stderr_truncated,
         });
         let p = match &e.failure {
-            ExecFailure::Python(p) => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "python-error",
-                "The script failed",
-                p.to_string(),
-            )
-            .with("kind", serde_json::to_value(p.kind).unwrap_or(Value::Null))
-            .with("error_type", p.type_name.clone())
-            .with("message", p.message.clone())
-            .with("traceback", p.traceback.clone())
-            .with("exit_code", p.exit_code),
+            ExecFailure::Python(p) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "python-error", "The script failed", p.to_string())
+                    .with("kind", serde_json::to_value(p.kind).unwrap_or(Value::Null))
+                    .with("error_type", p.type_name.clone())
+                    .with("message", p.message.clone())
+                    .with("traceback", p.traceback.clone())
+                    .with("exit_code", p.exit_code)
+            }
             ExecFailure::Sandbox(s) => Problem::sandbox(s),
             other => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", chain(other)),
         };

@@ -120,9 +120,7 @@ impl RegionJson {
     pub(crate) fn to_region(&self) -> Result<Region, Problem> {
         match self {
             RegionJson::Text(t) => t.parse().map_err(|e| Problem::bad_request(format!("region: {e}"))),
-            RegionJson::Array([x, y, width, height]) => {
-                Ok(Region { x: *x, y: *y, width: *width, height: *height })
-            }
+            RegionJson::Array([x, y, width, height]) => Ok(Region { x: *x, y: *y, width: *width, height: *height }),
             RegionJson::Object(r) => Ok(*r),
         }
     }
@@ -139,7 +137,9 @@ pub(crate) enum PointsJson {
 impl PointsJson {
     pub(crate) fn to_points(&self, what: &str, min_points: usize) -> Result<Vec<Point>, Problem> {
         let points = match self {
-            PointsJson::Text(t) => Point::parse_list(t, min_points).map_err(|e| Problem::bad_request(format!("{what}: {e}")))?,
+            PointsJson::Text(t) => {
+                Point::parse_list(t, min_points).map_err(|e| Problem::bad_request(format!("{what}: {e}")))?
+            }
             PointsJson::Pairs(p) => p.iter().map(|&[x, y]| Point { x, y }).collect(),
         };
         if points.len() < min_points {

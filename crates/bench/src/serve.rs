@@ -1,0 +1,281 @@
+//! `mung-runtime-bench --serve`: the HTTP server under load, on loopback
+//! only, bounded in requests and seconds. The server is the real
+//! `mung-runtime serve` in its own process (so its RSS is its own); the load
+//! comes from this process.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use serde_json::{Value, json};
+
+use crate::outln;
+
+/// Options of the serve benchmark.
+#[derive(clap::Args, Clone, Debug)]
+pub(crate) struct ServeBenchArgs {
+    /// Requests per load phase (the RSS row uses 10 times as many).
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    pub requests: usize,
+
+    /// Concurrent clients.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub clients: usize,
+
+    /// Stop a load phase after this many seconds, whatever its count.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub max_seconds: u64,
+}
+
+/// `mung-runtime serve` in a child process, killed when dropped.
+struct ServeProcess {
+    child: Child,
+    base: String,
+}
+
+impl ServeProcess {
+    fn start(cli: &Path, cache_dir: Option<&Path>, extra: &[&str]) -> Result<ServeProcess> {
+        let mut cmd = Command::new(cli);
+        cmd.args(["serve", "--addr", "127.0.0.1:0", "-q"]).args(extra);
+        if let Some(dir) = cache_dir {
+            cmd.arg("--cache-dir").arg(dir);
+        }
+        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().context("no stdout")?).read_line(&mut line)?;
+        let Some(addr) = line.trim().strip_prefix("listening on ") else {
+            let _ = child.kill();
+            bail!("mung-runtime serve did not start: {line:?}");
+        };
+        Ok(ServeProcess { base: addr.to_string(), child })
+    }
+
+    fn rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What one load phase measured.
+struct Load {
+    done: usize,
+    ok: usize,
+    busy: usize,
+    other: usize,
+    seconds: f64,
+    latencies: Vec<f64>,
+}
+
+impl Load {
+    fn rate(&self) -> f64 {
+        self.done as f64 / self.seconds
+    }
+
+    fn percentile(&self, p: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return f64::NAN;
+        }
+        let mut v = self.latencies.clone();
+        v.sort_by(f64::total_cmp);
+        v[((v.len() as f64 - 1.0) * p).round() as usize]
+    }
+}
+
+/// `requests` POSTs of `body` to `url` from `clients` concurrent clients.
+fn load(url: &str, body: &str, requests: usize, clients: usize, max: Duration) -> Result<Load> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    rt.block_on(async {
+        let client = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(clients).build()?;
+        let next = Arc::new(AtomicUsize::new(0));
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..clients {
+            let (client, next, url, body) = (client.clone(), next.clone(), url.to_string(), body.to_string());
+            tasks.push(tokio::spawn(async move {
+                let mut mine = (0, 0, 0, Vec::new());
+                while next.fetch_add(1, Ordering::Relaxed) < requests && start.elapsed() < max {
+                    let t = Instant::now();
+                    let r = client.post(&url).header("content-type", "application/xml").body(body.clone()).send().await;
+                    match r {
+                        Ok(r) if r.status() == 200 => {
+                            let _ = r.bytes().await;
+                            mine.0 += 1;
+                        }
+                        Ok(r) if r.status() == 503 && r.headers().contains_key("retry-after") => mine.1 += 1,
+                        _ => mine.2 += 1,
+                    }
+                    mine.3.push(t.elapsed().as_secs_f64());
+                }
+                mine
+            }));
+        }
+        let mut out = Load { done: 0, ok: 0, busy: 0, other: 0, seconds: 0.0, latencies: Vec::new() };
+        for t in tasks {
+            let (ok, busy, other, lat) = t.await?;
+            out.ok += ok;
+            out.busy += busy;
+            out.other += other;
+            out.latencies.extend(lat);
+        }
+        out.done = out.ok + out.busy + out.other;
+        out.seconds = start.elapsed().as_secs_f64();
+        Ok(out)
+    })
+}
+
+struct Row {
+    name: String,
+    value: String,
+    target: String,
+    met: Option<bool>,
+    json: Value,
+}
+
+fn row(name: &str, value: String, target: &str, met: Option<bool>, json: Value) -> Row {
+    Row { name: name.into(), value, target: target.into(), met, json }
+}
+
+pub(crate) fn run(
+    args: &ServeBenchArgs,
+    cli: &Path,
+    cache_dir: Option<&Path>,
+    small: &Path,
+    corpus: &[PathBuf],
+    as_json: bool,
+) -> Result<()> {
+    let doc = std::fs::read_to_string(small)?;
+    let max = Duration::from_secs(args.max_seconds);
+    let mut rows = Vec::new();
+    for (isolation, goal) in [("warm", 500.0), ("fresh", 150.0)] {
+        eprintln!("[serve] {isolation}: {} requests, {} clients", args.requests, args.clients);
+        let server = ServeProcess::start(cli, cache_dir, &["--jobs", "2", "--isolation", isolation])?;
+        let url = format!("{}/v1/validate", server.base);
+        load(&url, &doc, 100, args.clients, max)?; // warm the connections and instances
+        let l = load(&url, &doc, args.requests, args.clients, max)?;
+        rows.push(row(
+            &format!("POST /v1/validate, {} clients, {isolation} instances", args.clients),
+            format!("{:.0} req/s (p50 {:.1} ms, p99 {:.1} ms, errors {})", l.rate(), l.percentile(0.5) * 1e3, l.percentile(0.99) * 1e3, l.other + l.busy),
+            &format!("≥ {goal} req/s, p99 ≤ 25 ms, 0 errors"),
+            Some(l.rate() >= goal && l.percentile(0.99) <= 0.025 && l.other + l.busy == 0),
+            json!({"isolation": isolation, "rate": l.rate(), "p50": l.percentile(0.5), "p99": l.percentile(0.99), "errors": l.other + l.busy, "requests": l.done}),
+        ));
+        if isolation == "warm" {
+            // Memory over a long run: RSS after a first tenth vs at the end.
+            let total = args.requests * 10;
+            eprintln!("[serve] RSS over {total} requests");
+            load(&url, &doc, total / 10, args.clients, max)?;
+            let before = server.rss_mib();
+            let l = load(&url, &doc, total - total / 10, args.clients, max * 10)?;
+            let after = server.rss_mib();
+            let drift = after / before - 1.0;
+            rows.push(row(
+                &format!("server RSS after {} vs {} requests", total / 10, total),
+                format!("{before:.0} → {after:.0} MiB ({:+.1}%), {} errors", drift * 100.0, l.other + l.busy),
+                "within ±10%",
+                Some(drift.abs() <= 0.10 && l.other + l.busy == 0),
+                json!({"before_mib": before, "after_mib": after, "drift": drift, "requests": total}),
+            ));
+        }
+    }
+
+    eprintln!("[serve] overload: 200 clients against --jobs 2");
+    let server = ServeProcess::start(cli, cache_dir, &["--jobs", "2"])?;
+    let url = format!("{}/v1/validate", server.base);
+    let before = server.rss_mib();
+    let l = load(&url, &doc, 2000, 200, max)?;
+    let after = server.rss_mib();
+    rows.push(row(
+        "overload: 200 clients, --jobs 2, 2000 requests",
+        format!(
+            "{} ok, {} busy (503 + Retry-After), {} other; RSS {before:.0} → {after:.0} MiB",
+            l.ok, l.busy, l.other
+        ),
+        "all answered 200 or 503, none lost",
+        Some(l.other == 0 && l.done == 2000),
+        json!({"ok": l.ok, "busy": l.busy, "other": l.other, "rss_before": before, "rss_after": after}),
+    ));
+
+    if corpus.len() >= 2 {
+        eprintln!("[serve] batch of {} documents vs validate --jobs 2", corpus.len());
+        let mut zip_bytes = Vec::new();
+        {
+            use std::io::Write;
+            let mut w = zip::ZipWriter::new(std::io::Cursor::new(&mut zip_bytes));
+            for f in corpus {
+                w.start_file(
+                    f.file_name().unwrap_or_default().to_string_lossy(),
+                    zip::write::SimpleFileOptions::default(),
+                )?;
+                w.write_all(&std::fs::read(f)?)?;
+            }
+            w.finish()?;
+        }
+        let client = reqwest::blocking::Client::builder().no_proxy().timeout(max * 5).build()?;
+        let mut ratios = Vec::new();
+        for _ in 0..3 {
+            let t = Instant::now();
+            let text = client
+                .post(format!("{}/v1/validate/batch", server.base))
+                .header("content-type", "application/zip")
+                .body(zip_bytes.clone())
+                .send()?
+                .text()?;
+            let batch = t.elapsed().as_secs_f64();
+            ensure!(text.lines().count() == corpus.len(), "the batch answered {} lines", text.lines().count());
+            let t = Instant::now();
+            let mut cmd = Command::new(cli);
+            cmd.args(["validate", "--jobs", "2", "--format", "jsonl", "-q"]).args(corpus);
+            if let Some(dir) = cache_dir {
+                cmd.arg("--cache-dir").arg(dir);
+            }
+            let status = cmd.stdout(Stdio::null()).stderr(Stdio::null()).status()?;
+            ensure!(matches!(status.code(), Some(0 | 1)), "validate failed: {status}");
+            ratios.push((batch, t.elapsed().as_secs_f64()));
+        }
+        ratios.sort_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1)));
+        let (batch, cli_time) = ratios[1];
+        let ratio = batch / cli_time;
+        rows.push(row(
+            &format!("batch endpoint, {} documents / `validate --jobs 2`", corpus.len()),
+            format!("{batch:.2} s / {cli_time:.2} s = {ratio:.2}×"),
+            "≤ 1.2×",
+            Some(ratio <= 1.2),
+            json!({"batch_s": batch, "cli_s": cli_time, "ratio": ratio}),
+        ));
+    }
+    drop(server);
+
+    if as_json {
+        let v: Vec<Value> = rows
+            .iter()
+            .map(|r| json!({"row": r.name, "value": r.value, "target": r.target, "met": r.met, "data": r.json}))
+            .collect();
+        outln!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        outln!("mung-runtime-bench --serve (loopback; server = `mung-runtime serve` in its own process)");
+        for r in &rows {
+            let mark = match r.met {
+                Some(true) => "met",
+                Some(false) => "UNMET",
+                None => "",
+            };
+            outln!("  {:<55} {:<70} {:<32} {mark}", r.name, r.value, r.target);
+        }
+    }
+    Ok(())
+}
