@@ -74,10 +74,7 @@ pub fn export_named_function(module: &[u8], function: &str, export_name: &str) -
         .checked_sub(imported_funcs)
         .and_then(|i| defined.get(i as usize))
         .ok_or_else(|| anyhow::format_err!("`{function}` is imported, not defined, by the module"))?;
-    anyhow::ensure!(
-        func_types.get(*ty as usize) == Some(&(0, 0)),
-        "`{function}` does not have the type [] -> []"
-    );
+    anyhow::ensure!(func_types.get(*ty as usize) == Some(&(0, 0)), "`{function}` does not have the type [] -> []");
     let exports = exports.ok_or_else(|| anyhow::format_err!("the module has no export section"))?;
 
     // The export section is a count followed by the entries: bump the count
@@ -145,7 +142,9 @@ mod tests {
         let names: Vec<(String, u32)> = Parser::new(0)
             .parse_all(&out)
             .filter_map(|p| match p.unwrap() {
-                Payload::ExportSection(r) => Some(r.into_iter().map(|e| e.unwrap()).map(|e| (e.name.to_string(), e.index)).collect::<Vec<_>>()),
+                Payload::ExportSection(r) => {
+                    Some(r.into_iter().map(|e| e.unwrap()).map(|e| (e.name.to_string(), e.index)).collect::<Vec<_>>())
+                }
                 _ => None,
             })
             .flatten()

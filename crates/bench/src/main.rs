@@ -113,6 +113,17 @@ struct BenchArgs {
 
 const TRIVIAL: &str = "1+1";
 const NUMPY: &str = "import numpy; numpy.arange(10).sum()";
+/// The numpy call plus a listing of a granted directory of 10 files.
+const NUMPY_LISTDIR: &str = "import numpy, os; int(numpy.arange(10).sum()) + len(os.listdir('/data'))";
+
+/// A temporary directory of 10 small files, to grant to the guest.
+fn ten_files() -> Result<tempfile::TempDir> {
+    let dir = tempfile::tempdir()?;
+    for i in 0..10 {
+        std::fs::write(dir.path().join(format!("{i}.txt")), "x")?;
+    }
+    Ok(dir)
+}
 const LOOP: &str = "s = 0\nfor i in range(1000000):\n    s += i\ns";
 const LOOP_RESULT: i64 = 499_999_500_000;
 /// The 500×500 region of the sandbox page for the end-to-end binarize row.
@@ -440,6 +451,22 @@ fn calls(b: &mut Bench, rt: &Runtime) {
         })
     })();
     b.record("numpy_fresh", r);
+    b.progress("execute: fresh sandbox per call, with two granted directories");
+    let r = (|| {
+        let (data, out) = (ten_files()?, tempfile::tempdir()?);
+        let mounted = b
+            .builder()
+            .mount(mung_runtime::Mount::read_only(data.path(), "/data"))
+            .mount(mung_runtime::Mount::read_write(out.path(), "/out"))
+            .build()?;
+        ensure!(mounted.info().preinitialized, "a runtime with mounts did not start from the snapshot");
+        expect_value(mounted.execute(NUMPY_LISTDIR, &g)?.value, 55)?;
+        time_calls(b.n(30), 5, 1, || {
+            mounted.execute(NUMPY_LISTDIR, &g)?;
+            Ok(())
+        })
+    })();
+    b.record("numpy_fresh_mounts", r);
 
     if b.quick {
         b.skip(&["numpy_plain"], "--quick (the plain interpreter needs its own compile)");
@@ -980,6 +1007,30 @@ fn memory_and_process(b: &mut Bench, data: &Data, xml: Option<&str>) {
         }
         None => b.skip(&["cli_validate"], "no small document"),
     }
+    b.progress("CLI: whole process `mung-runtime exec --allow-dir D -c …`");
+    let r = (|| {
+        let exe = cli_exe()?;
+        let dir = ten_files()?;
+        let d = dir.path().to_str().context("the temporary directory's path is not UTF-8")?;
+        let code = format!("import numpy, os; len(os.listdir({d:?}))");
+        let mut args: Vec<std::ffi::OsString> =
+            vec!["exec".into(), "--allow-dir".into(), d.into(), "-c".into(), code.into()];
+        if let Some(c) = &b.cache_dir {
+            args.push("--cache-dir".into());
+            args.push(c.into());
+        }
+        time_calls(b.n(10), 2, 1, || {
+            let status = Command::new(&exe)
+                .args(&args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()?;
+            ensure!(status.success(), "mung-runtime exec --allow-dir exited with {status}");
+            Ok(())
+        })
+    })();
+    b.record("cli_exec_mount", r);
 }
 
 fn rss_slope(b: &Bench, xml: &str) -> Result<Series> {
@@ -1342,6 +1393,15 @@ fn assemble(
     r.target = Some(Target::value_at_most(0.005));
     r.notes.push(format!("snippet: {NUMPY}"));
     rows.push(r);
+    let mut r = row(
+        s2,
+        "numpy_fresh_mounts",
+        "numpy call + listdir in a fresh sandbox with 2 granted directories".into(),
+        Unit::Seconds,
+    );
+    r.target = Some(Target::value_at_most(0.005));
+    r.notes.push(format!("snippet: {NUMPY_LISTDIR}"));
+    rows.push(r);
     rows.push(row(s2, "numpy_session", "numpy call in a session (same snippet)".into(), Unit::Seconds));
     let mut r = row(s2, "numpy_plain", "  same, plain interpreter: import numpy on first use".into(), Unit::Seconds);
     vs(&mut r, "numpy_fresh", "the same call from the pre-initialised snapshot", "plain / snapshot");
@@ -1461,6 +1521,15 @@ fn assemble(
         Unit::Seconds,
     );
     r.target = Some(Target::value_at_most(0.150));
+    rows.push(r);
+    let mut r = row(
+        s5,
+        "cli_exec_mount",
+        "CLI `mung-runtime exec --allow-dir D -c 'import numpy, os; len(os.listdir(D))'`, whole process, warm cache"
+            .into(),
+        Unit::Seconds,
+    );
+    r.target = Some(Target::value_at_most(0.050));
     rows.push(r);
 
     let s6 = "6 engine overheads (CPU-bound loop: 1M iterations of s += i, in a session)";

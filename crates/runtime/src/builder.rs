@@ -155,10 +155,10 @@ impl RuntimeBuilder {
     /// lxml, PIL, `mung` and `mstudio` were imported. Without it, each
     /// instance pays those imports (about a second) when it first needs them.
     ///
-    /// Default: yes, unless directories are [mounted](Self::mount). The
-    /// guest's libc freezes its table of mounts inside the snapshot, so a
-    /// snapshot only serves the mount layout it was made with; asking for
-    /// one explicitly with mounts builds (once) a snapshot for that layout.
+    /// Default: yes, with or without [mounted](Self::mount) directories: the
+    /// snapshot is taken with the guest's table of mounts emptied, so each
+    /// instance finds its own mounts (one snapshot and one compiled
+    /// component serve every set of mounts).
     pub fn preinitialized(mut self, yes: bool) -> Self {
         self.preinitialized = Some(yes);
         self
@@ -213,7 +213,9 @@ impl RuntimeBuilder {
         };
         let layout =
             Layout::new(&upstream.interpreter.stdlib_dir(), packages.path(), &upstream.mung.site_dir(), &self.mounts)?;
-        let preinitialized = self.preinitialized.unwrap_or(self.mounts.is_empty());
+        // The snapshot serves any mounts (see `snapshot.rs`), so mounts no
+        // longer turn it off.
+        let preinitialized = self.preinitialized.unwrap_or(true);
         let core = if preinitialized {
             snapshot::ensure(&cache, &upstream, &packages, &layout)?
         } else {
@@ -306,4 +308,3 @@ pub struct RuntimeInfo {
     /// How long [`RuntimeBuilder::build`] took.
     pub setup_time: Duration,
 }
-

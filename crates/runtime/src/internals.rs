@@ -18,8 +18,7 @@ pub fn instantiate(runtime: &Runtime) -> Result<(Duration, Duration), Error> {
     let start = Instant::now();
     let state = crate::sandbox::State::new(&pool.layout, pool.memory_limit, pool.output_limit, None, None)?;
     let made = Instant::now();
-    let worker =
-        crate::worker::Worker::instantiate(pool.tokio(), &pool.pre, state, slot, pool.limits.fuel.is_some())?;
+    let worker = crate::worker::Worker::instantiate(pool.tokio(), &pool.pre, state, slot, pool.limits.fuel.is_some())?;
     let instantiated = Instant::now();
     drop(worker);
     Ok((made - start, instantiated - made))

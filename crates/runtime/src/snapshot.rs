@@ -8,14 +8,36 @@
 //! compose steps, so the final component is still one standard component.
 //!
 //! How: wizer instruments the module; we instantiate the instrumented module
-//! ourselves with WASI preview1 (the same mounts, in the same order, as every
-//! later instance gets: the guest's libc freezes its preopen table) and an
-//! implementation of the `host.call` import, run the boot turn and an import
-//! turn, and let wizer write the memory and globals back as data.
+//! ourselves with WASI preview1 (the fixed mounts: stdlib, packages, vendor)
+//! and an implementation of the `host.call` import, run the boot turn and an
+//! import turn, empty the guest libc's preopen table, and let wizer write the
+//! memory and globals back as data.
+//!
+//! Mounts and the snapshot. wasi-libc keeps a table of preopened directories
+//! (guest path → fd), filled on the first path lookup by asking the host for
+//! fd 3, 4, … until one is not a preopen; once filled it stays, so a snapshot
+//! taken after the imports carries the snapshot-time table and an instance
+//! with more mounts could not reach them. wasi-libc has an answer for exactly
+//! this case, `__wasilibc_reset_preopens` (the interpreter's own
+//! `wizer.initialize` calls it as its last step): it empties the table and
+//! marks it unfilled, so the next path lookup scans the instance's own
+//! preopens. The interpreter defines it but does not export it, and nothing in
+//! Python reaches it, so the base module gets an export for it (found through
+//! the module's `name` section) and we call it after the warm-up, right before
+//! the snapshot. Then one snapshot serves every mount layout: a runtime's
+//! grants are its instances' preopens 6, 7, … at the guest paths the caller
+//! chose, found by the guest in a few microseconds on its first file access;
+//! instances that touch no file never scan. The alternatives were worse: a
+//! snapshot per layout costs ~50 s plus a ~90 s compile per new set of grants;
+//! a fixed set of hidden slot preopens bound per instance caps the number of
+//! grants and shows the guest slot names unless its table is patched in
+//! memory. The one thing to keep true: no file may be open at snapshot time
+//! (an fd ≥ 6 left open would alias a grant in later instances), which the
+//! build checks.
 //!
 //! The snapshot is cached under a key made of everything it depends on: the
 //! base module, the packages tree's contents, the `mung` sdist, the prelude,
-//! the mount layout and the warm-up code. The compiled instrumented module is
+//! the fixed mounts and the warm-up code. The compiled instrumented module is
 //! cached too, so a new snapshot (after a packages change) takes seconds
 //! before the final compile.
 
@@ -42,6 +64,30 @@ const BOOT: &str = include_str!("../../../guest-wit/src/boot.py");
 
 /// Snapshots kept in the cache (each is ~120 MB).
 const KEEP_SNAPSHOTS: usize = 4;
+
+/// wasi-libc's function that empties its preopen table (see the module doc),
+/// and the name we export it under for the snapshot builder.
+const RESET_PREOPENS: &str = "__wasilibc_reset_preopens";
+
+/// Run after the warm-up: the file descriptors open in the guest beyond the
+/// fixed preopens (3, 4, 5). Any such fd would alias a grant in instances
+/// made from the snapshot.
+const OPEN_FDS: &str = r#"
+def _mrt_open_fds():
+    import linecache, os
+    for k in [k for k in linecache.cache if k.startswith("<turn ")]:
+        del linecache.cache[k]
+    fds = []
+    for fd in range(6, 64):
+        try:
+            os.fstat(fd)
+            fds.append(str(fd))
+        except OSError:
+            pass
+    return fds
+_ = __import__("_host").call(b"\x01" + " ".join(_mrt_open_fds()).encode())
+del _mrt_open_fds, _
+"#;
 
 /// Imported before the snapshot: the libraries, every module of our packages
 /// (they import lazily inside functions), and one tiny call of each
@@ -106,13 +152,15 @@ _ = __import__("_host").call(b"\x01" + " ".join(_mrt_warm_up()).encode())
 del _mrt_warm_up, _
 "#;
 
-/// Makes sure the snapshot for these inputs exists; returns it.
+/// Makes sure the snapshot for these inputs exists; returns it. Only the
+/// layout's fixed mounts matter: one snapshot serves any set of grants.
 pub(crate) fn ensure(
     cache: &CacheDir,
     upstream: &Upstream,
     packages: &PackagesDir,
     layout: &Layout,
 ) -> Result<CoreModule, Error> {
+    let layout = &layout.fixed();
     let key = snapshot_key(upstream, packages, layout);
     let path = cache.root().join("snapshots").join(format!("{}.wasm", &key[..32]));
     let core = CoreModule { path: path.clone(), sha256: key.clone() };
@@ -143,6 +191,8 @@ fn snapshot_key(upstream: &Upstream, packages: &PackagesDir, layout: &Layout) ->
         PRELUDE,
         BOOT,
         WARM_UP,
+        OPEN_FDS,
+        RESET_PREOPENS,
         &paths,
         &mung_runtime_python_wasm::pins::toolchain(),
         "data segments merged",
@@ -169,6 +219,8 @@ fn build(cache: &CacheDir, upstream: &Upstream, layout: &Layout) -> Result<Vec<u
     };
     let base_path = upstream.interpreter.module_path();
     let base = std::fs::read(&base_path).map_err(Error::io(format!("reading {}", base_path.display())))?;
+    let base = mung_runtime_python_wasm::exports::export_named_function(&base, RESET_PREOPENS, RESET_PREOPENS)
+        .map_err(|e| Error::Snapshot(format!("exporting {RESET_PREOPENS}: {e:#}")))?;
     let wizer = Wizer::new();
     let (cx, instrumented) = wizer.instrument(&base).map_err(snap_err("instrumenting the module"))?;
 
@@ -202,6 +254,19 @@ fn build(cache: &CacheDir, upstream: &Upstream, layout: &Layout) -> Result<Vec<u
     if !err.is_empty() {
         tracing::debug!(stderr = %String::from_utf8_lossy(&err), "guest stderr while snapshotting");
     }
+    let open = run_turn(&mut store, &instance, OPEN_FDS).map_err(snap_err("listing open files"))?;
+    if !open.is_empty() {
+        return Err(Error::Snapshot(format!(
+            "file descriptors {} are open after the warm-up; they would alias granted directories",
+            String::from_utf8_lossy(&open)
+        )));
+    }
+    // From here on the guest must not look up a path: that would fill the
+    // table again.
+    instance
+        .get_typed_func::<(), ()>(&mut store, RESET_PREOPENS)
+        .and_then(|reset| reset.call(&mut store, ()))
+        .map_err(snap_err("emptying the preopen table"))?;
 
     let runtime =
         tokio::runtime::Builder::new_current_thread().build().map_err(Error::io("starting the async runtime"))?;
@@ -228,7 +293,7 @@ fn load_instrumented(
     let key = crate::compile_cache::compiled_key(
         engine,
         &format!(
-            "instrumented {} wizer {}",
+            "instrumented {} + export {RESET_PREOPENS}, wizer {}",
             upstream.interpreter.module_sha256(),
             mung_runtime_python_wasm::pins::WIZER_VERSION
         ),
