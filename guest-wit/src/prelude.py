@@ -123,12 +123,46 @@ def _install_fast_turn():
 CALL_TURN = "_mung_runtime.call() if '_mung_runtime' in globals() else None\n"
 
 
+# Written to stderr, in one write, by `os._exit(n)` just before the process
+# ends (crates/runtime/src/output.rs `EXIT_MARK_PREFIX`): WASI 0.2's `exit`
+# only carries ok/error, so this is how the host learns `n`.
+_EXIT_MARK = b"\x00\x1b[mung-runtime os._exit %d]\x00"
+
+
+def _install_exit():
+    """Wraps `os._exit` so that its status reaches the host (see `_EXIT_MARK`).
+    It still ends the process at once: no cleanup, no `finally`."""
+    import operator
+    import os
+    import posix
+
+    real = posix._exit
+    if getattr(real, "_mung_runtime", False):
+        return
+
+    def _exit(status, _real=real, _write=posix.write, _index=operator.index):
+        status = _index(status)
+        if -(2**31) <= status < 2**31:
+            try:
+                _write(2, _EXIT_MARK % status)
+            except BaseException:  # noqa: B036 - exit whatever happens
+                pass
+        _real(status)
+
+    _exit._mung_runtime = True
+    _exit.__name__ = _exit.__qualname__ = "_exit"
+    _exit.__doc__ = real.__doc__
+    posix._exit = _exit
+    os._exit = _exit
+
+
 def new_instance():
     """Prepares a new instance: fresh randomness (a snapshot freezes it) and
     line-buffered output, so prints reach the host as they happen."""
     import random
 
     _install_fast_turn()
+    _install_exit()
     _forget_turn_sources()
 
     random.seed()
@@ -180,9 +214,23 @@ def call():
         _post({"ok": False, "error": _classify(e)}, None)
 
 
+# The largest array a wasm32 numpy can make.
+_MAX_ARRAY_BYTES = 2**31 - 1
+
+
 def _classify(e):
     kind = "internal"
     errors = sys.modules.get("mstudio.errors")
+    if isinstance(e, MemoryError):
+        # The input is too large for the memory cap: the caller's to change.
+        return {
+            "kind": "invalid-input",
+            "type": type(e).__qualname__,
+            "message": "not enough memory in the sandbox for this input (raise the memory limit): %s"
+            % (str(e) or type(e).__qualname__),
+            "traceback": "",
+            "exit_code": None,
+        }
     if errors is not None:
         if isinstance(e, getattr(errors, "InvalidInput", ())):
             kind = "invalid-input"
@@ -470,6 +518,11 @@ def _op_fill_polygon(width, height, points):
 
     if int(width) <= 0 or int(height) <= 0:
         raise _errors().InvalidInput("the mask is empty (%dx%d)" % (int(width), int(height)))
+    if int(width) * int(height) > _MAX_ARRAY_BYTES:
+        raise _errors().InvalidInput(
+            "a %dx%d mask does not fit in the sandbox (at most %d pixels)"
+            % (int(width), int(height), _MAX_ARRAY_BYTES)
+        )
     mask = mstudio.extraction.fill_poly(int(height), int(width), [(int(x), int(y)) for x, y in points])
     blobs = _Blobs()
     return _mask_value(mask, blobs), blobs

@@ -2,7 +2,6 @@
 //! oracle), staffspaces and snapping on a real page, typed errors, and the
 //! `extract` command.
 
-
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -130,7 +129,10 @@ fn check_case(dir: &Path, case: &Value) -> Option<String> {
 }
 
 #[test]
-#[cfg_attr(not(mung_shared_data), ignore = "needs ../shared/data (or MUNG_RUNTIME_DATA); under CI=true it runs and fails without it")]
+#[cfg_attr(
+    not(mung_shared_data),
+    ignore = "needs ../shared/data (or MUNG_RUNTIME_DATA); under CI=true it runs and fails without it"
+)]
 fn every_operation_is_bit_identical_to_opencv() {
     shared_data();
     let cases_dir = tempfile::tempdir().unwrap();
@@ -235,7 +237,10 @@ fn paint(canvas: &mut [bool], stride: usize, n: &Node) {
 }
 
 #[test]
-#[cfg_attr(not(mung_shared_data), ignore = "needs ../shared/data (or MUNG_RUNTIME_DATA); under CI=true it runs and fails without it")]
+#[cfg_attr(
+    not(mung_shared_data),
+    ignore = "needs ../shared/data (or MUNG_RUNTIME_DATA); under CI=true it runs and fails without it"
+)]
 fn staffspaces_and_snapping_on_the_sandbox_page() {
     let data = shared_data();
     let rt = runtime();

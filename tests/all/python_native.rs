@@ -4,7 +4,6 @@
 //! against scikit-image, the extraction primitives against OpenCV, and the
 //! staff and document helpers against mung 1.2.1.
 
-
 use crate::common::{native_command, repo, run, shared_data, show};
 
 fn check(script: &str, args: &[&str]) {
@@ -14,7 +13,10 @@ fn check(script: &str, args: &[&str]) {
 }
 
 #[test]
-#[cfg_attr(not(mung_shared_data), ignore = "needs ../shared/data (or MUNG_RUNTIME_DATA); under CI=true it runs and fails without it")]
+#[cfg_attr(
+    not(mung_shared_data),
+    ignore = "needs ../shared/data (or MUNG_RUNTIME_DATA); under CI=true it runs and fails without it"
+)]
 fn validation_checks() {
     let data = shared_data();
     let fixtures = repo().join("tests/fixtures");
@@ -35,13 +37,19 @@ fn extraction_primitives() {
 }
 
 #[test]
-#[cfg_attr(not(mung_shared_data), ignore = "needs ../shared/data (or MUNG_RUNTIME_DATA); under CI=true it runs and fails without it")]
+#[cfg_attr(
+    not(mung_shared_data),
+    ignore = "needs ../shared/data (or MUNG_RUNTIME_DATA); under CI=true it runs and fails without it"
+)]
 fn staff_operations() {
     check("test_staff_ops.py", &[]);
 }
 
 #[test]
-#[cfg_attr(not(mung_shared_data), ignore = "needs ../shared/data (or MUNG_RUNTIME_DATA); under CI=true it runs and fails without it")]
+#[cfg_attr(
+    not(mung_shared_data),
+    ignore = "needs ../shared/data (or MUNG_RUNTIME_DATA); under CI=true it runs and fails without it"
+)]
 fn document_helpers() {
     check("test_document.py", &[]);
 }

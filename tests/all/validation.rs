@@ -1,7 +1,6 @@
 //! MuNG validation: exact MuNG Studio output on real documents, bad inputs,
 //! `--fix`, and the compatibility code against the real libraries.
 
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -41,7 +40,10 @@ fn the_self_made_fixture_gives_the_hand_derived_issues() {
 }
 
 #[test]
-#[cfg_attr(not(mung_shared_data), ignore = "needs ../shared/data (or MUNG_RUNTIME_DATA); under CI=true it runs and fails without it")]
+#[cfg_attr(
+    not(mung_shared_data),
+    ignore = "needs ../shared/data (or MUNG_RUNTIME_DATA); under CI=true it runs and fails without it"
+)]
 fn the_whole_corpus_matches_mung_studio_exactly() {
     let data = shared_data();
     let annotations = data.join("muscima-pp-v2.0/annotations");
@@ -78,7 +80,10 @@ fn the_whole_corpus_matches_mung_studio_exactly() {
 }
 
 #[test]
-#[cfg_attr(not(mung_shared_data), ignore = "needs ../shared/data (or MUNG_RUNTIME_DATA); under CI=true it runs and fails without it")]
+#[cfg_attr(
+    not(mung_shared_data),
+    ignore = "needs ../shared/data (or MUNG_RUNTIME_DATA); under CI=true it runs and fails without it"
+)]
 fn muscima_1_0_documents_give_the_specified_counts() {
     let data = shared_data();
     let dir = data.join("mung-samples/test_data");

@@ -29,7 +29,10 @@ impl std::str::FromStr for ByteSize {
     }
 }
 
-/// `PATH[:ro|rw]`: a host directory granted to the guest at the same path.
+/// `HOST[:GUEST][:ro|rw]`: a host directory granted to the guest, at GUEST
+/// (an absolute path) or else at the host directory's own absolute path;
+/// read-only unless `:rw`. GUEST starts after the last `:` that is followed
+/// by `/`, so a host path holding `:/` needs an explicit GUEST.
 #[derive(Clone, Debug)]
 pub(crate) struct DirGrant(pub Mount);
 
@@ -37,16 +40,26 @@ impl std::str::FromStr for DirGrant {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (path, writable) = match s.rsplit_once(':') {
+        let (rest, writable) = match s.rsplit_once(':') {
             Some((p, "ro")) => (p, false),
             Some((p, "rw")) => (p, true),
             _ => (s, false),
+        };
+        let (path, guest) = match rest.rsplit_once(':') {
+            Some((host, guest)) if guest.starts_with('/') && !host.is_empty() => (host, Some(guest)),
+            _ => (rest, None),
         };
         let host = std::fs::canonicalize(path).map_err(|e| format!("cannot grant {path}: {e}"))?;
         if !host.is_dir() {
             return Err(format!("cannot grant {path}: not a directory"));
         }
-        let guest = host.to_str().ok_or_else(|| format!("cannot grant {path}: the path is not UTF-8"))?.to_string();
+        let guest = match guest {
+            Some(g) if g.split('/').any(|c| c == "..") => {
+                return Err(format!("cannot grant {path} at {g}: the guest path must not contain `..`"));
+            }
+            Some(g) => g.to_string(),
+            None => host.to_str().ok_or_else(|| format!("cannot grant {path}: the path is not UTF-8"))?.to_string(),
+        };
         Ok(DirGrant(Mount { host, guest, writable }))
     }
 }

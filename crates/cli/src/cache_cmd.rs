@@ -26,6 +26,11 @@ pub(crate) enum CacheCommand {
         /// Where to write it.
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
+        /// Write the HTTP component instead: it also exports
+        /// `wasi:http/incoming-handler` (POST /v1/validate, /v1/fix,
+        /// /v1/extract/*), for `wasmtime serve`; prints the command line.
+        #[arg(long)]
+        http: bool,
     },
 }
 
@@ -34,7 +39,8 @@ pub(crate) fn run(cmd: CacheCommand, cache_dir: Option<PathBuf>) -> u8 {
     match cmd {
         CacheCommand::Info => info(&cache),
         CacheCommand::Clean { all } => clean(&cache, all),
-        CacheCommand::Component { output } => component(&cache, &output),
+        CacheCommand::Component { output, http: false } => component(&cache, &output),
+        CacheCommand::Component { output, http: true } => http_component(&cache, &output),
     }
 }
 
@@ -88,6 +94,49 @@ fn component(cache: &Cache, output: &Path) -> u8 {
         runtime.info().stdlib_dir.display()
     );
     0
+}
+
+fn http_component(cache: &Cache, output: &Path) -> u8 {
+    let runtime = match mung_runtime::Runtime::builder().cache_dir(cache.root()).build() {
+        Ok(r) => r,
+        Err(e) => return fail(crate::error_chain(&e)),
+    };
+    let source = match runtime.http_component_path() {
+        Ok(p) => p,
+        Err(e) => return fail(crate::error_chain(&e)),
+    };
+    let bytes = match fs::read(&source) {
+        Ok(b) => b,
+        Err(e) => return fail(format!("cannot read {}: {e}", source.display())),
+    };
+    if let Err(e) = crate::fsutil::write_atomic(output, &bytes) {
+        return fail(e);
+    }
+    outln!("wrote {} ({})", output.display(), human(bytes.len() as u64));
+    // The command names the file as given, made absolute so it works from anywhere.
+    let shown = std::path::absolute(output).unwrap_or_else(|_| output.to_path_buf());
+    let args = runtime.wasmtime_serve_args(&shown, "127.0.0.1:8080");
+    // The wasmtime-cli the test suite installs, when it is there.
+    let installed = cache.root().join(format!("tools/wasmtime-{0}/bin/wasmtime", mung_runtime::WASMTIME_SERVE_TESTED));
+    let wasmtime = if installed.exists() { installed.display().to_string() } else { "wasmtime".into() };
+    let line: Vec<String> =
+        std::iter::once(shell_word(&wasmtime)).chain(args.iter().map(|a| shell_word(&a.to_string_lossy()))).collect();
+    outln!(
+        "It exports wasi:http/incoming-handler (POST /v1/validate, /v1/fix, /v1/extract/*) and the\n\
+         mung:runtime interfaces, and imports only WASI 0.2. Serve it with wasmtime-cli {} (tested):\n",
+        mung_runtime::WASMTIME_SERVE_TESTED
+    );
+    outln!("{}", line.join(" "));
+    0
+}
+
+/// `word` quoted for a POSIX shell when it needs it.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '-' | '_' | ':' | '=' | ',' | '@' | '+'));
+    if plain { word.to_string() } else { format!("'{}'", word.replace('\'', r"'\''")) }
 }
 
 fn human(bytes: u64) -> String {

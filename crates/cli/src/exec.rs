@@ -45,9 +45,10 @@ pub(crate) struct ExecArgs {
     #[arg(long, value_name = "JSON")]
     globals: Option<String>,
 
-    /// Grant a host directory, visible at the same path in the sandbox,
-    /// read-only (default) or read-write. Repeatable.
-    #[arg(long = "allow-dir", value_name = "PATH[:ro|rw]")]
+    /// Grant a host directory, visible in the sandbox at GUEST (an absolute
+    /// path; default: the directory's own absolute path), read-only (default)
+    /// or read-write. Repeatable.
+    #[arg(long = "allow-dir", value_name = "HOST[:GUEST][:ro|rw]")]
     allow_dir: Vec<DirGrant>,
 
     /// Cap on what the script may print to each of stdout and stderr; the
@@ -64,13 +65,22 @@ pub(crate) struct ExecArgs {
     sandbox: SandboxArgs,
 }
 
+/// The largest script `exec` reads (a bound on `exec /dev/zero`).
+const MAX_SCRIPT_BYTES: u64 = 64 << 20;
+
 fn read_script(path: &std::path::Path) -> Result<String, String> {
-    if path.as_os_str() == "-" {
-        let mut code = String::new();
-        std::io::stdin().read_to_string(&mut code).map_err(|e| format!("cannot read the script from stdin: {e}"))?;
-        return Ok(code);
+    let (what, reader): (String, Box<dyn Read>) = if path.as_os_str() == "-" {
+        ("the script from stdin".into(), Box::new(std::io::stdin()))
+    } else {
+        let file = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        (path.display().to_string(), Box::new(file))
+    };
+    let mut bytes = Vec::new();
+    reader.take(MAX_SCRIPT_BYTES + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read {what}: {e}"))?;
+    if bytes.len() as u64 > MAX_SCRIPT_BYTES {
+        return Err(format!("cannot read {what}: a script may be at most {MAX_SCRIPT_BYTES} bytes"));
     }
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    String::from_utf8(bytes).map_err(|_| format!("cannot read {what}: the script is not UTF-8"))
 }
 
 pub(crate) fn run(args: ExecArgs, cache_dir: Option<PathBuf>) -> u8 {
@@ -140,6 +150,9 @@ fn report_plain(result: &Result<Execution, ExecError>) {
             warn_truncated(&e.output);
             match &e.failure {
                 ExecFailure::Python(p) if p.kind == PythonErrorKind::Exit => {}
+                ExecFailure::Python(p) if p.kind == PythonErrorKind::ValueTooLarge => {
+                    eprintln!("mung-runtime: the value went over --output-limit; it was dropped ({})", p.message)
+                }
                 ExecFailure::Python(p) => eprintln!("{p}"),
                 ExecFailure::Sandbox(s) => eprintln!("mung-runtime: {}", crate::error_chain(s)),
                 other => eprintln!("mung-runtime: {}", crate::error_chain(other)),

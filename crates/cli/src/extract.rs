@@ -6,9 +6,9 @@ use clap::{Args, Subcommand};
 use mung_runtime::{ExtractError, Mask, PlacedMask, Point, Region, RegionTool, RgbaImage, Runtime};
 use serde_json::json;
 
-use crate::fsutil::write_atomic;
 use crate::args::SandboxArgs;
 use crate::fail;
+use crate::fsutil::write_atomic;
 use crate::out::out;
 
 /// Exit statuses: 0 success, 1 the operation does not apply to this input

@@ -172,18 +172,10 @@ fn failed(kind: &'static str, message: String) -> Outcome {
 }
 
 fn validate_one(runtime: &Runtime, doc: &Document, args: &ValidateArgs) -> Report {
-    let bytes = match std::fs::read(&doc.path) {
+    let bytes = match read_bounded(&doc.path, args.max_size.0) {
         Ok(b) => b,
-        Err(e) => return Report { outcome: failed("unreadable", format!("cannot read the file: {e}")), fixed: None },
+        Err((kind, message)) => return Report { outcome: failed(kind, message), fixed: None },
     };
-    if bytes.len() as u64 > args.max_size.0 {
-        let message = format!(
-            "the document is {} bytes, more than --max-size ({} bytes); raise --max-size (and --memory) to validate it",
-            bytes.len(),
-            args.max_size.0
-        );
-        return Report { outcome: failed("too-large", message), fixed: None };
-    }
     let outcome = match mung_runtime::document_text(&bytes).and_then(|text| runtime.validate(text)) {
         Ok(issues) => Outcome::Issues(issues),
         Err(ValidateError::InvalidInput(m)) => failed("invalid-input", m),
@@ -207,12 +199,17 @@ fn write_fixed(runtime: &Runtime, text: &str, target: &Path) -> Result<(PathBuf,
 fn collect(paths: &[PathBuf]) -> (Vec<Document>, Vec<(PathBuf, String)>) {
     let mut documents = Vec::new();
     let mut missing = Vec::new();
+    let mut seen_files = HashSet::new();
     for path in paths {
         match std::fs::metadata(path) {
             Ok(m) if m.is_dir() => {
                 let mut found = Vec::new();
-                if let Err(e) = walk(path, &mut found) {
+                let mut unreadable = Vec::new();
+                if let Err(e) = walk(path, &mut found, &mut HashSet::new(), &mut seen_files, &mut unreadable) {
                     missing.push((path.clone(), format!("cannot read the directory: {e}")));
+                }
+                for (dir, e) in unreadable {
+                    missing.push((dir, format!("cannot read the directory: {e}")));
                 }
                 found.sort();
                 for file in found {
@@ -230,17 +227,158 @@ fn collect(paths: &[PathBuf]) -> (Vec<Document>, Vec<(PathBuf, String)>) {
     (documents, missing)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) {
-            out.push(path);
+/// Reads a document of at most `max` bytes. The type and size are checked
+/// before reading (a FIFO, a device or a socket is refused without being
+/// opened for reading, so it cannot block), and the read itself stops after
+/// `max + 1` bytes whatever the file claims (it may grow, or lie).
+fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, (&'static str, String)> {
+    use std::io::Read;
+    let too_large = |size: u64| {
+        (
+            "too-large",
+            format!(
+                "the document is {size} bytes, more than --max-size ({max} bytes); raise --max-size (and --memory) \
+                 to validate it"
+            ),
+        )
+    };
+    let unreadable = |e: std::io::Error| ("unreadable", format!("cannot read the file: {e}"));
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(("not-a-file", format!("not a regular file ({}); only regular files are read", file_kind(&meta))));
+    }
+    if meta.len() > max {
+        return Err(too_large(meta.len()));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Should the path have been swapped for a FIFO since the check, the
+        // open must not wait for a writer.
+        options.custom_flags(libc_o_nonblock());
+    }
+    let file = options.open(path).map_err(unreadable)?;
+    let meta = file.metadata().map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(("not-a-file", format!("not a regular file ({}); only regular files are read", file_kind(&meta))));
+    }
+    let mut bytes = Vec::with_capacity(meta.len().min(max) as usize);
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes).map_err(unreadable)?;
+    if bytes.len() as u64 > max {
+        return Err(too_large(meta.len().max(bytes.len() as u64)));
+    }
+    Ok(bytes)
+}
+
+/// `O_NONBLOCK` (the same value on every Linux architecture but alpha,
+/// sparc and parisc, and on the BSDs and macOS).
+#[cfg(unix)]
+fn libc_o_nonblock() -> i32 {
+    if cfg!(any(target_os = "linux", target_os = "android")) { 0o4000 } else { 0x0004 }
+}
+
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    let t = meta.file_type();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
         }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() { "a directory" } else { "not a regular file" }
+}
+
+/// The identity of a file or directory: device and inode on Unix (the
+/// canonical path elsewhere).
+#[cfg(unix)]
+fn file_id(_path: &Path, meta: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+fn file_id(path: &Path, _meta: &std::fs::Metadata) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Most directories one walk enters (a bound on hostile trees).
+const MAX_WALK_DIRS: usize = 1_000_000;
+
+/// Finds the `*.xml` files under `dir`. Symbolic links are followed, but
+/// every directory is entered once and every file listed once (by device and
+/// inode), so link loops (`sub/up -> ..`, `x -> .`) end and each document is
+/// validated once. `seen_files` is shared by all arguments; subdirectories
+/// that cannot be read go to `unreadable`.
+fn walk(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    seen_dirs: &mut HashSet<FileId>,
+    seen_files: &mut HashSet<FileId>,
+    unreadable: &mut Vec<(PathBuf, std::io::Error)>,
+) -> std::io::Result<()> {
+    let meta = std::fs::metadata(dir)?;
+    if !seen_dirs.insert(file_id(dir, &meta)) {
+        return Ok(());
+    }
+    let top = dir.to_path_buf();
+    let mut stack = vec![top.clone()];
+    while let Some(dir) = stack.pop() {
+        let mut entries: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            // The top directory must be readable; below it, an unreadable
+            // directory is reported and the walk goes on.
+            Err(e) if dir == top => return Err(e),
+            Err(e) => {
+                unreadable.push((dir, e));
+                continue;
+            }
+        };
+        entries.sort();
+        let mut subdirs = Vec::new();
+        for path in entries {
+            let is_xml = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml"));
+            // Following links: a link to a file or directory counts as it.
+            // A broken link named *.xml is listed (and reported unreadable).
+            let meta = match std::fs::metadata(&path) {
+                Ok(meta) => meta,
+                Err(_) => {
+                    if is_xml {
+                        out.push(path);
+                    }
+                    continue;
+                }
+            };
+            if meta.is_dir() {
+                if seen_dirs.len() < MAX_WALK_DIRS && seen_dirs.insert(file_id(&path, &meta)) {
+                    subdirs.push(path);
+                }
+            } else if is_xml && (!meta.is_file() || seen_files.insert(file_id(&path, &meta)))
+            {
+                // Non-regular files (a FIFO named *.xml) are listed and then
+                // refused by `read_bounded`, never opened for reading.
+                out.push(path);
+            }
+        }
+        // Depth first, in name order: a file reached through several links
+        // is listed under the first name in that order.
+        stack.extend(subdirs.into_iter().rev());
     }
     Ok(())
 }
+
+#[cfg(unix)]
+type FileId = (u64, u64);
+#[cfg(not(unix))]
+type FileId = PathBuf;
 
 /// `--fix` must never write over an input, and two inputs must not map to
 /// the same output.

@@ -159,6 +159,11 @@ pub enum PythonErrorKind {
     InvalidGlobals,
     /// The final value has no JSON form (bytes, NaN, arbitrary objects).
     NotJson,
+    /// The final value's JSON is larger than the output limit
+    /// ([`RuntimeBuilder::output_limit`](crate::RuntimeBuilder::output_limit),
+    /// the same cap as stdout and stderr). It is refused rather than cut,
+    /// since cut JSON is not JSON.
+    ValueTooLarge,
 }
 
 /// A Python-level failure of `execute`: the interpreter is fine.

@@ -226,9 +226,8 @@ fn decode_limited(bytes: &[u8], max_bytes: u64, what: &str) -> Result<image::Dyn
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(max_bytes);
     reader.limits(limits);
-    let (width, height) = reader
-        .into_dimensions()
-        .map_err(|e| ExtractError::InvalidInput(format!("cannot read the {what}: {e}")))?;
+    let (width, height) =
+        reader.into_dimensions().map_err(|e| ExtractError::InvalidInput(format!("cannot read the {what}: {e}")))?;
     // RGBA is what the pixels become; refuse before allocating any of it.
     let needed = width as u64 * height as u64 * 4;
     if needed > max_bytes {
@@ -622,8 +621,12 @@ mod tests {
         let err = RgbaImage::decode_region(&png, None, 64 << 20).unwrap_err();
         assert!(err.to_string().contains("over the limit"), "{err}");
         let region = Region { x: 10, y: 10, width: 5, height: 4 };
-        let crop = RgbaImage::decode_region(&Mask { width: 30, height: 30, pixels: vec![1; 900] }.to_png(), Some(region), 1 << 20)
-            .unwrap();
+        let crop = RgbaImage::decode_region(
+            &Mask { width: 30, height: 30, pixels: vec![1; 900] }.to_png(),
+            Some(region),
+            1 << 20,
+        )
+        .unwrap();
         assert_eq!((crop.width, crop.height, crop.pixels[0]), (5, 4, 255));
         assert!(RgbaImage::decode_region(b"not an image", None, 1 << 20).is_err());
     }

@@ -47,11 +47,38 @@ struct CaptureInner {
     cap: usize,
     truncated: bool,
     sink: Option<OutputSink>,
+    /// The status announced by the prelude's `os._exit` just before it
+    /// ended the process (see [`EXIT_MARK_PREFIX`]).
+    exit_mark: Option<i32>,
+}
+
+/// How the prelude's `os._exit(n)` tells the host `n`.
+///
+/// WASI 0.2's `exit` carries only ok/error, and the preview1 adapter maps
+/// every non-zero `proc_exit` status to "error", which wasmtime reports as
+/// status 1. So `os._exit(n)` first writes exactly
+/// `EXIT_MARK_PREFIX + n + EXIT_MARK_SUFFIX` to stderr in one write, then
+/// exits. A capture takes such a write out of the output and remembers `n`;
+/// the worker uses it only when the call really ended in a WASI exit whose
+/// ok/error agrees with `n`. A script could forge the write, but that only
+/// lets it choose its own exit status, which `os._exit` lets it do anyway.
+pub(crate) const EXIT_MARK_PREFIX: &[u8] = b"\0\x1b[mung-runtime os._exit ";
+/// The end of the exit mark.
+pub(crate) const EXIT_MARK_SUFFIX: &[u8] = b"]\0";
+
+fn parse_exit_mark(bytes: &[u8]) -> Option<i32> {
+    let digits = bytes.strip_prefix(EXIT_MARK_PREFIX)?.strip_suffix(EXIT_MARK_SUFFIX)?;
+    if digits.len() > 12 {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 impl Capture {
     pub(crate) fn new(cap: usize, sink: Option<OutputSink>) -> Capture {
-        Capture { inner: Arc::new(Mutex::new(CaptureInner { buf: Vec::new(), cap, truncated: false, sink })) }
+        Capture {
+            inner: Arc::new(Mutex::new(CaptureInner { buf: Vec::new(), cap, truncated: false, sink, exit_mark: None })),
+        }
     }
 
     /// Takes what was captured since the last call.
@@ -61,8 +88,19 @@ impl Capture {
         (std::mem::take(&mut inner.buf), truncated)
     }
 
+    /// Takes the status of an `os._exit` announced since the last call.
+    pub(crate) fn take_exit_mark(&self) -> Option<i32> {
+        self.inner.lock().unwrap().exit_mark.take()
+    }
+
     fn push(&self, bytes: &[u8]) {
         let mut inner = self.inner.lock().unwrap();
+        if bytes.first() == Some(&0)
+            && let Some(code) = parse_exit_mark(bytes)
+        {
+            inner.exit_mark = Some(code);
+            return;
+        }
         let room = inner.cap.saturating_sub(inner.buf.len());
         let kept = &bytes[..bytes.len().min(room)];
         if kept.len() < bytes.len() {
@@ -148,5 +186,23 @@ impl tokio::io::AsyncWrite for CaptureWriter {
         _cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
         std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exit_mark_is_taken_out_of_the_output() {
+        let c = Capture::new(100, None);
+        c.push(b"before\n");
+        c.push(b"\0\x1b[mung-runtime os._exit -7]\0");
+        c.push(b"\0\x1b[mung-runtime os._exit x]\0");
+        assert_eq!(c.take_exit_mark(), Some(-7));
+        assert_eq!(c.take_exit_mark(), None);
+        let (buf, truncated) = c.take();
+        assert!(!truncated);
+        assert_eq!(buf, b"before\n\0\x1b[mung-runtime os._exit x]\0", "a malformed mark is ordinary output");
     }
 }

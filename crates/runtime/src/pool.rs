@@ -154,6 +154,20 @@ impl Pool {
         });
         let output = worker.take_output();
         let failure = match result {
+            // The value is bound by the same cap as stdout and stderr; it is
+            // refused, not cut (cut JSON is not JSON), and never parsed.
+            Ok(Ok(json)) if json.len() > self.output_limit => ExecFailure::Python(PythonError {
+                kind: PythonErrorKind::ValueTooLarge,
+                type_name: "ValueError".into(),
+                message: format!(
+                    "the value of the last expression is {} bytes of JSON, more than the output limit of {} bytes; \
+                     it was dropped (write large results to a granted directory instead)",
+                    json.len(),
+                    self.output_limit
+                ),
+                traceback: String::new(),
+                exit_code: None,
+            }),
             Ok(Ok(json)) => match serde_json::from_str(&json) {
                 Ok(value) => return Ok(Execution { value, output }),
                 Err(e) => ExecFailure::Python(PythonError {

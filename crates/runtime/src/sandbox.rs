@@ -42,13 +42,18 @@ impl Mount {
 
 /// The fixed mounts, in preopen order, followed by the caller's grants.
 ///
-/// The order matters: a pre-initialised snapshot has the guest's preopen
-/// table frozen inside it, so every instance must be given the same guest
-/// paths in the same order as when the snapshot was made.
+/// The pre-initialised snapshot is taken with the fixed mounts only, and with
+/// the guest libc's preopen table emptied just before (see `snapshot.rs`), so
+/// every instance scans its own preopens on its first path lookup: the
+/// grants may differ from one runtime to the next without a new snapshot,
+/// and the guest sees each grant at the guest path it was given.
 #[derive(Clone, Debug)]
 pub(crate) struct Layout {
     pub mounts: Vec<Mount>,
 }
+
+/// How many of [`Layout::mounts`] are the fixed ones.
+const FIXED_MOUNTS: usize = 3;
 
 impl Layout {
     pub(crate) fn new(stdlib: &Path, packages: &Path, vendor: &Path, extra: &[Mount]) -> Result<Layout, Error> {
@@ -58,25 +63,32 @@ impl Layout {
             Mount::read_only(vendor, VENDOR_GUEST_PATH),
         ];
         for m in extra {
-            if !m.guest.starts_with('/') || m.guest.split('/').any(|c| c == "..") {
-                return Err(Error::Config(format!(
+            let guest = normalize_guest_path(&m.guest).ok_or_else(|| {
+                Error::Config(format!(
                     "the guest path {:?} of {} must be absolute and must not contain `..`",
                     m.guest,
                     m.host.display()
-                )));
+                ))
+            })?;
+            if mounts.iter().any(|e| e.guest == guest) {
+                return Err(Error::Config(format!("two directories are mounted at {guest}")));
             }
-            if mounts.iter().any(|e| e.guest == m.guest) {
-                return Err(Error::Config(format!("two directories are mounted at {}", m.guest)));
+            match std::fs::metadata(&m.host) {
+                Ok(meta) if meta.is_dir() => {}
+                Ok(_) => return Err(Error::Mount { path: m.host.clone(), reason: "not a directory".into() }),
+                Err(e) => return Err(Error::Mount { path: m.host.clone(), reason: e.to_string() }),
             }
-            if !m.host.is_dir() {
-                return Err(Error::Mount { path: m.host.clone(), reason: "not a directory".into() });
-            }
-            mounts.push(m.clone());
+            mounts.push(Mount { host: m.host.clone(), guest, writable: m.writable });
         }
         Ok(Layout { mounts })
     }
 
-    /// The guest paths in preopen order (what a snapshot freezes).
+    /// The fixed mounts alone: what the snapshot is taken with.
+    pub(crate) fn fixed(&self) -> Layout {
+        Layout { mounts: self.mounts[..FIXED_MOUNTS].to_vec() }
+    }
+
+    /// The guest paths in preopen order.
     pub(crate) fn guest_paths(&self) -> Vec<&str> {
         self.mounts.iter().map(|m| m.guest.as_str()).collect()
     }
@@ -90,9 +102,13 @@ impl Layout {
     /// The builder behind [`Self::wasi`] (also used for WASI preview1).
     pub(crate) fn wasi_builder(&self, stdout: &Capture, stderr: &Capture) -> Result<WasiCtxBuilder, Error> {
         let mut b = WasiCtxBuilder::new();
-        // File access is synchronous for the guest anyway; doing it on the
-        // calling thread avoids a thread hop per read.
-        b.allow_blocking_current_thread(true);
+        // File operations run on tokio's blocking pool, not on the calling
+        // thread: a read or open that blocks (a FIFO or a device in a grant)
+        // then leaves the call's future pending, so the deadline still stops
+        // the call. The blocked host thread itself stays until the operation
+        // returns (it cannot be cancelled); the call and its instance are
+        // gone. This costs a thread hop per file operation (~10 µs).
+        b.allow_blocking_current_thread(false);
         // argv[1:] are appended to sys.path by the interpreter's first turn.
         b.args(&["python", PACKAGES_GUEST_PATH, VENDOR_GUEST_PATH])
             .env("HOME", "/tmp")
@@ -110,6 +126,26 @@ impl Layout {
         }
         Ok(b)
     }
+}
+
+/// `/data/./x//` → `/data/x`: the form the guest libc matches paths against.
+/// `None` if the path is relative or has a `..` component.
+fn normalize_guest_path(path: &str) -> Option<String> {
+    if !path.starts_with('/') {
+        return None;
+    }
+    let mut out = String::new();
+    for part in path.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        if part == ".." {
+            return None;
+        }
+        out.push('/');
+        out.push_str(part);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    Some(out)
 }
 
 /// Caps the guest's memory. A denied `memory.grow` is reported to Python as

@@ -109,7 +109,10 @@ impl ValidateError {
 /// (a binary file, say) is [`ValidateError::InvalidInput`].
 pub fn document_text(bytes: &[u8]) -> Result<&str, ValidateError> {
     std::str::from_utf8(bytes).map_err(|e| {
-        ValidateError::InvalidInput(format!("not UTF-8 text (a binary file?): invalid byte at offset {}", e.valid_up_to()))
+        ValidateError::InvalidInput(format!(
+            "not UTF-8 text (a binary file?): invalid byte at offset {}",
+            e.valid_up_to()
+        ))
     })
 }
 
@@ -136,9 +139,8 @@ impl crate::Runtime {
 
     /// Applies every automatic fix (class renames) until none is left.
     pub fn fix(&self, mung_xml: &str) -> Result<FixedDocument, ValidateError> {
-        let fixed = self
-            .pool
-            .with_warm(async |store, api| api.mung_runtime_validation().call_fix(store, mung_xml).await)??;
+        let fixed =
+            self.pool.with_warm(async |store, api| api.mung_runtime_validation().call_fix(store, mung_xml).await)??;
         Ok(FixedDocument { mung_xml: fixed.mung_xml, renamed: fixed.renamed })
     }
 }

@@ -75,6 +75,7 @@ impl Worker {
         }
         self.store.set_epoch_deadline(1);
         self.store.data_mut().limiter.hit = false;
+        let _ = self.store.data().stderr.take_exit_mark();
         let start = Instant::now();
         let store = &mut self.store;
         let api = &self.api;
@@ -95,7 +96,13 @@ impl Worker {
 
     fn classify(&self, error: wasmtime::Error, limits: CallLimits) -> SandboxError {
         if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
-            return SandboxError::Exit { code: exit.0 };
+            // WASI 0.2 only says ok (0) or error (1); the prelude's
+            // `os._exit` announced the real status on stderr first.
+            let code = match self.store.data().stderr.take_exit_mark() {
+                Some(mark) if (mark == 0) == (exit.0 == 0) => mark,
+                _ => exit.0,
+            };
+            return SandboxError::Exit { code };
         }
         if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::OutOfFuel) {
             return SandboxError::OutOfFuel { limit: limits.fuel.unwrap_or(0) };

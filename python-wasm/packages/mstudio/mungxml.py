@@ -39,6 +39,9 @@ Decisions that deviate from mung/MuNG Studio (documented for the product):
 
 from mstudio.errors import InvalidDocument, InvalidInput
 
+_I64_MIN = -(2 ** 63)
+_I64_MAX = 2 ** 63 - 1
+
 __all__ = ["parse_xml", "read_mung", "MungDocument", "decode_rle", "decode_bitmap",
            "RLE", "BITMAP"]
 
@@ -541,6 +544,20 @@ def read_mung(xml, masks=False):
         except (TypeError, ValueError, OverflowError):
             _explain_node(rec, i, elements[i].sourceline)
             raise
+        if not (_I64_MIN <= nid <= _I64_MAX):
+            # Ids cross the typed interface as 64-bit integers (WIT s64).
+            raise InvalidDocument("node element #{0}: Id {1} is out of range (ids must fit in a "
+                                  "signed 64-bit integer)".format(i + 1, _short(r_id)),
+                                  line=elements[i].sourceline)
+        for name, value in (("Top", top), ("Left", left), ("Width", width), ("Height", height)):
+            if not (_I64_MIN <= value <= _I64_MAX):
+                raise _err((nid, elements[i]), "{0} {1} is out of range (it must fit in a signed "
+                                               "64-bit integer)".format(name, _short(str(value))))
+        for name, links in (("Inlinks", inl), ("Outlinks", outl)):
+            for t in links:
+                if not (_I64_MIN <= t <= _I64_MAX):
+                    raise _err((nid, elements[i]), "{0} entry {1} is out of range (ids must fit "
+                                                   "in a signed 64-bit integer)".format(name, _short(str(t))))
         if cls is absent:
             _explain_node(rec, i, elements[i].sourceline)
         data = {} if data_el is absent else _data_items(data_el, (nid, elements[i]))
