@@ -182,3 +182,90 @@ impl Reply {
         Ok(&bytes[blob_start + o..blob_start + o + l])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A reply frame as the prelude builds it.
+    fn reply(header: &Value, blobs: &[&[u8]]) -> Vec<u8> {
+        let header = serde_json::to_vec(header).unwrap();
+        let mut out = vec![KIND_GENERAL];
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        out.extend_from_slice(&header);
+        for b in blobs {
+            out.extend_from_slice(b);
+        }
+        out
+    }
+
+    #[test]
+    fn a_call_frame_carries_args_and_blobs_raw() {
+        let pixels = [1u8, 2, 3, 4];
+        let mut f = Frame::new("op").arg("n", 7);
+        let r = f.blob(&pixels);
+        let f = f.arg("image", json!({"data": r})).blob_arg("xml", b"<Nodes/>");
+        let bytes = f.encode();
+        assert_eq!(bytes[0], KIND_GENERAL);
+        let hlen = u32::from_le_bytes(bytes[1..5].try_into().unwrap()) as usize;
+        let header: Value = serde_json::from_slice(&bytes[5..5 + hlen]).unwrap();
+        assert_eq!(header["op"], "op");
+        assert_eq!(header["args"]["n"], 7);
+        assert_eq!(header["blobs"], json!([[0, 4], [4, 8]]));
+        assert_eq!(&bytes[5 + hlen..], b"\x01\x02\x03\x04<Nodes/>");
+    }
+
+    #[test]
+    fn the_execute_frame_is_length_prefixed() {
+        let f = execute_frame("1+1", "{}");
+        assert_eq!(f, b"\x01\x03\x00\x00\x001+1{}");
+    }
+
+    #[test]
+    fn replies_decode_and_bad_ones_are_refused() {
+        let ok = reply(&json!({"ok": true, "value": {"m": {"$blob": 0}}, "blobs": [[0, 3]]}), &[b"abc"]);
+        let r = Reply::decode(ok).unwrap();
+        assert!(r.error().is_none());
+        assert_eq!(r.blob(&r.value()["m"]).unwrap(), b"abc");
+        assert!(r.blob(&json!({"$blob": 1})).is_err());
+        assert!(r.blob(&json!(3)).is_err());
+
+        let err = reply(&json!({"ok": false, "error": {"kind": "invalid-input", "message": "no"}}), &[]);
+        assert_eq!(Reply::decode(err).unwrap().error().unwrap().kind, "invalid-input");
+        let bare = reply(&json!({"ok": false}), &[]);
+        assert_eq!(Reply::decode(bare).unwrap().error().unwrap().kind, "internal", "no silent success");
+
+        assert!(Reply::decode(Vec::new()).is_err());
+        assert!(Reply::decode(vec![0, 1]).is_err());
+        assert!(Reply::decode(vec![0, 255, 255, 255, 255, b'{']).is_err(), "header length past the end");
+        assert!(Reply::decode(reply(&json!({"ok": true, "blobs": [[0, 10]]}), &[b"short"])).is_err());
+        assert!(Reply::decode(reply(&json!({"ok": true, "blobs": [[usize::MAX, 2]]}), &[])).is_err());
+        assert!(matches!(Reply::decode(b"\x01[1]".to_vec()).unwrap(), Reply::Value(v) if v == b"[1]"));
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_decode_or_fail_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            if let Ok(r) = Reply::decode(bytes) {
+                let _ = r.error();
+                let _ = r.blob(&json!({"$blob": 0}));
+            }
+        }
+
+        #[test]
+        fn blobs_round_trip(blobs in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..32), 0..6)) {
+            let mut f = Frame::new("x");
+            let refs: Vec<Value> = blobs.iter().map(|b| f.blob(b)).collect();
+            let bytes = f.encode();
+            let hlen = u32::from_le_bytes(bytes[1..5].try_into().unwrap()) as usize;
+            let header: Value = serde_json::from_slice(&bytes[5..5 + hlen]).unwrap();
+            // The same table read back as a reply finds every blob.
+            let as_reply = reply(&json!({"ok": true, "value": refs, "blobs": header["blobs"]}), &blobs.iter().map(Vec::as_slice).collect::<Vec<_>>());
+            let r = Reply::decode(as_reply).unwrap();
+            for (i, b) in blobs.iter().enumerate() {
+                prop_assert_eq!(r.blob(&r.value()[i]).unwrap(), b.as_slice());
+            }
+        }
+    }
+}
