@@ -33,7 +33,7 @@
     box: '#e03131',
     selected: '#1864ab',
     selectedFill: 'rgba(24, 100, 171, 0.16)',
-    mask: [0, 166, 118, 170], // RGBA of an ink pixel in an overlaid mask
+    mask: [0, 190, 140, 215], // RGBA of an ink pixel in an overlaid mask
     maskFrame: 'rgba(0, 130, 92, 0.9)',
     drag: '#1864ab',
   };
@@ -333,8 +333,11 @@
     const box = nodeId == null ? null : state.nodes.get(nodeId);
     if (!box || !state.image) return;
     const s = state.scale;
-    const canvasTop = el.canvas.offsetTop - el.viewer.offsetTop;
-    const canvasLeft = el.canvas.offsetLeft - el.viewer.offsetLeft;
+    // The canvas's place in the viewer's scrolled content.
+    const c = el.canvas.getBoundingClientRect();
+    const v = el.viewer.getBoundingClientRect();
+    const canvasTop = c.top - v.top - el.viewer.clientTop + el.viewer.scrollTop;
+    const canvasLeft = c.left - v.left - el.viewer.clientLeft + el.viewer.scrollLeft;
     const centreY = canvasTop + (box.top + box.height / 2) * s;
     const centreX = canvasLeft + (box.left + box.width / 2) * s;
     el.viewer.scrollTo({
@@ -509,6 +512,15 @@
     ctx.drawImage(image, 0, 0);
 
     const px = 1 / scale; // one CSS pixel, in page pixels
+    const selectedId = selectedNode;
+    ctx.strokeStyle = COLORS.box;
+    ctx.lineWidth = 1.5 * px;
+    for (const box of boxes) {
+      if (box.id === selectedId) continue;
+      ctx.strokeRect(box.left, box.top, Math.max(box.width, px), Math.max(box.height, px));
+    }
+
+    // Masks above the boxes, so their ink is not hidden by box outlines.
     ctx.imageSmoothingEnabled = false;
     for (const mask of state.masks) {
       ctx.drawImage(mask.canvas, mask.left, mask.top);
@@ -519,15 +531,12 @@
     }
     ctx.setLineDash([]);
 
-    const selectedId = state.selected >= 0 ? state.issues[state.selected].nodeId : null;
-    ctx.strokeStyle = COLORS.box;
-    ctx.lineWidth = 1.5 * px;
-    for (const box of boxes) {
-      if (box.id === selectedId) continue;
-      ctx.strokeRect(box.left, box.top, Math.max(box.width, px), Math.max(box.height, px));
-    }
-
     const selected = selectedId == null ? null : state.nodes.get(selectedId);
+    // Where the highlighted box is (page pixels) and the drawing scale, for tests.
+    el.canvas.dataset.scale = String(scale);
+    el.canvas.dataset.selectedBox = selected
+      ? JSON.stringify({ left: selected.left, top: selected.top, width: selected.width, height: selected.height })
+      : '';
     if (selected) {
       const pad = 2 * px;
       const x = selected.left - pad;
