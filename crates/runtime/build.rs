@@ -1,7 +1,9 @@
 //! Builds what the host embeds:
 //!
 //! * the typed glue component, from `guest-wit/` for `wasm32-wasip2` (adding
-//!   that target with rustup when it is missing, and saying so), and
+//!   that target with rustup when it is missing, and saying so),
+//! * the HTTP adapter component, from `guest-http/` the same way (composed
+//!   with the standalone component for `wasmtime serve`), and
 //! * the list of files under `python-wasm/packages/` (the `mstudio` package
 //!   and compatibility modules), embedded so the binary is self-contained.
 
@@ -13,6 +15,8 @@ use std::process::Command;
 const WASM_TARGET: &str = "wasm32-wasip2";
 /// A prebuilt glue component to embed instead of building `guest-wit/`.
 const GLUE_ENV: &str = "MUNG_RUNTIME_GLUE_WASM";
+/// A prebuilt HTTP adapter component to embed instead of building `guest-http/`.
+const HTTP_ENV: &str = "MUNG_RUNTIME_HTTP_WASM";
 /// Set to 1 to forbid `rustup target add` (the build fails with advice instead).
 const NO_RUSTUP_ENV: &str = "MUNG_RUNTIME_NO_RUSTUP";
 
@@ -22,43 +26,57 @@ fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap());
 
     build_glue(&root, &out);
+    build_http(&root, &out);
     embed_packages(&root.join("python-wasm/packages"), &out);
 }
 
 fn build_glue(root: &Path, out: &Path) {
-    let glue = root.join("guest-wit");
+    println!("cargo:rerun-if-changed={}", root.join("python-wasm/adapter/interp.wit").display());
+    build_guest(root, out, "guest-wit", "mung_runtime_glue", GLUE_ENV);
+}
+
+/// The HTTP adapter (`guest-http/`): `wasi:http/incoming-handler` in front
+/// of the `mung:runtime` interfaces.
+fn build_http(root: &Path, out: &Path) {
+    build_guest(root, out, "guest-http", "mung_runtime_http", HTTP_ENV);
+}
+
+/// Builds the component crate in `root/dir` for `wasm32-wasip2` and copies
+/// it to `out/<lib>.wasm`, or copies the prebuilt file named by `prebuilt_env`.
+fn build_guest(root: &Path, out: &Path, dir: &str, lib: &str, prebuilt_env: &str) {
+    let crate_dir = root.join(dir);
     for p in ["src", "Cargo.toml", "Cargo.lock", "wit"] {
-        println!("cargo:rerun-if-changed={}", glue.join(p).display());
+        println!("cargo:rerun-if-changed={}", crate_dir.join(p).display());
     }
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
-    println!("cargo:rerun-if-changed={}", root.join("python-wasm/adapter/interp.wit").display());
 
-    println!("cargo:rerun-if-env-changed={GLUE_ENV}");
+    println!("cargo:rerun-if-env-changed={prebuilt_env}");
     println!("cargo:rerun-if-env-changed={NO_RUSTUP_ENV}");
-    // Packagers who build the glue themselves skip the nested build.
-    if let Some(prebuilt) = env::var_os(GLUE_ENV).filter(|v| !v.is_empty()) {
+    let wasm_name = format!("{lib}.wasm");
+    // Packagers who build the component themselves skip the nested build.
+    if let Some(prebuilt) = env::var_os(prebuilt_env).filter(|v| !v.is_empty()) {
         let prebuilt = PathBuf::from(prebuilt);
         println!("cargo:rerun-if-changed={}", prebuilt.display());
-        if let Err(e) = std::fs::copy(&prebuilt, out.join("mung_runtime_glue.wasm")) {
-            panic!("{GLUE_ENV}={} cannot be read: {e}", prebuilt.display());
+        if let Err(e) = std::fs::copy(&prebuilt, out.join(&wasm_name)) {
+            panic!("{prebuilt_env}={} cannot be read: {e}", prebuilt.display());
         }
         return;
     }
 
-    ensure_wasm_target();
+    ensure_wasm_target(prebuilt_env);
 
-    // A target directory shared by all profiles of the host, so the glue is
-    // built once per checkout, not once per profile.
+    // A target directory shared by all profiles of the host, so the
+    // component is built once per checkout, not once per profile.
     let target_dir = out
         .ancestors()
         .find(|p| p.file_name().is_some_and(|n| n == "build"))
         .and_then(|build| build.parent()?.parent())
         .unwrap_or(out)
-        .join("mung-runtime-glue");
+        .join(lib.replace('_', "-"));
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.args(["build", "--release", "--target", WASM_TARGET, "--manifest-path"])
-        .arg(glue.join("Cargo.toml"))
+        .arg(crate_dir.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir);
     // Settings meant for the host build must not leak into the wasm build.
@@ -74,14 +92,14 @@ fn build_glue(root: &Path, out: &Path) {
             cmd.env_remove(&*key);
         }
     }
-    let status = cmd.status().expect("running cargo to build guest-wit");
-    assert!(status.success(), "building the glue component (guest-wit) for {WASM_TARGET} failed");
-    let wasm = target_dir.join(WASM_TARGET).join("release/mung_runtime_glue.wasm");
-    std::fs::copy(&wasm, out.join("mung_runtime_glue.wasm")).expect("copying the glue component");
+    let status = cmd.status().unwrap_or_else(|e| panic!("running cargo to build {dir}: {e}"));
+    assert!(status.success(), "building the component in {dir} for {WASM_TARGET} failed");
+    let wasm = target_dir.join(WASM_TARGET).join("release").join(&wasm_name);
+    std::fs::copy(&wasm, out.join(&wasm_name)).unwrap_or_else(|e| panic!("copying {}: {e}", wasm.display()));
 }
 
 /// Adds the wasm target through rustup when the toolchain lacks it.
-fn ensure_wasm_target() {
+fn ensure_wasm_target(prebuilt_env: &str) {
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let sysroot = Command::new(&rustc)
         .args(["--print", "sysroot"])
@@ -95,7 +113,7 @@ fn ensure_wasm_target() {
     if env::var_os(NO_RUSTUP_ENV).is_some_and(|v| v != "0" && !v.is_empty()) {
         panic!(
             "the Rust target {WASM_TARGET} is missing and {NO_RUSTUP_ENV} forbids adding it; run \
-             `rustup target add {WASM_TARGET}`, or set {GLUE_ENV} to a prebuilt glue component"
+             `rustup target add {WASM_TARGET}`, or set {prebuilt_env} to a prebuilt component"
         );
     }
     println!(

@@ -63,5 +63,29 @@ pub fn compose(interpreter: &[u8], glue: &[u8], scratch: &Path) -> Result<Vec<u8
         definitions: vec![interp_path],
         ..Default::default()
     };
-    wasm_compose::composer::ComponentComposer::new(&glue_path, &config).compose().map_err(|e| ArtifactError::Component(e.into()))
+    wasm_compose::composer::ComponentComposer::new(&glue_path, &config)
+        .compose()
+        .map_err(|e| ArtifactError::Component(e.into()))
+}
+
+/// Composes the HTTP adapter (built from `guest-http/`) in front of the
+/// standalone component (the result of [`compose`]): the adapter's
+/// `mung:runtime` imports are wired to the standalone component's exports,
+/// and the result exports what the adapter exports,
+/// `wasi:http/incoming-handler` and the three `mung:runtime` interfaces (the
+/// adapter forwards those), so `wasmtime serve` can run it. `scratch` is a
+/// directory for the two input files.
+pub fn compose_http(standalone: &[u8], http_adapter: &[u8], scratch: &Path) -> Result<Vec<u8>> {
+    let standalone_path = scratch.join("standalone.wasm");
+    let adapter_path = scratch.join("http.wasm");
+    std::fs::write(&standalone_path, standalone).map_err(ArtifactError::io("writing the standalone component"))?;
+    std::fs::write(&adapter_path, http_adapter).map_err(ArtifactError::io("writing the HTTP adapter component"))?;
+    let config = wasm_compose::config::Config {
+        dir: scratch.to_path_buf(),
+        definitions: vec![standalone_path],
+        ..Default::default()
+    };
+    wasm_compose::composer::ComponentComposer::new(&adapter_path, &config)
+        .compose()
+        .map_err(|e| ArtifactError::Component(e.into()))
 }

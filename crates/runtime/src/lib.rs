@@ -43,6 +43,7 @@ mod compile_cache;
 mod engine;
 mod error;
 mod extraction;
+mod http;
 #[cfg(feature = "bench-internals")]
 pub mod internals;
 mod output;
@@ -56,12 +57,14 @@ mod validation;
 mod worker;
 
 pub use builder::{
-    DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT, Isolation, MIN_MEMORY_LIMIT, RuntimeBuilder, RuntimeInfo,
+    DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT, Isolation, MIN_MEMORY_LIMIT, RuntimeBuilder,
+    RuntimeInfo,
 };
 pub use cache::Cache;
 pub use compile_cache::{CacheOutcome, wasmtime_version};
 pub use error::{Error, ExecError, ExecFailure, PythonError, PythonErrorKind, SandboxError};
 pub use extraction::{ExtractError, Mask, Node, PlacedMask, Point, Region, RegionTool, RgbaImage};
+pub use http::WASMTIME_SERVE_TESTED;
 /// The `image` crate, whose types appear in conversions of [`RgbaImage`] and [`Mask`].
 pub use image;
 /// The error of fetching, unpacking and wrapping the interpreter ([`Error::Artifact`]).

@@ -1,0 +1,501 @@
+//! `/v1/extract/*`: the mask tools, with the native server's JSON shapes
+//! (`crates/server/src/wire.rs`). The portable form takes JSON bodies (and,
+//! where the native server does, the image or mask itself); it has no
+//! multipart parser.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::http::{Request, Response};
+use crate::mung::runtime::extraction::{self as wit, Mask, Point};
+use crate::problem::Problem;
+
+/// The bound on decoded images, in bytes as RGBA (the native default: the
+/// sandbox's default memory cap).
+const MAX_IMAGE_BYTES: u64 = 1 << 30;
+
+pub(crate) type Handler = fn(&Request) -> Result<Response, Problem>;
+
+pub(crate) fn handler(path: &str) -> Option<Handler> {
+    Some(match path {
+        "/v1/extract/binarize" => binarize,
+        "/v1/extract/stafflines" => stafflines,
+        "/v1/extract/fill-polygon" => fill_polygon,
+        "/v1/extract/cut-lines" => cut_lines,
+        "/v1/extract/separate" => separate,
+        "/v1/extract/staff" => staff,
+        "/v1/extract/staffspaces" => staffspaces,
+        "/v1/extract/snap" => snap,
+        "/v1/extract/insert-node" => insert_node,
+        _ => return None,
+    })
+}
+
+/// The body as JSON of type `T` (415 for another media type, 400 when it
+/// does not parse).
+fn json_body<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T, Problem> {
+    let media = request.media_type();
+    if media != "application/json" && !media.ends_with("+json") {
+        return Err(Problem::unsupported_media_type(format!(
+            "send application/json, not {}",
+            if media.is_empty() { "a body without Content-Type".into() } else { media }
+        )));
+    }
+    serde_json::from_slice(&request.body).map_err(|e| Problem::bad_request(format!("the JSON body does not fit: {e}")))
+}
+
+#[derive(Clone, Copy)]
+struct Region {
+    x: u32,
+    y: u32,
+    width: u32,
+    height: u32,
+}
+
+impl std::fmt::Display for Region {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{},{},{},{}", self.x, self.y, self.width, self.height)
+    }
+}
+
+fn parse_region(s: &str) -> Result<Region, String> {
+    let parts: Vec<u32> = s
+        .split(',')
+        .map(|p| p.trim().parse::<u32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("expected X,Y,W,H with non-negative integers, got {s:?}"))?;
+    match parts[..] {
+        [x, y, width, height] => Ok(Region { x, y, width, height }),
+        _ => Err(format!("expected 4 numbers X,Y,W,H, got {}", parts.len())),
+    }
+}
+
+#[derive(Deserialize)]
+struct RegionObject {
+    x: u32,
+    y: u32,
+    width: u32,
+    height: u32,
+}
+
+/// A region: `"x,y,w,h"`, `[x, y, w, h]` or `{"x","y","width","height"}`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RegionJson {
+    Text(String),
+    Array([u32; 4]),
+    Object(RegionObject),
+}
+
+impl RegionJson {
+    fn to_region(&self) -> Result<Region, Problem> {
+        match self {
+            RegionJson::Text(t) => parse_region(t).map_err(|e| Problem::bad_request(format!("region: {e}"))),
+            RegionJson::Array([x, y, width, height]) => Ok(Region { x: *x, y: *y, width: *width, height: *height }),
+            RegionJson::Object(r) => Ok(Region { x: r.x, y: r.y, width: r.width, height: r.height }),
+        }
+    }
+}
+
+fn parse_points(text: &str, min_points: usize) -> Result<Vec<Point>, String> {
+    let numbers: Vec<i32> = text
+        .split(',')
+        .map(|n| n.trim().parse::<i32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("expected integers x1,y1,x2,y2,..., got {text:?}"))?;
+    if numbers.len() < 2 * min_points || !numbers.len().is_multiple_of(2) {
+        return Err(format!(
+            "expected at least {min_points} points (an even count of numbers), got {} numbers",
+            numbers.len()
+        ));
+    }
+    Ok(numbers.chunks(2).map(|p| Point { x: p[0], y: p[1] }).collect())
+}
+
+/// Points: `"x1,y1,x2,y2,..."` or `[[x, y], ...]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PointsJson {
+    Text(String),
+    Pairs(Vec<[i32; 2]>),
+}
+
+impl PointsJson {
+    fn to_points(&self, what: &str, min_points: usize) -> Result<Vec<Point>, Problem> {
+        let points = match self {
+            PointsJson::Text(t) => {
+                parse_points(t, min_points).map_err(|e| Problem::bad_request(format!("{what}: {e}")))?
+            }
+            PointsJson::Pairs(p) => p.iter().map(|&[x, y]| Point { x, y }).collect(),
+        };
+        if points.len() < min_points {
+            return Err(Problem::bad_request(format!("{what}: at least {min_points} points are needed")));
+        }
+        Ok(points)
+    }
+}
+
+/// A mask; `left`/`top` place it on the page where that matters.
+#[derive(Serialize, Deserialize)]
+struct MaskJson {
+    #[serde(default)]
+    left: i32,
+    #[serde(default)]
+    top: i32,
+    width: u32,
+    height: u32,
+    /// base64 of `width * height` bytes, each 0 or 1.
+    pixels: String,
+}
+
+impl MaskJson {
+    fn new(left: i32, top: i32, mask: &Mask) -> MaskJson {
+        MaskJson { left, top, width: mask.width, height: mask.height, pixels: BASE64.encode(&mask.pixels) }
+    }
+
+    fn to_mask(&self, what: &str) -> Result<Mask, Problem> {
+        let pixels = BASE64
+            .decode(&self.pixels)
+            .map_err(|e| Problem::bad_request(format!("{what}: `pixels` is not base64: {e}")))?;
+        let expected = self.width as u64 * self.height as u64;
+        if pixels.len() as u64 != expected {
+            return Err(Problem::bad_request(format!(
+                "{what}: {} pixel bytes for a {}x{} mask (expected {expected})",
+                pixels.len(),
+                self.width,
+                self.height
+            )));
+        }
+        Ok(Mask { width: self.width, height: self.height, pixels })
+    }
+}
+
+/// A node, with the fields the node operations use.
+#[derive(Serialize, Deserialize)]
+struct NodeJson {
+    id: i64,
+    class_name: String,
+    top: i32,
+    left: i32,
+    width: u32,
+    height: u32,
+    #[serde(default)]
+    outlinks: Vec<i64>,
+    #[serde(default)]
+    inlinks: Vec<i64>,
+    #[serde(default)]
+    precedence_outlinks: Vec<i64>,
+    #[serde(default)]
+    precedence_inlinks: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    text_transcription: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mask: Option<MaskJson>,
+}
+
+impl NodeJson {
+    fn from_node(n: wit::Node) -> NodeJson {
+        let mask = n.mask.as_ref().map(|m| MaskJson::new(n.left, n.top, m));
+        NodeJson {
+            id: n.id,
+            class_name: n.class_name,
+            top: n.top,
+            left: n.left,
+            width: n.width,
+            height: n.height,
+            outlinks: n.outlinks,
+            inlinks: n.inlinks,
+            precedence_outlinks: n.precedence_outlinks,
+            precedence_inlinks: n.precedence_inlinks,
+            text_transcription: n.text_transcription,
+            mask,
+        }
+    }
+
+    fn to_node(&self) -> Result<wit::Node, Problem> {
+        let what = format!("node {}", self.id);
+        Ok(wit::Node {
+            id: self.id,
+            class_name: self.class_name.clone(),
+            top: self.top,
+            left: self.left,
+            width: self.width,
+            height: self.height,
+            outlinks: self.outlinks.clone(),
+            inlinks: self.inlinks.clone(),
+            precedence_outlinks: self.precedence_outlinks.clone(),
+            precedence_inlinks: self.precedence_inlinks.clone(),
+            text_transcription: self.text_transcription.clone(),
+            mask: self.mask.as_ref().map(|m| m.to_mask(&what)).transpose()?,
+        })
+    }
+}
+
+/// Decodes base64 (standard alphabet, padding optional; a data URL is fine).
+fn base64_bytes(text: &str, what: &str) -> Result<Vec<u8>, Problem> {
+    let trimmed = text.trim();
+    let payload = trimmed.split_once(";base64,").map_or(trimmed, |(_, p)| p);
+    BASE64
+        .decode(payload)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(payload))
+        .map_err(|e| Problem::bad_request(format!("{what} is not base64: {e}")))
+}
+
+/// Decodes an image whose header promises at most `max_bytes` of pixels
+/// (the messages are the host library's).
+fn decode_limited(bytes: &[u8], what: &str) -> Result<image::DynamicImage, Problem> {
+    let reader = || {
+        let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| Problem::invalid_input(format!("cannot read the {what}: {e}")))?;
+        let mut limits = image::Limits::default();
+        limits.max_alloc = Some(MAX_IMAGE_BYTES);
+        reader.limits(limits);
+        Ok::<_, Problem>(reader)
+    };
+    let (width, height) =
+        reader()?.into_dimensions().map_err(|e| Problem::invalid_input(format!("cannot read the {what}: {e}")))?;
+    let needed = width as u64 * height as u64 * 4;
+    if needed > MAX_IMAGE_BYTES {
+        return Err(Problem::invalid_input(format!(
+            "the {what} is {width}x{height} pixels ({} MiB as RGBA), over the limit of {} MiB",
+            needed >> 20,
+            MAX_IMAGE_BYTES >> 20
+        )));
+    }
+    reader()?.decode().map_err(|e| Problem::invalid_input(format!("cannot decode the {what}: {e}")))
+}
+
+fn check_inside(region: Region, width: u32, height: u32) -> Result<(), Problem> {
+    if region.width == 0 || region.height == 0 {
+        return Err(Problem::invalid_input(format!("the region {region} is empty")));
+    }
+    let right = region.x as u64 + region.width as u64;
+    let bottom = region.y as u64 + region.height as u64;
+    if right > width as u64 || bottom > height as u64 {
+        return Err(Problem::invalid_input(format!(
+            "the region {region} reaches ({right}, {bottom}), outside the {width}x{height} image"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether the client asked for JSON rather than a PNG.
+fn wants_json(request: &Request) -> bool {
+    request.header("accept").is_some_and(|v| v.contains("application/json") && !v.contains("image/png"))
+}
+
+fn to_png(mask: &Mask) -> Vec<u8> {
+    let pixels = mask.pixels.iter().map(|&p| if p != 0 { 255 } else { 0 }).collect();
+    let luma = image::GrayImage::from_raw(mask.width, mask.height, pixels).expect("mask size matches its pixels");
+    let mut png = Vec::new();
+    luma.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .expect("encoding a grey image as PNG into memory cannot fail");
+    png
+}
+
+/// A mask as PNG (placement in `X-Mung-Left`/`X-Mung-Top`) or JSON.
+fn mask_response(json: bool, left: i32, top: i32, mask: &Mask) -> Response {
+    if json {
+        // Serialised as the struct (field order), as the native `Json(MaskJson)`.
+        let body = serde_json::to_vec(&MaskJson::new(left, top, mask)).expect("a mask serialises");
+        return Response::new(200, "application/json", body);
+    }
+    Response::new(200, "image/png", to_png(mask)).header("x-mung-left", left).header("x-mung-top", top)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegionRequestJson {
+    /// base64 PNG or JPEG (a data URL is fine).
+    image: String,
+    region: Option<RegionJson>,
+    polygon: Option<PointsJson>,
+}
+
+#[derive(Clone, Copy)]
+enum Tool {
+    Binarize,
+    Stafflines,
+}
+
+fn region_tool(request: &Request, tool: Tool) -> Result<Response, Problem> {
+    let json = wants_json(request);
+    let media = request.media_type();
+    let (image, region, polygon) = if media == "multipart/form-data" {
+        return Err(Problem::unsupported_media_type(
+            "the portable component takes application/json ({\"image\": base64, \"region\": [x, y, w, h]}) \
+             or the image itself, not multipart/form-data",
+        ));
+    } else if media.starts_with("image/") {
+        (request.body.clone(), None, None)
+    } else {
+        let body: RegionRequestJson = json_body(request).map_err(|p| {
+            if p.status == 415 {
+                Problem::unsupported_media_type(
+                    "send multipart/form-data (image, region, polygon), application/json, or the image itself",
+                )
+            } else {
+                p
+            }
+        })?;
+        (
+            base64_bytes(&body.image, "image")?,
+            body.region.map(|r| r.to_region()).transpose()?,
+            body.polygon.map(|p| p.to_points("polygon", 3)).transpose()?,
+        )
+    };
+    let page = decode_limited(&image, "image")?;
+    drop(image);
+    let (crop, region) = match region {
+        Some(region) => {
+            check_inside(region, page.width(), page.height())?;
+            (page.crop_imm(region.x, region.y, region.width, region.height).to_rgba8(), region)
+        }
+        None => {
+            let rgba = page.to_rgba8();
+            let region = Region { x: 0, y: 0, width: rgba.width(), height: rgba.height() };
+            (rgba, region)
+        }
+    };
+    drop(page);
+    let crop = wit::RgbaImage { width: crop.width(), height: crop.height(), pixels: crop.into_raw() };
+    let mut mask = match tool {
+        Tool::Binarize => wit::otsu_binarize_region(&crop)?,
+        Tool::Stafflines => wit::detect_stafflines(&crop)?,
+    };
+    if let Some(polygon) = polygon {
+        let local: Vec<Point> =
+            polygon.iter().map(|p| Point { x: p.x - region.x as i32, y: p.y - region.y as i32 }).collect();
+        let inside = wit::fill_polygon(region.width, region.height, &local)?;
+        if (mask.width, mask.height) != (inside.width, inside.height) {
+            return Err(Problem::invalid_input(format!(
+                "masks of different sizes: {}x{} and {}x{}",
+                mask.width, mask.height, inside.width, inside.height
+            )));
+        }
+        for (a, b) in mask.pixels.iter_mut().zip(&inside.pixels) {
+            *a &= *b;
+        }
+    }
+    Ok(mask_response(json, region.x as i32, region.y as i32, &mask))
+}
+
+fn binarize(request: &Request) -> Result<Response, Problem> {
+    region_tool(request, Tool::Binarize)
+}
+
+fn stafflines(request: &Request) -> Result<Response, Problem> {
+    region_tool(request, Tool::Stafflines)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FillPolygonRequest {
+    width: u32,
+    height: u32,
+    polygon: PointsJson,
+}
+
+fn fill_polygon(request: &Request) -> Result<Response, Problem> {
+    let body: FillPolygonRequest = json_body(request)?;
+    let points = body.polygon.to_points("polygon", 1)?;
+    let pixels = body.width as u64 * body.height as u64;
+    if pixels == 0 || pixels > MAX_IMAGE_BYTES {
+        return Err(Problem::bad_request(format!("a {}x{} mask is empty or too large", body.width, body.height)));
+    }
+    let mask = wit::fill_polygon(body.width, body.height, &points)?;
+    Ok(mask_response(wants_json(request), 0, 0, &mask))
+}
+
+/// A mask from a PNG body or `{"mask": {...}}`.
+fn mask_body(request: &Request) -> Result<Mask, Problem> {
+    if request.media_type().starts_with("image/") {
+        let image = decode_limited(&request.body, "mask")?;
+        let (width, height) = (image.width(), image.height());
+        let pixels = if image.color().has_alpha() {
+            image.to_rgba8().pixels().map(|p| u8::from(p.0[3] > 127)).collect()
+        } else {
+            image.to_luma8().pixels().map(|p| u8::from(p.0[0] > 127)).collect()
+        };
+        return Ok(Mask { width, height, pixels });
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct MaskRequest {
+        mask: MaskJson,
+    }
+    let body: MaskRequest = json_body(request)?;
+    body.mask.to_mask("mask")
+}
+
+fn polylines_json(lines: &[Vec<Point>]) -> Vec<Vec<[i32; 2]>> {
+    lines.iter().map(|l| l.iter().map(|p| [p.x, p.y]).collect()).collect()
+}
+
+fn cut_lines(request: &Request) -> Result<Response, Problem> {
+    let mask = mask_body(request)?;
+    let lines = wit::compute_cut_lines(&mask)?;
+    Ok(Response::json(&json!({ "cut_lines": polylines_json(&lines) })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeparateRequest {
+    mask: MaskJson,
+    cut_lines: Vec<Vec<[i32; 2]>>,
+}
+
+fn separate(request: &Request) -> Result<Response, Problem> {
+    let body: SeparateRequest = json_body(request)?;
+    let (left, top) = (body.mask.left, body.mask.top);
+    let mask = body.mask.to_mask("mask")?;
+    let cuts: Vec<Vec<Point>> =
+        body.cut_lines.iter().map(|l| l.iter().map(|&[x, y]| Point { x, y }).collect()).collect();
+    let bands = wit::separate_lines(left, top, &mask, &cuts)?;
+    let bands: Vec<MaskJson> = bands.iter().map(|b| MaskJson::new(b.left, b.top, &b.mask)).collect();
+    Ok(Response::json(&json!({ "bands": bands })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NodesRequest {
+    nodes: Vec<NodeJson>,
+}
+
+fn nodes_body(request: &Request) -> Result<Vec<wit::Node>, Problem> {
+    let body: NodesRequest = json_body(request)?;
+    body.nodes.iter().map(NodeJson::to_node).collect()
+}
+
+fn staff(request: &Request) -> Result<Response, Problem> {
+    let node = wit::generate_staff_from_stafflines(&nodes_body(request)?)?;
+    Ok(Response::json(&json!({ "node": NodeJson::from_node(node) })))
+}
+
+fn staffspaces(request: &Request) -> Result<Response, Problem> {
+    let out = wit::generate_staffspaces(&nodes_body(request)?)?;
+    Ok(Response::json(&json!({ "nodes": out.into_iter().map(NodeJson::from_node).collect::<Vec<_>>() })))
+}
+
+fn snap(request: &Request) -> Result<Response, Problem> {
+    let out = wit::snap_nodes_to_staves(&nodes_body(request)?)?;
+    Ok(Response::json(&json!({ "nodes": out.into_iter().map(NodeJson::from_node).collect::<Vec<_>>() })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InsertNodeRequest {
+    document: String,
+    class_name: String,
+    mask: MaskJson,
+}
+
+fn insert_node(request: &Request) -> Result<Response, Problem> {
+    let body: InsertNodeRequest = json_body(request)?;
+    let placed = wit::PlacedMask { left: body.mask.left, top: body.mask.top, mask: body.mask.to_mask("mask")? };
+    let out = wit::insert_node(&body.document, &body.class_name, &placed)?;
+    Ok(Response::json(&json!({ "document": out.mung_xml, "id": out.id })))
+}
