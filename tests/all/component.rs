@@ -2,7 +2,6 @@
 //! plain wasmtime + wasmtime-wasi (the dynamic component API, no bindings,
 //! no project code), looked up by export name and called with `Val`s.
 
-
 use wasmtime::component::{Component, Linker, ResourceTable, Val};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};

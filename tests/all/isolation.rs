@@ -1,7 +1,6 @@
 //! Fresh and session isolation, and the pre-initialised snapshot following
 //! the packages directory.
 
-
 use crate::common::runtime;
 use mung_runtime::{Isolation, Runtime};
 use serde_json::json;

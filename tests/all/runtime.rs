@@ -1,7 +1,6 @@
 //! The runtime core: `execute` semantics, typed failures, sandbox limits,
 //! and sharing one `Runtime` between threads.
 
-
 use std::time::{Duration, Instant};
 
 use crate::common::runtime;
