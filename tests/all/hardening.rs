@@ -278,6 +278,93 @@ fn d8_hashing_is_consistent_within_an_instance() {
     assert_eq!(flags, json!(0), "hash randomisation changed: update the README's security model");
 }
 
+// ------------------------------------------------------------------ defect 9
+
+#[test]
+fn d9_links_out_of_a_writable_grant_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let grant = dir.path().join("grant");
+    std::fs::create_dir_all(grant.join("sub")).unwrap();
+    let rt = Runtime::builder().mount(Mount::read_write(&grant, "/data")).build().expect("a runtime with a grant");
+    let code = r#"
+import os
+out = {}
+for link, target in [('/data/up', '..'), ('/data/abs', '/etc/passwd'), ('/data/sub/up2', '../../x'),
+                     ('/data/tricky', 'sub/../../x'), ('/data/ok', 'sub/x'), ('/data/sub/ok2', '../ok')]:
+    try:
+        os.symlink(target, link)
+        out[link] = 'made'
+    except OSError as e:
+        out[link] = type(e).__name__
+out"#;
+    let value = rt.execute(code, &json!({})).unwrap().value;
+    assert_eq!(
+        value,
+        json!({"/data/up": "PermissionError", "/data/abs": "PermissionError", "/data/sub/up2": "PermissionError",
+               "/data/tricky": "PermissionError", "/data/ok": "made", "/data/sub/ok2": "made"})
+    );
+    let mut on_host: Vec<_> = walk(&grant).into_iter().filter(|p| p.is_symlink()).collect();
+    on_host.sort();
+    assert_eq!(on_host, vec![grant.join("ok"), grant.join("sub/ok2")], "only the links that stay inside exist");
+    assert_eq!(std::fs::read_link(grant.join("sub/ok2")).unwrap(), Path::new("../ok"));
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() && !path.is_symlink() {
+            out.extend(walk(&path));
+        }
+        out.push(path);
+    }
+    out
+}
+
+#[test]
+fn d9_the_write_quota_stops_a_script_filling_the_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let grant = dir.path().canonicalize().unwrap();
+    // 16 MiB in 64 KiB writes against a 1 MiB quota, then the same through
+    // os.write and os.pwrite, each stopped with ENOSPC.
+    let code = r#"
+import errno, os
+def fill(write):
+    for i in range(256):
+        try:
+            write(b'x' * 65536)
+        except OSError as e:
+            return [i, e.errno == errno.ENOSPC]
+    return [256, False]
+with open('/out/big', 'wb', buffering=0) as f:
+    a = fill(f.write)
+fd = os.open('/out/more', os.O_WRONLY | os.O_CREAT)
+b = fill(lambda d: os.pwrite(fd, d, 0))
+os.close(fd)
+[a, b]"#;
+    let (out, _) = run_within(
+        cli()
+            .args(["exec", "--json", "--rw-quota", "1M", "--allow-dir"])
+            .arg(format!("{}:/out:rw", grant.display()))
+            .arg("-c")
+            .arg(code),
+        Duration::from_secs(300),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["value"], json!([[16, true], [0, true]]), "{report}");
+    let size = std::fs::metadata(grant.join("big")).unwrap().len();
+    assert_eq!(size, 1 << 20, "the quota, to the byte");
+    // The default (1 GiB) leaves ordinary writes alone, and the quota is per script.
+    let out = run(
+        cli()
+            .args(["exec", "--allow-dir"])
+            .arg(format!("{}:/out:rw", grant.display()))
+            .args(["-c", "open('/out/small', 'wb').write(b'y' * 3_000_000)"]),
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "3000000\n", "{}", show(&out));
+}
+
 // ------------------------------------------------------------------ defect 10
 
 #[test]

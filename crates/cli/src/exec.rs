@@ -51,6 +51,13 @@ pub(crate) struct ExecArgs {
     #[arg(long = "allow-dir", value_name = "HOST[:GUEST][:ro|rw]")]
     allow_dir: Vec<DirGrant>,
 
+    /// Cap on the bytes a script may write to its `:rw` grants (each
+    /// script, counting overwrites); past it, writes fail in the sandbox
+    /// with "No space left on device". Symbolic links leading out of a
+    /// grant are refused whatever this is.
+    #[arg(long, value_name = "SIZE", default_value = "1G")]
+    rw_quota: ByteSize,
+
     /// Cap on what the script may print to each of stdout and stderr; the
     /// rest is dropped.
     #[arg(long, value_name = "SIZE", default_value = "16M")]
@@ -104,7 +111,7 @@ pub(crate) fn run(args: ExecArgs, cache_dir: Option<PathBuf>) -> u8 {
         None => json!({}),
     };
     let mut builder = match args.sandbox.builder(cache_dir) {
-        Ok(b) => b.output_limit(args.output_limit.0 as usize),
+        Ok(b) => b.output_limit(args.output_limit.0 as usize).write_quota(args.rw_quota.0),
         Err(e) => return fail(e),
     };
     for grant in &args.allow_dir {

@@ -13,6 +13,7 @@ use crate::bindings;
 use crate::compile_cache::{self, CacheOutcome};
 use crate::engine::{self, EngineSettings};
 use crate::error::Error;
+use crate::grants;
 use crate::output::OutputSink;
 use crate::pool::Pool;
 use crate::runtime::Runtime;
@@ -26,6 +27,8 @@ pub const DEFAULT_MEMORY_LIMIT: u64 = 1 << 30;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default cap on what one call may print to each of stdout and stderr.
 pub const DEFAULT_OUTPUT_LIMIT: usize = 16 << 20;
+/// Default cap on the bytes one instance may write to its writable grants.
+pub const DEFAULT_WRITE_QUOTA: u64 = 1 << 30;
 /// The smallest memory cap that leaves the interpreter room to start.
 pub const MIN_MEMORY_LIMIT: u64 = 128 << 20;
 /// wasm32's hard limit.
@@ -50,6 +53,7 @@ pub struct RuntimeBuilder {
     timeout: Duration,
     fuel: Option<u64>,
     output_limit: usize,
+    write_quota: u64,
     mounts: Vec<Mount>,
     max_instances: Option<u32>,
     preinitialized: Option<bool>,
@@ -81,6 +85,7 @@ impl Default for RuntimeBuilder {
             timeout: DEFAULT_TIMEOUT,
             fuel: None,
             output_limit: DEFAULT_OUTPUT_LIMIT,
+            write_quota: DEFAULT_WRITE_QUOTA,
             mounts: Vec::new(),
             max_instances: None,
             preinitialized: None,
@@ -138,7 +143,19 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Grants the guest a host directory.
+    /// Caps how many bytes one instance may write to its writable grants
+    /// (default 1 GiB), so a script cannot fill the disk. Past it, writes
+    /// fail in the guest with "No space left on device". Every byte written
+    /// counts, also those that overwrite earlier ones.
+    pub fn write_quota(mut self, bytes: u64) -> Self {
+        self.write_quota = bytes;
+        self
+    }
+
+    /// Grants the guest a host directory. Symbolic links the guest creates
+    /// in a writable grant may not lead out of it (they fail with
+    /// `PermissionError`), and its writes count against the
+    /// [write quota](Self::write_quota).
     pub fn mount(mut self, mount: Mount) -> Self {
         self.mounts.push(mount);
         self
@@ -241,6 +258,7 @@ impl RuntimeBuilder {
         })?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(Error::wasmtime("adding WASI to the linker"))?;
+        grants::add_to_linker(&mut linker)?;
         let instance_pre = linker.instantiate_pre(&component).map_err(Error::wasmtime("linking the component"))?;
         let pre = bindings::RuntimePre::new(instance_pre).map_err(Error::wasmtime("binding the component"))?;
         let tokio = tokio::runtime::Builder::new_multi_thread()
@@ -270,6 +288,7 @@ impl RuntimeBuilder {
             memory_limit: self.memory_limit,
             isolation: self.isolation,
             output_limit: self.output_limit,
+            write_quota: self.write_quota,
             stdout_sink: self.stdout_sink,
             stderr_sink: self.stderr_sink,
             slots: Slots::new(max_instances),

@@ -43,6 +43,7 @@ mod compile_cache;
 mod engine;
 mod error;
 mod extraction;
+mod grants;
 mod http;
 #[cfg(feature = "bench-internals")]
 pub mod internals;
@@ -57,7 +58,7 @@ mod validation;
 mod worker;
 
 pub use builder::{
-    DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT, Isolation, MIN_MEMORY_LIMIT, RuntimeBuilder,
+    DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT, DEFAULT_WRITE_QUOTA, Isolation, MIN_MEMORY_LIMIT, RuntimeBuilder,
     RuntimeInfo,
 };
 pub use cache::Cache;

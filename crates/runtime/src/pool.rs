@@ -27,6 +27,7 @@ pub(crate) struct Pool {
     pub(crate) memory_limit: u64,
     pub(crate) isolation: Isolation,
     pub(crate) output_limit: usize,
+    pub(crate) write_quota: u64,
     pub(crate) stdout_sink: Option<OutputSink>,
     pub(crate) stderr_sink: Option<OutputSink>,
     pub(crate) slots: std::sync::Arc<Slots>,
@@ -80,6 +81,7 @@ impl Pool {
             &self.layout,
             self.memory_limit,
             self.output_limit,
+            self.write_quota,
             self.stdout_sink.clone(),
             self.stderr_sink.clone(),
         )?;

@@ -8,6 +8,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::error::Error;
+use crate::grants::WriteQuota;
 use crate::output::{Capture, OutputSink};
 
 /// Guest path of the stdlib directory (holding `python315.zip`).
@@ -179,6 +180,8 @@ pub(crate) struct State {
     pub limiter: Limiter,
     pub stdout: Capture,
     pub stderr: Capture,
+    /// What is left of the write quota (see `grants.rs`).
+    pub write_quota: WriteQuota,
 }
 
 impl State {
@@ -186,6 +189,7 @@ impl State {
         layout: &Layout,
         memory_limit: u64,
         output_limit: usize,
+        write_quota: u64,
         stdout_sink: Option<OutputSink>,
         stderr_sink: Option<OutputSink>,
     ) -> Result<State, Error> {
@@ -197,6 +201,7 @@ impl State {
             limiter: Limiter { memory_limit, hit: false },
             stdout,
             stderr,
+            write_quota: WriteQuota::new(write_quota),
         })
     }
 }
