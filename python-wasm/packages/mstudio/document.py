@@ -14,6 +14,8 @@ element name is chosen as the readers do: ``Node`` if the document has any ``Nod
 element, otherwise ``CropObject``.
 """
 
+from __future__ import annotations
+
 import codecs
 import re
 
@@ -34,15 +36,15 @@ __all__ = ["encode_mask_rle", "add_node"]
 
 def _binary_mask(mask, what="mask"):
     if not isinstance(mask, np.ndarray):
-        raise InvalidInput("{0} must be a numpy array, got {1}".format(what, type(mask).__name__))
+        raise InvalidInput(f"{what} must be a numpy array, got {type(mask).__name__}")
     if mask.dtype != np.bool_ and mask.dtype.kind not in "iu":
-        raise InvalidInput("{0} must have a bool or integer dtype, got {1}".format(what, mask.dtype))
+        raise InvalidInput(f"{what} must have a bool or integer dtype, got {mask.dtype}")
     if mask.dtype != np.bool_ and mask.size and ((mask != 0) & (mask != 1)).any():
-        raise InvalidInput("{0} must be binary (only 0 and 1)".format(what))
+        raise InvalidInput(f"{what} must be binary (only 0 and 1)")
     return mask.astype(np.uint8)
 
 
-def encode_mask_rle(mask):
+def encode_mask_rle(mask: np.ndarray | None) -> str:
     """Run-length encode a 0/1 mask as mung 1.2.1 does (``0:12 1:5 0:3``).
 
     ``None`` gives ``'None'`` (as in mung). Any other input must be a numpy array
@@ -62,7 +64,7 @@ def encode_mask_rle(mask):
     parts = [] if first == 0 else ["0:0"]
     value = first
     for length in lengths:
-        parts.append("{0}:{1}".format(value, length))
+        parts.append(f"{value}:{length}")
         value = 1 - value
     return " ".join(parts)
 
@@ -107,7 +109,7 @@ _TOKEN = re.compile(
 )
 
 
-class _Element(object):
+class _Element:
     __slots__ = ("name", "start", "start_end", "end_start", "end", "parent", "children",
                  "self_closing")
 
@@ -143,7 +145,7 @@ def _scan(text):
                 stack.append(el)
         elif m.group("end") is not None:
             if not stack or stack[-1].name != m.group("end"):
-                raise _doc_error("could not match the end tag </{0}>".format(m.group("end")))
+                raise _doc_error(f"could not match the end tag </{m.group('end')}>")
             el = stack.pop()
             el.end_start = m.start()
             el.end = m.end()
@@ -182,7 +184,7 @@ def _whitespace(text, a, b):
     return s if s.strip() == "" else None
 
 
-class _Layout(object):
+class _Layout:
     """How a node element is laid out: separators before the node, before each
     child, before ``</Node>``, and inside ``<Data>``."""
 
@@ -252,15 +254,15 @@ def _data_items(data):
     if data is None:
         return []
     if not isinstance(data, dict):
-        raise InvalidInput("data must be a dict or None, got {0}".format(type(data).__name__))
+        raise InvalidInput(f"data must be a dict or None, got {type(data).__name__}")
     items = []
     for key, value in data.items():
         if not isinstance(key, str) or not key:
-            raise InvalidInput("data keys must be non-empty strings, got {0!r}".format(key))
+            raise InvalidInput(f"data keys must be non-empty strings, got {key!r}")
         if value is None:
             continue
         if isinstance(value, (bool, np.bool_)):
-            raise InvalidInput("data[{0!r}]: booleans cannot be stored in MuNG".format(key))
+            raise InvalidInput(f"data[{key!r}]: booleans cannot be stored in MuNG")
         if isinstance(value, (int, np.integer)):
             items.append((key, "int", str(int(value))))
         elif isinstance(value, (float, np.floating)):
@@ -279,28 +281,28 @@ def _data_items(data):
             elif all(isinstance(v, str) and v and v.split() == [v] for v in value):
                 items.append((key, "list[str]", " ".join(value)))
             else:
-                raise InvalidInput("data[{0!r}]: a list must hold only ints, only numbers or only "
-                                   "strings without whitespace".format(key))
+                raise InvalidInput(f"data[{key!r}]: a list must hold only ints, only numbers or "
+                                   "only strings without whitespace")
         else:
-            raise InvalidInput("data[{0!r}]: unsupported value type {1}".format(
-                key, type(value).__name__))
+            raise InvalidInput(
+                f"data[{key!r}]: unsupported value type {type(value).__name__}")
     return items
 
 
 def _node_text(tag, attrs, node_id, class_name, top, left, width, height, rle, items, layout):
     cs = layout.child_sep
-    parts = ["<{0}{1}>".format(tag, attrs)]
+    parts = [f"<{tag}{attrs}>"]
     for name, value in (("Id", str(node_id)), ("ClassName", _escape(class_name)),
                         ("Top", str(top)), ("Left", str(left)), ("Width", str(width)),
                         ("Height", str(height)), ("Mask", rle)):
-        parts.append("{0}<{1}>{2}</{1}>".format(cs, name, value))
+        parts.append(f"{cs}<{name}>{value}</{name}>")
     if items:
         parts.append(cs + "<Data>")
         for key, vtype, value in items:
-            parts.append('{0}<DataItem key="{1}" type="{2}">{3}</DataItem>'.format(
-                layout.item_sep, _escape(key, True), vtype, _escape(value)))
+            parts.append(f'{layout.item_sep}<DataItem key="{_escape(key, True)}" '
+                         f'type="{vtype}">{_escape(value)}</DataItem>')
         parts.append(layout.data_close_sep + "</Data>")
-    parts.append("{0}</{1}>".format(layout.close_sep, tag))
+    parts.append(f"{layout.close_sep}</{tag}>")
     return "".join(parts)
 
 
@@ -315,7 +317,7 @@ def _parse(data):
     try:
         return etree.fromstring(data, parser).getroottree()
     except etree.XMLSyntaxError as exc:
-        raise _doc_error("the document is not well-formed XML: {0}".format(exc),
+        raise _doc_error(f"the document is not well-formed XML: {exc}",
                          line=getattr(exc, "lineno", None))
 
 
@@ -328,8 +330,8 @@ def _to_bytes(xml):
         try:
             return xml.encode(enc)
         except (LookupError, UnicodeError) as exc:
-            raise InvalidInput("cannot encode the document as {0}: {1}".format(enc, exc))
-    raise InvalidInput("xml must be str or bytes, got {0}".format(type(xml).__name__))
+            raise InvalidInput(f"cannot encode the document as {enc}: {exc}")
+    raise InvalidInput(f"xml must be str or bytes, got {type(xml).__name__}")
 
 
 def _node_id(el):
@@ -338,17 +340,18 @@ def _node_id(el):
     try:
         return int(float(text.strip()))
     except (AttributeError, ValueError, OverflowError):
-        raise _doc_error("a <{0}> element has no valid <Id> (got {1!r})".format(el.tag, text),
+        raise _doc_error(f"a <{el.tag}> element has no valid <Id> (got {text!r})",
                          line=el.sourceline)
 
 
 def _check_int(value, what):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise InvalidInput("{0} must be an integer, got {1!r}".format(what, value))
+        raise InvalidInput(f"{what} must be an integer, got {value!r}")
     return int(value)
 
 
-def add_node(xml, class_name, top, left, mask, data=None):
+def add_node(xml: str | bytes, class_name: str, top: int, left: int, mask: np.ndarray,
+             data: dict | None = None) -> tuple[bytes, int]:
     """Append a node to a MuNG document.
 
     ``xml``: the document (``bytes`` or ``str``). ``class_name``: the new node's
@@ -367,7 +370,7 @@ def add_node(xml, class_name, top, left, mask, data=None):
     """
     if not isinstance(class_name, str) or not class_name or class_name.strip() != class_name:
         raise InvalidInput("class_name must be a non-empty string without surrounding "
-                           "whitespace, got {0!r}".format(class_name))
+                           f"whitespace, got {class_name!r}")
     top = _check_int(top, "top")
     left = _check_int(left, "left")
     if not isinstance(mask, np.ndarray) or mask.ndim != 2:
@@ -377,8 +380,7 @@ def add_node(xml, class_name, top, left, mask, data=None):
     top += dy
     left += dx
     if top < 0 or left < 0:
-        raise InvalidInput("the node would lie outside the page (top={0}, left={1})".format(
-            top, left))
+        raise InvalidInput(f"the node would lie outside the page (top={top}, left={left})")
     height, width = mask.shape
     items = _data_items(data)
     rle = encode_mask_rle(mask)
@@ -391,10 +393,10 @@ def add_node(xml, class_name, top, left, mask, data=None):
         codec = codecs.lookup(encoding).name
         text = raw.decode(codec)
     except (LookupError, UnicodeError) as exc:
-        raise _doc_error("cannot decode the document as {0}: {1}".format(encoding, exc))
+        raise _doc_error(f"cannot decode the document as {encoding}: {exc}")
     if text.encode(codec) != raw:
-        raise _doc_error("the document's encoding {0} does not round-trip; "
-                           "re-encode it as UTF-8".format(encoding))
+        raise _doc_error(f"the document's encoding {encoding} does not round-trip; "
+                           "re-encode it as UTF-8")
 
     if next(root.iter("Node"), None) is not None:
         tag = "Node"
@@ -404,16 +406,16 @@ def add_node(xml, class_name, top, left, mask, data=None):
         tag = "Node"
     existing = list(root.iter(tag))
     if not existing and root.tag not in ("Nodes", "CropObjectList"):
-        raise _doc_error("not a MuNG document: the root element is <{0}> and there is no "
-                           "<Node> element".format(root.tag))
+        raise _doc_error(f"not a MuNG document: the root element is <{root.tag}> and there is "
+                           "no <Node> element")
     if root.tag == tag:
-        raise _doc_error("the root element is a single <{0}>; nothing to append to".format(tag))
+        raise _doc_error(f"the root element is a single <{tag}>; nothing to append to")
     new_id = max(_node_id(el) for el in existing) + 1 if existing else 0
 
     sroot = _scan(text)
     nodes = [el for el in _iter_elements(sroot) if el.name == tag]
     if len(nodes) != len(existing):
-        raise _doc_error("could not locate the <{0}> elements in the document text".format(tag))
+        raise _doc_error(f"could not locate the <{tag}> elements in the document text")
 
     attrs = ""
     if nodes:
@@ -424,7 +426,7 @@ def add_node(xml, class_name, top, left, mask, data=None):
             xml_id = last_el.get("{http://www.w3.org/XML/1998/namespace}id")
             m = re.match(r"^(.*___)-?\d+$", xml_id or "")
             if m:
-                attrs = ' xml:id="{0}"'.format(_escape(m.group(1) + str(new_id), True))
+                attrs = f' xml:id="{_escape(m.group(1) + str(new_id), True)}"'
         snippet = layout.node_sep + _node_text(tag, attrs, new_id, class_name, top, left,
                                                width, height, rle, items, layout)
         new_text = text[:last.end] + snippet + text[last.end:]
@@ -442,7 +444,7 @@ def add_node(xml, class_name, top, left, mask, data=None):
         if container.self_closing:
             open_tag = text[container.start:container.start_end]
             new_open = open_tag[:-2].rstrip() + ">"
-            replacement = "{0}{1}{2}{1}</{3}>".format(new_open, nl, body, container.name)
+            replacement = f"{new_open}{nl}{body}{nl}</{container.name}>"
             new_text = text[:container.start] + replacement + text[container.start_end:]
         else:
             inner = text[container.start_end:container.end_start]

@@ -10,6 +10,8 @@ Classification used by the host glue:
   chained as ``__cause__``).
 """
 
+from __future__ import annotations
+
 
 class MStudioError(Exception):
     """Base class of every error mstudio raises on purpose."""
@@ -28,19 +30,20 @@ class InvalidDocument(InvalidInput):
     node element, or of the syntax error).
     """
 
-    def __init__(self, detail, node_id=None, line=None, where=None):
+    def __init__(self, detail: str, node_id: int | None = None, line: int | None = None,
+                 where: str | None = None) -> None:
         self.detail = detail
         self.node_id = node_id
         self.line = line
         if where is None:
             parts = []
             if node_id is not None:
-                parts.append("node id {0}".format(node_id))
+                parts.append(f"node id {node_id}")
             if line is not None:
-                parts.append("(line {0})".format(line) if parts else "line {0}".format(line))
+                parts.append(f"(line {line})" if parts else f"line {line}")
             where = " ".join(parts)
         self.where = where
-        MStudioError.__init__(self, "{0}: {1}".format(where, detail) if where else detail)
+        MStudioError.__init__(self, f"{where}: {detail}" if where else detail)
 
 
 class ExtractionError(MStudioError):

@@ -4,7 +4,8 @@
 :func:`read_mung` reads it into :class:`MungDocument`: the ``mung.node.Node`` objects plus
 the per-node data that validation needs (source lines, raw masks, ...).
 
-Reading rules (validation-spec.md §1, the behaviour of ``mung.io.read_nodes_from_file``):
+Reading rules (the behaviour of ``mung.io.read_nodes_from_file``; the project's validation
+spec, §1):
 
 * node elements are all ``Node`` elements at any depth, in document order, if the
   document has at least one (root included); otherwise all ``CropObject`` elements
@@ -37,7 +38,14 @@ Decisions that deviate from mung/MuNG Studio (documented for the product):
   is ignored (as lxml cannot apply it to already-decoded text).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from mstudio.errors import InvalidDocument, InvalidInput
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
 
 _I64_MIN = -(2 ** 63)
 _I64_MAX = 2 ** 63 - 1
@@ -82,7 +90,7 @@ def _make_parser(encoding=None):
     )
 
 
-def parse_xml(xml):
+def parse_xml(xml: str | bytes | bytearray | memoryview):
     """Parse a document given as ``str`` or ``bytes`` (also ``bytearray``/``memoryview``)
     and return its root element. Raises :class:`InvalidDocument` for anything that is not
     a well-formed XML document without DOCTYPE, :class:`InvalidInput` for a wrong type."""
@@ -92,14 +100,13 @@ def parse_xml(xml):
             data = xml.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise InvalidDocument("the document text cannot be encoded as UTF-8 "
-                                  "(position {0}): {1}".format(exc.start, exc.reason))
+                                  f"(position {exc.start}): {exc.reason}")
         parser = _make_parser("utf-8")
     elif isinstance(xml, (bytes, bytearray, memoryview)):
         data = bytes(xml)
         parser = _make_parser()
     else:
-        raise InvalidInput("the document must be str or bytes, got {0}".format(
-            type(xml).__name__))
+        raise InvalidInput(f"the document must be str or bytes, got {type(xml).__name__}")
     if not data.strip():
         raise InvalidDocument("the document is empty")
     try:
@@ -107,10 +114,10 @@ def parse_xml(xml):
     except etree.XMLSyntaxError as exc:
         msg = getattr(exc, "msg", None) or str(exc)
         line = getattr(exc, "lineno", None)
-        raise InvalidDocument("not a well-formed XML document: {0}".format(msg),
+        raise InvalidDocument(f"not a well-formed XML document: {msg}",
                               line=line or None)
     except (etree.LxmlError, ValueError) as exc:
-        raise InvalidDocument("not a well-formed XML document: {0}".format(exc))
+        raise InvalidDocument(f"not a well-formed XML document: {exc}")
     if root is None:
         raise InvalidDocument("not a well-formed XML document: no root element")
     docinfo = root.getroottree().docinfo
@@ -180,7 +187,7 @@ def _set_node_mask(node, mask):
 # masks
 
 
-def decode_bitmap(text, height, width, where=None):
+def decode_bitmap(text: str, height: int, width: int, where: tuple | None = None):
     """Decode a bitmap mask (whitespace-separated numbers; ``'None'`` means no mask).
     Returns a ``(height, width)`` uint8 array or None."""
     import numpy as np
@@ -192,15 +199,14 @@ def decode_bitmap(text, height, width, where=None):
         try:
             v = float(tok)
         except ValueError:
-            raise _err(where, "bitmap Mask value is not a number: {0!r}".format(
-                _short(tok)))
+            raise _err(where, f"bitmap Mask value is not a number: {_short(tok)!r}")
         if not (-1.0 < v < 256.0):
-            raise _err(where, "bitmap Mask value out of range (must be 0..255): {0!r}".format(
-                _short(tok)))
+            raise _err(where,
+                       f"bitmap Mask value out of range (must be 0..255): {_short(tok)!r}")
         values.append(v)
     if height < 0 or width < 0 or len(values) != height * width:
-        raise _err(where, "bitmap Mask has {0} values, but Width*Height is {1}*{2}".format(
-            len(values), width, height))
+        raise _err(where,
+                   f"bitmap Mask has {len(values)} values, but Width*Height is {width}*{height}")
     arr = np.array(values, dtype=np.float64).astype(np.uint8)
     return arr.reshape((height, width))
 
@@ -215,32 +221,30 @@ def _rle_runs_slow(text, height, width, where=None):
     for tok in s.split(" "):
         parts = tok.split(":")
         if len(parts) != 2:
-            raise _err(where, "RLE Mask token {0!r} is not of the form value:length".format(
-                _short(tok)))
+            raise _err(where, f"RLE Mask token {_short(tok)!r} is not of the form value:length")
         try:
             v = int(parts[0])
             n = int(parts[1])
         except ValueError:
-            raise _err(where, "RLE Mask token {0!r} is not of the form value:length".format(
-                _short(tok)))
+            raise _err(where, f"RLE Mask token {_short(tok)!r} is not of the form value:length")
         if n < 0:
-            raise _err(where, "RLE Mask has a negative run length: {0!r}".format(_short(tok)))
+            raise _err(where, f"RLE Mask has a negative run length: {_short(tok)!r}")
         values.append(v)
         lengths.append(n)
         total += n
     expected = height * width
     if total != expected:
-        raise _err(where, "RLE Mask run lengths add up to {0}, but Width*Height is "
-                   "{1}*{2} = {3}".format(total, width, height, expected))
+        raise _err(where, f"RLE Mask run lengths add up to {total}, but Width*Height is "
+                   f"{width}*{height} = {expected}")
     return values, lengths
 
 
-def decode_rle(text, height, width, where=None):
+def decode_rle(text: str, height: int, width: int, where: tuple | None = None):
     """Decode one RLE mask (``'0:3 1:2 0:1'``) into a ``(height, width)`` uint8 array."""
     import numpy as np
     if height < 0 or width < 0:
         raise _err(where, "a node with a Mask must have a non-negative Width and Height "
-                   "(got {0}x{1})".format(width, height))
+                   f"(got {width}x{height})")
     values, lengths = _rle_runs_slow(text, height, width, where)
     _check_decodable(height, width, where)
     ones = np.array([1 if v == 1 else 0 for v in values], dtype=np.uint8)
@@ -250,8 +254,7 @@ def decode_rle(text, height, width, where=None):
 
 def _check_decodable(height, width, where):
     if height * width > MAX_DECODED_PIXELS:
-        raise _err(where, "the Mask has {0}*{1} pixels, too many to decode".format(
-            width, height))
+        raise _err(where, f"the Mask has {width}*{height} pixels, too many to decode")
 
 
 def _parse_rle_strict(buf):
@@ -322,13 +325,14 @@ def _explain_node(rec, i, line):
     checking the fields in mung.io's order."""
     r_id, cls, r_top, r_left, r_width, r_height, mtext, r_out, r_in, data_el = rec
     if r_id is _ABSENT or r_id is None:
-        raise InvalidDocument("node element #{0} has {1} <Id>".format(
-            i + 1, "no" if r_id is _ABSENT else "an empty"), line=line)
+        raise InvalidDocument(
+            f"node element #{i + 1} has {'no' if r_id is _ABSENT else 'an empty'} <Id>",
+            line=line)
     try:
         nid = int(float(r_id))
     except (ValueError, OverflowError):
-        raise InvalidDocument("node element #{0}: Id is not a number: {1!r}".format(
-            i + 1, _short(r_id)), line=line)
+        raise InvalidDocument(f"node element #{i + 1}: Id is not a number: {_short(r_id)!r}",
+                              line=line)
     where = (nid, line)
     if cls is _ABSENT:
         raise _err(where, "missing <ClassName> element")
@@ -349,7 +353,7 @@ def _short(text, limit=40):
 # the document
 
 
-class MungDocument(object):
+class MungDocument:
     """A MuNG document read by :func:`read_mung`.
 
     Attributes (lists are parallel, one entry per node element, in document order):
@@ -367,7 +371,7 @@ class MungDocument(object):
     ``mask(i)`` returns node ``i``'s mask (decoding it on first use).
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.root = None
         self.node_tag = "Node"
         self.dataset = "Unknown"
@@ -391,22 +395,22 @@ class MungDocument(object):
         return len(self.ids)
 
     @property
-    def lines(self):
+    def lines(self) -> list[int | None]:
         """Source line of each node element (computed on first use)."""
         if self._lines is None:
             self._lines = [el.sourceline for el in self._elements]
         return self._lines
 
     @property
-    def elements(self):
+    def elements(self) -> list:
         """The lxml node elements, in document order."""
         return self._elements
 
-    def where(self, i):
+    def where(self, i: int) -> tuple[int, int | None]:
         """(node id, line) of node element ``i``, for error messages."""
         return self.ids[i], self._elements[i].sourceline
 
-    def mask(self, i):
+    def mask(self, i: int):
         """The mask of node ``i`` (uint8 array of shape (height, width)) or None."""
         node = self.nodes[i]
         m = node.mask
@@ -423,13 +427,13 @@ class MungDocument(object):
 
 def _int_field(text, name, where):
     if text is _ABSENT:
-        raise _err(where, "missing <{0}> element".format(name))
+        raise _err(where, f"missing <{name}> element")
     if text is None:
-        raise _err(where, "{0} is empty".format(name))
+        raise _err(where, f"{name} is empty")
     try:
         return int(text)
     except ValueError:
-        raise _err(where, "{0} is not an integer: {1!r}".format(name, _short(text)))
+        raise _err(where, f"{name} is not an integer: {_short(text)!r}")
 
 
 def _links(text, name, where):
@@ -443,10 +447,9 @@ def _links(text, name, where):
                 int(tok)
             except ValueError:
                 if tok == "":
-                    raise _err(where, "{0} has an empty entry (double, leading or trailing "
-                                      "space): {1!r}".format(name, _short(text)))
-                raise _err(where, "{0} entry is not an integer: {1!r}".format(
-                    name, _short(tok)))
+                    raise _err(where, f"{name} has an empty entry (double, leading or "
+                                      f"trailing space): {_short(text)!r}")
+                raise _err(where, f"{name} entry is not an integer: {_short(tok)!r}")
         raise
 
 
@@ -457,7 +460,7 @@ def _data_items(data_el, where):
         vtype = item.get("type")
         text = item.text
         if vtype is None:
-            raise _err(where, "DataItem {0!r} has no type attribute".format(key))
+            raise _err(where, f"DataItem {key!r} has no type attribute")
         try:
             if vtype == "int":
                 value = int(text)
@@ -476,13 +479,14 @@ def _data_items(data_el, where):
             else:
                 value = text
         except (TypeError, ValueError):
-            raise _err(where, "DataItem {0!r} of type {1!r} has an invalid value: {2!r}".format(
-                key, vtype, _short(text)))
+            raise _err(where, f"DataItem {key!r} of type {vtype!r} has an invalid value: "
+                              f"{_short(text)!r}")
         data[key] = value
     return data
 
 
-def read_mung(xml, masks=False):
+def read_mung(xml: str | bytes | bytearray | memoryview,
+              masks: bool | Collection[str] = False) -> MungDocument:
     """Read a MuNG (or MUSCIMA++ 1.0) document from ``str``/``bytes``.
 
     ``masks`` selects which nodes get their mask decoded onto ``Node.mask`` right away:
@@ -546,18 +550,19 @@ def read_mung(xml, masks=False):
             raise
         if not (_I64_MIN <= nid <= _I64_MAX):
             # Ids cross the typed interface as 64-bit integers (WIT s64).
-            raise InvalidDocument("node element #{0}: Id {1} is out of range (ids must fit in a "
-                                  "signed 64-bit integer)".format(i + 1, _short(r_id)),
+            raise InvalidDocument(f"node element #{i + 1}: Id {_short(r_id)} is out of range "
+                                  "(ids must fit in a signed 64-bit integer)",
                                   line=elements[i].sourceline)
         for name, value in (("Top", top), ("Left", left), ("Width", width), ("Height", height)):
             if not (_I64_MIN <= value <= _I64_MAX):
-                raise _err((nid, elements[i]), "{0} {1} is out of range (it must fit in a signed "
-                                               "64-bit integer)".format(name, _short(str(value))))
+                raise _err((nid, elements[i]), f"{name} {_short(str(value))} is out of range (it "
+                                               "must fit in a signed 64-bit integer)")
         for name, links in (("Inlinks", inl), ("Outlinks", outl)):
             for t in links:
                 if not (_I64_MIN <= t <= _I64_MAX):
-                    raise _err((nid, elements[i]), "{0} entry {1} is out of range (ids must fit "
-                                                   "in a signed 64-bit integer)".format(name, _short(str(t))))
+                    raise _err((nid, elements[i]), f"{name} entry {_short(str(t))} is out of "
+                                                   "range (ids must fit in a signed 64-bit "
+                                                   "integer)")
         if cls is absent:
             _explain_node(rec, i, elements[i].sourceline)
         data = {} if data_el is absent else _data_items(data_el, (nid, elements[i]))
@@ -582,7 +587,7 @@ def read_mung(xml, masks=False):
                 kind = BITMAP
             if kind is not None and (height < 0 or width < 0):
                 raise _err((nid, elements[i]), "a node with a Mask must have a non-negative "
-                           "Width and Height (got {0}x{1})".format(width, height))
+                           f"Width and Height (got {width}x{height})")
             if kind == RLE:
                 add_rle((i, mtext.rstrip()))
             elif kind == BITMAP:
@@ -597,8 +602,9 @@ def read_mung(xml, masks=False):
         first = {}
         for i, nid in enumerate(ids):
             if nid in first:
-                raise _err(doc.where(i), "the id {0} is also used by the node at line {1}; node "
-                                         "ids must be unique".format(nid, elements[first[nid]].sourceline))
+                raise _err(doc.where(i), f"the id {nid} is also used by the node at line "
+                                         f"{elements[first[nid]].sourceline}; node ids must be "
+                                         "unique")
             first[nid] = i
 
     # load-time link check (mung.io.validate_nodes_graph_structure)
@@ -606,8 +612,8 @@ def read_mung(xml, masks=False):
         for name, links in (("Inlinks", doc.inlinks[i]), ("Outlinks", doc.outlinks[i])):
             for t in links:
                 if t not in known:
-                    raise _err(doc.where(i), "{0} refers to id {1}, which is not the id of "
-                                             "any node".format(name, t))
+                    raise _err(doc.where(i), f"{name} refers to id {t}, which is not the id of "
+                                             "any node")
 
     if masks is True:
         wanted = None
@@ -660,9 +666,8 @@ def _check_rle_masks(doc, items, wanted):
     if bad.size:
         k = int(bad[0])
         i = items[k][0]
-        raise _err(doc.where(i), "RLE Mask run lengths add up to {0}, but Width*Height is "
-                   "{1}*{2} = {3}".format(int(totals[k]), widths[i], heights[i],
-                                          heights[i] * widths[i]))
+        raise _err(doc.where(i), f"RLE Mask run lengths add up to {int(totals[k])}, but "
+                   f"Width*Height is {widths[i]}*{heights[i]} = {heights[i] * widths[i]}")
     classes = doc.class_names
     sel = [k for k, (i, _) in enumerate(items) if wanted is None or classes[i] in wanted]
     if not sel:
@@ -673,8 +678,7 @@ def _check_rle_masks(doc, items, wanted):
         _check_decodable(heights[i], widths[i], doc.where(i))
         pixels += heights[i] * widths[i]
     if pixels > MAX_DECODED_PIXELS:
-        raise InvalidDocument("the masks to decode have {0} pixels in total, too many".format(
-            pixels))
+        raise InvalidDocument(f"the masks to decode have {pixels} pixels in total, too many")
     # decode the selected masks in one np.repeat over their concatenated tokens
     sel_arr = np.array(sel, dtype=np.intp)
     s0 = tok_start[sel_arr]

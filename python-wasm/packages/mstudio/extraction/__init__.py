@@ -1,5 +1,5 @@
-"""Image and mask operations of MuNG Studio (extraction-spec.md §2, §3.1-§3.5),
-bit-identical to OpenCV 4.10 (IPP off), using numpy + scipy only.
+"""Image and mask operations of MuNG Studio (the project's extraction spec, §2 and
+§3.1-§3.5), bit-identical to OpenCV 4.10 (IPP off), using numpy + scipy only.
 
 Submodules:
 
@@ -37,7 +37,7 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name):
     mod = _EXPORTS.get(name)
     if mod is None:
-        raise AttributeError("module %r has no attribute %r" % (__name__, name))
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
 
     value = getattr(importlib.import_module("." + mod, __name__), name)
@@ -49,7 +49,8 @@ def __dir__():
     return sorted(list(globals()) + __all__)
 
 
-# Staff operations (extraction-spec.md §3.6, §3.7), in ``staff``.
+# Staff operations (staffspace generation and snapping symbols to staves; the project's
+# extraction spec, §3.6 and §3.7), in ``staff``.
 _EXPORTS.update({
     "generate_staffspaces": "staff",
     "snap_nodes_to_staves": "staff",

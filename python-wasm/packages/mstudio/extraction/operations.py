@@ -1,4 +1,4 @@
-"""MuNG Studio image/mask operations (extraction-spec.md §3.1-§3.5).
+"""MuNG Studio image/mask operations (the project's extraction spec, §3.1-§3.5).
 
 All masks are ``(H, W)`` ``uint8`` arrays holding 0/1 (one byte per pixel);
 RGBA inputs are ``(H, W, 4)`` ``uint8``.  Results are bit-identical to MuNG
@@ -8,6 +8,8 @@ Errors: malformed input raises :class:`mstudio.errors.InvalidInput`; valid
 input on which the operation is undefined raises
 :class:`mstudio.errors.ExtractionError`.
 """
+
+from __future__ import annotations
 
 import math
 from collections import Counter
@@ -40,46 +42,47 @@ def _is_int(v):
 
 def _check_int(op, name, v):
     if not _is_int(v):
-        raise InvalidInput("%s: %s must be an integer, got %r" % (op, name, v))
+        raise InvalidInput(f"{op}: {name} must be an integer, got {v!r}")
     return int(v)
 
 
 def _check_rgba(op, rgba):
     if not isinstance(rgba, np.ndarray):
-        raise InvalidInput("%s: region must be a numpy array, got %s" % (op, type(rgba).__name__))
+        raise InvalidInput(f"{op}: region must be a numpy array, got {type(rgba).__name__}")
     if rgba.dtype != np.uint8:
-        raise InvalidInput("%s: region must have dtype uint8, got %s" % (op, rgba.dtype))
+        raise InvalidInput(f"{op}: region must have dtype uint8, got {rgba.dtype}")
     if rgba.ndim != 3 or rgba.shape[2] != 4:
-        raise InvalidInput("%s: region must have shape (H, W, 4), got %r" % (op, rgba.shape))
+        raise InvalidInput(f"{op}: region must have shape (H, W, 4), got {rgba.shape!r}")
     if rgba.shape[0] == 0 or rgba.shape[1] == 0:
-        raise InvalidInput("%s: region is empty (%d x %d)" % (op, rgba.shape[1], rgba.shape[0]))
+        raise InvalidInput(f"{op}: region is empty ({rgba.shape[1]} x {rgba.shape[0]})")
     return rgba
 
 
 def _check_mask(op, mask, name="mask"):
     """A 2-D, non-empty 0/1 mask of bool or integer dtype -> C-contiguous uint8."""
     if not isinstance(mask, np.ndarray):
-        raise InvalidInput("%s: %s must be a numpy array, got %s" % (op, name, type(mask).__name__))
+        raise InvalidInput(f"{op}: {name} must be a numpy array, got {type(mask).__name__}")
     if mask.ndim != 2:
-        raise InvalidInput("%s: %s must be 2-D (H, W), got shape %r" % (op, name, mask.shape))
+        raise InvalidInput(f"{op}: {name} must be 2-D (H, W), got shape {mask.shape!r}")
     if mask.shape[0] == 0 or mask.shape[1] == 0:
-        raise InvalidInput("%s: %s is empty (%d x %d)" % (op, name, mask.shape[1], mask.shape[0]))
+        raise InvalidInput(f"{op}: {name} is empty ({mask.shape[1]} x {mask.shape[0]})")
     if mask.dtype == np.bool_:
         return np.ascontiguousarray(mask).view(np.uint8)
     if mask.dtype.kind not in "iu":
-        raise InvalidInput("%s: %s must have dtype uint8 (0/1), got %s" % (op, name, mask.dtype))
+        raise InvalidInput(f"{op}: {name} must have dtype uint8 (0/1), got {mask.dtype}")
     if mask.dtype != np.uint8:
         if ((mask != 0) & (mask != 1)).any():
-            raise InvalidInput("%s: %s must hold only 0 and 1" % (op, name))
+            raise InvalidInput(f"{op}: {name} must hold only 0 and 1")
         return np.ascontiguousarray(mask, dtype=np.uint8)
     if int(mask.max()) > 1:
-        raise InvalidInput("%s: %s must hold only 0 and 1, found value %d" % (op, name, int(mask.max())))
+        raise InvalidInput(
+            f"{op}: {name} must hold only 0 and 1, found value {int(mask.max())}")
     return np.ascontiguousarray(mask)
 
 
 # ----------------------------------------------------------------- §3.1 Otsu
 
-def otsu_binarize_region(rgba):
+def otsu_binarize_region(rgba: np.ndarray) -> np.ndarray:
     """§3.1 "Binarize region": lightness -> bilateral(5, 25, 25) -> Otsu threshold
     ``t`` -> ink where the filtered value ``<= t``.  Returns ``(H, W)`` uint8 0/1."""
     rgba = _check_rgba("otsu_binarize_region", rgba)
@@ -91,7 +94,7 @@ def otsu_binarize_region(rgba):
 
 # ------------------------------------------------------------ §3.2 stafflines
 
-def detect_stafflines(rgba):
+def detect_stafflines(rgba: np.ndarray) -> np.ndarray:
     """§3.2 "Stafflines tool": lightness -> horizontal closing (50 x 1) ->
     Gaussian local mean ``mu`` (block 101) -> ink where ``E <= mu - 10``.
     Returns ``(H, W)`` uint8 0/1."""
@@ -110,7 +113,7 @@ def detect_stafflines(rgba):
 
 # ------------------------------------------------------------ §3.3 cut lines
 
-def compute_cut_lines(mask):
+def compute_cut_lines(mask: np.ndarray) -> list[list[tuple[int, int]]]:
     """§3.3: cut polylines between the lines of a multi-line mask.
 
     Samples the columns ``x = 0, 10, 20, ... < W``; in each, the cuts are the
@@ -138,8 +141,8 @@ def compute_cut_lines(mask):
         kept.append((int(xs[j]), [float(c) for c in cuts]))
     if not kept:
         raise ExtractionError(
-            "%s: no sampled column (x = 0, %d, %d, ...) has two or more separate runs; "
-            "the mask is empty or holds a single line" % (op, CUT_LINE_STEP, 2 * CUT_LINE_STEP))
+            f"{op}: no sampled column (x = 0, {CUT_LINE_STEP}, {2 * CUT_LINE_STEP}, ...) has two "
+            "or more separate runs; the mask is empty or holds a single line")
     counts = Counter(len(c) for _x, c in kept)
     best = max(counts.values())
     n_cuts = next(len(c) for _x, c in kept if counts[len(c)] == best)
@@ -155,23 +158,23 @@ def compute_cut_lines(mask):
 
 def _coord(op, v):
     if isinstance(v, (bool, np.bool_)):
-        raise InvalidInput("%s: point coordinates must be numbers, got %r" % (op, v))
+        raise InvalidInput(f"{op}: point coordinates must be numbers, got {v!r}")
     if _is_int(v):
         return int(v)
     if isinstance(v, (float, np.floating)):
         if not math.isfinite(float(v)):
-            raise InvalidInput("%s: point coordinate is not finite: %r" % (op, v))
+            raise InvalidInput(f"{op}: point coordinate is not finite: {v!r}")
         return int(float(v))  # truncation toward zero, like the reference's int()
-    raise InvalidInput("%s: point coordinates must be numbers, got %r" % (op, v))
+    raise InvalidInput(f"{op}: point coordinates must be numbers, got {v!r}")
 
 
 def _check_polylines(op, cut_lines):
     if isinstance(cut_lines, (str, bytes)) or not hasattr(cut_lines, "__iter__"):
-        raise InvalidInput("%s: cut_lines must be a list of polylines" % op)
+        raise InvalidInput(f"{op}: cut_lines must be a list of polylines")
     out = []
     for li, line in enumerate(cut_lines):
         if isinstance(line, (str, bytes)) or not hasattr(line, "__iter__"):
-            raise InvalidInput("%s: cut line %d must be a list of (x, y) points" % (op, li))
+            raise InvalidInput(f"{op}: cut line {li} must be a list of (x, y) points")
         pts = []
         for p in line:
             try:
@@ -179,14 +182,16 @@ def _check_polylines(op, cut_lines):
             except TypeError:
                 n = -1
             if n != 2:
-                raise InvalidInput("%s: cut line %d: every point must be an (x, y) pair, got %r"
-                                   % (op, li, p))
+                raise InvalidInput(
+                    f"{op}: cut line {li}: every point must be an (x, y) pair, got {p!r}")
             pts.append((_coord(op, p[0]), _coord(op, p[1])))
         out.append(pts)
     return out
 
 
-def separate_lines(left, top, mask, cut_lines):
+def separate_lines(
+    left: int, top: int, mask: np.ndarray, cut_lines: list[list[tuple[float, float]]],
+) -> list[tuple[int, int, np.ndarray]]:
     """§3.4: split a node mask into bands along the cut polylines.
 
     Returns ``N + 1`` tuples ``(left, top, band_mask)`` (top band first), where
@@ -227,17 +232,17 @@ def separate_lines(left, top, mask, cut_lines):
 def _line_points(op, node, which):
     mask = node["mask"]
     if mask is None:
-        raise ExtractionError("%s: the %s staffline (id %r) has no mask" % (op, which, node.get("id")))
+        raise ExtractionError(f"{op}: the {which} staffline (id {node.get('id')!r}) has no mask")
     cols, centres = single_run_centres(mask)
     if cols.shape[0] == 0:
-        raise ExtractionError("%s: the %s staffline (id %r) has no mask column with exactly one run"
-                              % (op, which, node.get("id")))
+        raise ExtractionError(f"{op}: the {which} staffline (id {node.get('id')!r}) has no mask "
+                              "column with exactly one run")
     xs = node["left"] + cols
     ys = np.trunc(float(node["top"]) + centres).astype(np.int64)
     return xs, ys
 
 
-def generate_staff_from_stafflines(lines):
+def generate_staff_from_stafflines(lines: list[dict]) -> dict:
     """§3.5: build the ``staff`` node spanned by 5 ``staffLine`` nodes.
 
     ``lines`` is a list of 5 node dicts (the shared convention of
@@ -247,13 +252,13 @@ def generate_staff_from_stafflines(lines):
     empty links, ``text_transcription`` None) with a ``(height, width)`` 0/1 mask."""
     op = "generate_staff_from_stafflines"
     if isinstance(lines, (dict, str, bytes)) or not hasattr(lines, "__len__"):
-        raise InvalidInput("%s: expected a list of 5 staffLine nodes" % op)
+        raise InvalidInput(f"{op}: expected a list of 5 staffLine nodes")
     try:
         lines = [normalize_node(n, i) for i, n in enumerate(lines)]
     except InvalidInput as e:
-        raise InvalidInput("%s: %s" % (op, e)) from e
+        raise InvalidInput(f"{op}: {e}") from e
     if len(lines) != 5:
-        raise ExtractionError("%s: exactly 5 staffLine nodes are required, got %d" % (op, len(lines)))
+        raise ExtractionError(f"{op}: exactly 5 staffLine nodes are required, got {len(lines)}")
     lines = sorted(lines, key=lambda n: n["top"])  # stable
     tx, ty = _line_points(op, lines[0], "top")
     bx, by = _line_points(op, lines[-1], "bottom")
@@ -266,8 +271,8 @@ def generate_staff_from_stafflines(lines):
     width = right - left
     height = bottom - top
     if width <= 0 or height <= 0:
-        raise ExtractionError("%s: the staff polygon has zero extent (width %d, height %d)"
-                              % (op, width, height))
+        raise ExtractionError(
+            f"{op}: the staff polygon has zero extent (width {width}, height {height})")
     pts = np.stack([px - left, py - top], axis=1)
     mask = fill_poly(height, width, pts)
     return new_node_dict(0, "staff", top, left, width, height, mask)

@@ -1,5 +1,5 @@
 """Polygon rasterisation identical to OpenCV 4.10 ``fillPoly(img, [pts], 1)``
-(``LINE_8``, ``shift = 0``), written from extraction-spec.md §2.7.
+(``LINE_8``, ``shift = 0``), written from the project's extraction spec, §2.7.
 
 The result is the union of
 
@@ -12,9 +12,16 @@ per-edge set-up), so the result does not depend on the platform word size
 (wasm32 has a 32-bit ``intp``).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..errors import InvalidInput
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["fill_poly", "clip_line", "line8_pixels"]
 
@@ -33,7 +40,8 @@ def _trunc_div(a, b):
     return q if (a >= 0) == (b >= 0) else -q
 
 
-def clip_line(width, height, x1, y1, x2, y2):
+def clip_line(width: int, height: int, x1: int, y1: int, x2: int,
+              y2: int) -> tuple[bool, int, int, int, int]:
     """OpenCV ``clipLine`` on the rectangle ``[0, width) x [0, height)``.
 
     Returns ``(visible, x1, y1, x2, y2)``; the endpoints are returned (possibly
@@ -75,7 +83,7 @@ def clip_line(width, height, x1, y1, x2, y2):
     return (c1 | c2) == 0, x1, y1, x2, y2
 
 
-def line8_pixels(x1, y1, x2, y2):
+def line8_pixels(x1: int, y1: int, x2: int, y2: int) -> tuple[np.ndarray, np.ndarray]:
     """Pixels of one 8-connected Bresenham line (no clipping), as two int64
     arrays ``(xs, ys)`` in drawing order.  See :func:`_lines8` for the formula."""
     xs, ys = _lines8(np.array([x1], np.int64), np.array([y1], np.int64),
@@ -122,37 +130,38 @@ def _as_points(points):
     try:
         arr = np.asarray(points)
     except Exception as exc:  # ragged input and the like
-        raise InvalidInput("fill_poly: points must be a sequence of (x, y) pairs: %s" % exc)
+        raise InvalidInput(f"fill_poly: points must be a sequence of (x, y) pairs: {exc}")
     if arr.size == 0:
         return [], []
     if arr.ndim != 2 or arr.shape[1] != 2:
-        raise InvalidInput("fill_poly: points must be a sequence of (x, y) pairs, got shape %r"
-                           % (arr.shape,))
+        raise InvalidInput("fill_poly: points must be a sequence of (x, y) pairs, got shape "
+                           f"{arr.shape!r}")
     if arr.dtype.kind in "iu":
         iarr = arr.astype(np.int64)
     elif arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)) or not np.all(arr == np.trunc(arr)):
             raise InvalidInput("fill_poly: point coordinates must be integers")
         if np.any(np.abs(arr) > COORD_LIMIT):
-            raise InvalidInput("fill_poly: point coordinates must lie within +-%d" % COORD_LIMIT)
+            raise InvalidInput(f"fill_poly: point coordinates must lie within +-{COORD_LIMIT}")
         iarr = arr.astype(np.int64)
     else:
-        raise InvalidInput("fill_poly: point coordinates must be integers, got dtype %s" % arr.dtype)
+        raise InvalidInput(f"fill_poly: point coordinates must be integers, got dtype {arr.dtype}")
     if np.any(np.abs(iarr) > COORD_LIMIT):
-        raise InvalidInput("fill_poly: point coordinates must lie within +-%d" % COORD_LIMIT)
+        raise InvalidInput(f"fill_poly: point coordinates must lie within +-{COORD_LIMIT}")
     return [int(v) for v in iarr[:, 0]], [int(v) for v in iarr[:, 1]]
 
 
 def _check_size(name, value):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise InvalidInput("fill_poly: %s must be an integer, got %r" % (name, value))
+        raise InvalidInput(f"fill_poly: {name} must be an integer, got {value!r}")
     value = int(value)
     if value < 0:
-        raise InvalidInput("fill_poly: %s must be >= 0, got %d" % (name, value))
+        raise InvalidInput(f"fill_poly: {name} must be >= 0, got {value}")
     return value
 
 
-def fill_poly(height, width, points):
+def fill_poly(height: int, width: int,
+              points: Sequence[tuple[int, int]] | np.ndarray) -> np.ndarray:
     """Rasterise one polygon like ``cv2.fillPoly(zeros((height, width), uint8), [pts], 1)``.
 
     ``points`` is a sequence of integer ``(x, y)`` vertices (may lie outside the

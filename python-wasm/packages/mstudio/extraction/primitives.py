@@ -1,6 +1,7 @@
-"""Image primitives of extraction-spec.md §2.1-§2.6, bit-identical to OpenCV 4.10
-(x86-64, AVX2/FMA dispatch, IPP off), written with numpy only (natively,
-scipy.fft is used for the float64 Gaussian pre-estimate when available).
+"""Image primitives of MuNG Studio's extraction (the project's extraction spec,
+§2.1-§2.6), bit-identical to OpenCV 4.10 (x86-64, AVX2/FMA dispatch, IPP off),
+written with numpy only (natively, scipy.fft is used for the float64 Gaussian
+pre-estimate when available).
 
 Exactness strategy
 ------------------
@@ -21,10 +22,16 @@ All integer arrays use explicit ``int64``/``intp`` dtypes so the code behaves
 the same on wasm32 (32-bit default int) and on 64-bit hosts.
 """
 
+from __future__ import annotations
+
 import math
 import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = [
     "lightness",
@@ -62,7 +69,7 @@ def _lightness_lut():
     return _LIGHTNESS_LUT
 
 
-def lightness(rgb):
+def lightness(rgb: np.ndarray) -> np.ndarray:
     """L channel of OpenCV ``COLOR_RGB2HLS`` for a ``(H, W, C>=3)`` uint8 image
     (channels beyond the third, e.g. alpha, are ignored).  Returns ``(H, W)`` uint8.
 
@@ -134,7 +141,7 @@ def _fix_midpoints(s, e, r):
     return r
 
 
-def fma32(a, b, c):
+def fma32(a: np.ndarray | float, b: np.ndarray | float, c: np.ndarray | float) -> np.ndarray:
     """Exact float32 fused multiply-add ``f32(a*b + c)`` (one rounding), emulated
     with float64 arithmetic as in §2.2.  ``a``, ``b``, ``c`` are float32
     arrays or scalars (broadcast); returns a float32 array."""
@@ -208,7 +215,7 @@ def _window_extreme(img, before, after, fn, identity):
     return out
 
 
-def horizontal_closing(img, length=50):
+def horizontal_closing(img: np.ndarray, length: int = 50) -> np.ndarray:
     """Grayscale closing with a horizontal ``length x 1`` rectangle (OpenCV
     ``dilate`` then ``erode``, default anchor ``length // 2``: window
     ``[x - 25, x + 24]`` for 50, clipped at the border).  ``img`` is ``(H, W)``
@@ -225,7 +232,7 @@ def horizontal_closing(img, length=50):
 _GAUSS = {}
 
 
-def gaussian_kernel(n=101):
+def gaussian_kernel(n: int = 101) -> np.ndarray:
     """float32 Gaussian kernel of size ``n`` with sigma ``0.3*((n-1)/2 - 1) + 0.8``
     (OpenCV ``getGaussianKernel(n, 0, CV_32F)`` for n > 7)."""
     k = _GAUSS.get(n)
@@ -388,7 +395,8 @@ def _gauss_exact_at(src, ys, xs):
     return s.astype(np.float32)
 
 
-def gaussian_local_mean(src, refine=None):
+def gaussian_local_mean(src: np.ndarray,
+                        refine: Callable[..., np.ndarray] | None = None) -> np.ndarray:
     """Local mean of OpenCV ``adaptiveThreshold(..., ADAPTIVE_THRESH_GAUSSIAN_C,
     blockSize=101)``: float32 ``GaussianBlur(101x101, sigma 0, BORDER_REPLICATE)``
     with the fused AVX2 arithmetic of §2.4, converted back to uint8 with ``rne``
@@ -440,7 +448,7 @@ def gaussian_local_mean(src, refine=None):
     return out
 
 
-def gaussian_mean_float_exact(src):
+def gaussian_mean_float_exact(src: np.ndarray) -> np.ndarray:
     """Exact float32 fused-Gaussian result for *every* pixel (slow; tests only)."""
     h, w = src.shape
     yy, xx = np.nonzero(np.ones((h, w), dtype=bool))
@@ -574,7 +582,7 @@ def _bilateral_exact_at(pad, w, ys, xs):
     return np.rint(q).astype(np.uint8)
 
 
-def bilateral_filter(img):
+def bilateral_filter(img: np.ndarray) -> np.ndarray:
     """OpenCV ``bilateralFilter(img, d=5, sigmaColor=25, sigmaSpace=25)`` for a
     1-channel ``(H, W)`` uint8 image, BORDER_REFLECT_101 (§2.5).  Returns uint8.
 
@@ -659,7 +667,7 @@ def _histogram256(img):
     return [int(c) for c in out]
 
 
-def otsu_threshold(img):
+def otsu_threshold(img: np.ndarray) -> int:
     """OpenCV ``THRESH_OTSU`` threshold of a uint8 image (any shape, >= 1 pixel),
     §2.6.  Returns a Python int in 0..255."""
     h = _histogram256(img)

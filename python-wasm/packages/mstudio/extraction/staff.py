@@ -1,9 +1,9 @@
 """Staff operations: staffspace generation and snapping symbols to staves.
 
-Implements extraction-spec.md §3.6 (``generateStaffspaces``) and §3.7
-(``snapNodesToStaves``) on node dicts (see :mod:`mstudio.extraction.nodedicts`),
-using ``mung.node.Node`` and ``mung.graph.NotationGraph`` from PyPI ``mung`` 1.2.1
-for the graph bookkeeping.
+Implements MuNG Studio's ``generateStaffspaces`` and ``snapNodesToStaves`` (the
+project's extraction spec, §3.6 and §3.7) on node dicts (see
+:mod:`mstudio.extraction.nodedicts`), using ``mung.node.Node`` and
+``mung.graph.NotationGraph`` from PyPI ``mung`` 1.2.1 for the graph bookkeeping.
 
 Both sections are *fork-version dependent* in the spec (no golden data). Where the
 spec leaves a choice open, the choice made here is documented next to the code.
@@ -12,10 +12,17 @@ All arithmetic on coordinates is done with Python ints or explicit ``int64`` num
 arrays, so the results do not depend on the platform word size (wasm32).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from mstudio.errors import ExtractionError
 from mstudio.extraction.nodedicts import new_node_dict, normalize_nodes, to_mung_node
+
+if TYPE_CHECKING:
+    from mung.node import Node
 
 __all__ = [
     "generate_staffspaces",
@@ -65,7 +72,7 @@ def _ids(nodes):
     return "[" + ", ".join(str(n.id) for n in nodes) + "]"
 
 
-def horizontal_overlap(a, b):
+def horizontal_overlap(a: Node, b: Node) -> int:
     """Column overlap of two nodes: ``min(a.right, b.right) - max(a.left, b.left)``.
 
     Negative when the nodes are horizontally disjoint (the fork's
@@ -115,7 +122,8 @@ def _fill_unknown(values):
     return values
 
 
-def merge_masks(upper, upper_y, lower, lower_y, context=""):
+def merge_masks(upper: np.ndarray, upper_y: int, lower: np.ndarray, lower_y: int,
+                context: str = "") -> np.ndarray:
     """Merge two equally wide 0/1 masks into the band from the top edge of
     ``upper`` to the bottom edge of ``lower`` (spec §3.6 step 5).
 
@@ -123,13 +131,13 @@ def merge_masks(upper, upper_y, lower, lower_y, context=""):
     coordinates). Returns a uint8 mask of ``max(upper_y + h_u, lower_y + h_l) -
     upper_y`` rows.
     """
-    suffix = " ({0})".format(context) if context else ""
+    suffix = f" ({context})" if context else ""
     if upper.shape[1] != lower.shape[1]:
-        raise ExtractionError("Masks must have the same width{0}: {1} != {2}".format(
-            suffix, upper.shape[1], lower.shape[1]))
+        raise ExtractionError(
+            f"Masks must have the same width{suffix}: {upper.shape[1]} != {lower.shape[1]}")
     if upper_y > lower_y:
-        raise ExtractionError("Top mask must be higher than bottom mask{0}: {1} > {2}".format(
-            suffix, upper_y, lower_y))
+        raise ExtractionError(
+            f"Top mask must be higher than bottom mask{suffix}: {upper_y} > {lower_y}")
     offset = lower_y - upper_y
     rows = max(upper_y + upper.shape[0], lower_y + lower.shape[0]) - upper_y
     top = _first_one_rows(upper)
@@ -151,13 +159,12 @@ def _staff_lines(graph, staff):
     lines = graph.children(staff, [STAFFLINE])
     if len(lines) != LINES_PER_STAFF:
         raise ExtractionError(
-            "Provided staffline count is not a multiple of 5: staff {0} has {1} "
-            "staffLine children {2} (exactly 5 are required)".format(
-                staff.id, len(lines), _ids(lines)))
+            f"Provided staffline count is not a multiple of 5: staff {staff.id} has {len(lines)} "
+            f"staffLine children {_ids(lines)} (exactly 5 are required)")
     lines = sorted(lines, key=lambda n: n.top)
     for line in lines:
         if line.mask is None:
-            raise ExtractionError("staffLine {0} of staff {1} has no mask".format(line.id, staff.id))
+            raise ExtractionError(f"staffLine {line.id} of staff {staff.id} has no mask")
     return lines
 
 
@@ -173,9 +180,9 @@ def _make_space(node_id, staff, top, left, width, height, mask, label):
 
     if mask.shape != (height, width):
         raise ExtractionError(
-            "staffSpace {0} of staff {1}: merged mask is {2}x{3} but the node box is "
-            "{4}x{5} (a line's bottom edge lies below the next line's bottom edge)".format(
-                label, staff.id, mask.shape[0], mask.shape[1], height, width))
+            f"staffSpace {label} of staff {staff.id}: merged mask is "
+            f"{mask.shape[0]}x{mask.shape[1]} but the node box is {height}x{width} "
+            "(a line's bottom edge lies below the next line's bottom edge)")
     node = Node(node_id, STAFFSPACE, top, left, width, height, mask=mask)
     node.crop_to_mask()
     out = new_node_dict(node.id, STAFFSPACE, node.top, node.left, node.width, node.height,
@@ -190,7 +197,7 @@ def _spaces_for_staff(staff, lines, first_id):
 
     # S0: line 1 shifted up by d, merged with line 1.
     mask = merge_masks(l1.mask, l1.top - d, l1.mask, l1.top,
-                       "S0 of staff {0}, staffLine {1}".format(staff.id, l1.id))
+                       f"S0 of staff {staff.id}, staffLine {l1.id}")
     spaces.append(_make_space(first_id, staff, l1.top - d, l1.left, l1.width,
                               l1.height + d, mask, "S0"))
 
@@ -200,27 +207,25 @@ def _spaces_for_staff(staff, lines, first_id):
         width = horizontal_overlap(a, b)
         if width <= 0:
             raise ExtractionError(
-                "staffLines {0} and {1} of staff {2} do not overlap horizontally "
-                "(columns [{3}, {4}) and [{5}, {6}))".format(
-                    a.id, b.id, staff.id, a.left, a.right, b.left, b.right))
+                f"staffLines {a.id} and {b.id} of staff {staff.id} do not overlap horizontally "
+                f"(columns [{a.left}, {a.right}) and [{b.left}, {b.right}))")
         left = max(a.left, b.left)
         ma = a.mask[:, left - a.left:left - a.left + width]
         mb = b.mask[:, left - b.left:left - b.left + width]
         mask = merge_masks(ma, a.top, mb, b.top,
-                           "S{0} of staff {1}, staffLines {2} and {3}".format(
-                               i + 1, staff.id, a.id, b.id))
+                           f"S{i + 1} of staff {staff.id}, staffLines {a.id} and {b.id}")
         spaces.append(_make_space(first_id + 1 + i, staff, a.top, left, width,
-                                  b.top + b.height - a.top, mask, "S{0}".format(i + 1)))
+                                  b.top + b.height - a.top, mask, f"S{i + 1}"))
 
     # S5: line 5 merged with line 5 shifted down by d.
     mask = merge_masks(l5.mask, l5.top, l5.mask, l5.top + d,
-                       "S5 of staff {0}, staffLine {1}".format(staff.id, l5.id))
+                       f"S5 of staff {staff.id}, staffLine {l5.id}")
     spaces.append(_make_space(first_id + 5, staff, l5.top, l5.left, l5.width,
                               l5.height + d, mask, "S5"))
     return spaces
 
 
-def generate_staffspaces(nodes):
+def generate_staffspaces(nodes: list[dict]) -> list[dict]:
     """Generate the 6 ``staffSpace`` nodes of every staff (spec §3.6).
 
     ``nodes``: node dicts holding the ``staff`` nodes and their 5 ``staffLine``
@@ -270,10 +275,10 @@ def _middle(node):
     return node.top + node.height // 2, node.left + node.width // 2
 
 
-class StaffGeometry(object):
+class StaffGeometry:
     """The 5 lines, 6 spaces and the line profiles of one staff (spec §3.7)."""
 
-    def __init__(self, staff, lines, spaces):
+    def __init__(self, staff: Node, lines: list[Node], spaces: list[Node]) -> None:
         self.staff = staff
         self.lines = sorted(lines, key=lambda n: n.top)
         self.spaces = sorted(spaces, key=lambda n: n.top)
@@ -282,32 +287,30 @@ class StaffGeometry(object):
         self.profiles = []
         for line in self.lines:
             if line.mask is None:
-                raise ExtractionError("staffLine {0} of staff {1} has no mask".format(
-                    line.id, staff.id))
+                raise ExtractionError(f"staffLine {line.id} of staff {staff.id} has no mask")
             if line.width <= 0 or line.height <= 0:
-                raise ExtractionError("staffLine {0} of staff {1} has an empty box".format(
-                    line.id, staff.id))
+                raise ExtractionError(f"staffLine {line.id} of staff {staff.id} has an empty box")
             self.profiles.append(_column_profile(line.mask))
         s, ln = self.spaces, self.lines
         # [S0, L1, S1, L2, S2, L3, S3, L4, S4, L5, S5]
         self.positions = [s[0], ln[0], s[1], ln[1], s[2], ln[2], s[3], ln[3], s[4], ln[4], s[5]]
 
-    def pos(self, i, x):
+    def pos(self, i: int, x: int) -> int:
         """Row of line ``i`` (0-based) at page column ``x``."""
         line = self.lines[i]
         col = min(max(x - line.left, 0), line.width - 1)
         return line.top + self.profiles[i][col]
 
-    def line_distances(self, node):
+    def line_distances(self, node: Node) -> list[int]:
         """``dist(L_i, n)`` for the 5 lines; positive = the node is above the line."""
         my, mx = _middle(node)
         return [self.pos(i, mx) - my for i in range(LINES_PER_STAFF)]
 
-    def staff_dist(self, node):
+    def staff_dist(self, node: Node) -> int:
         dl = self.line_distances(node)
         return (dl[0] + dl[-1]) // 2
 
-    def position_distances(self, node):
+    def position_distances(self, node: Node) -> list[int]:
         """Distances of the 11 positions ``[S0, L1, S1, ..., L5, S5]``."""
         dl = self.line_distances(node)
         out = [dl[0] - self.half_d]
@@ -318,7 +321,7 @@ class StaffGeometry(object):
         out.append(dl[-1] + self.half_d)
         return out
 
-    def closest_position(self, node):
+    def closest_position(self, node: Node) -> tuple[int, Node]:
         """(|distance|, position node) with minimal |distance|; first minimum wins."""
         best = None
         for p, dist in zip(self.positions, self.position_distances(node)):
@@ -334,20 +337,19 @@ def _build_geometries(graph, staves):
         spaces = graph.children(staff, [STAFFSPACE])
         if len(lines) % LINES_PER_STAFF != 0:
             raise ExtractionError(
-                "Provided staffline count is not a multiple of 5: staff {0} has {1} "
-                "staffLine children {2}".format(staff.id, len(lines), _ids(lines)))
+                f"Provided staffline count is not a multiple of 5: staff {staff.id} has "
+                f"{len(lines)} staffLine children {_ids(lines)}")
         if len(spaces) % SPACES_PER_STAFF != 0:
             raise ExtractionError(
-                "Provided staffspace count is not a multiple of 6: staff {0} has {1} "
-                "staffSpace children {2}".format(staff.id, len(spaces), _ids(spaces)))
+                f"Provided staffspace count is not a multiple of 6: staff {staff.id} has "
+                f"{len(spaces)} staffSpace children {_ids(spaces)}")
         children.append((lines, spaces))
     geoms = []
     for staff, (lines, spaces) in zip(staves, children):
         if len(lines) != LINES_PER_STAFF or len(spaces) != SPACES_PER_STAFF:
             raise ExtractionError(
-                "staff {0} must have exactly 5 staffLine and 6 staffSpace children, "
-                "found {1} {2} and {3} {4}".format(
-                    staff.id, len(lines), _ids(lines), len(spaces), _ids(spaces)))
+                f"staff {staff.id} must have exactly 5 staffLine and 6 staffSpace children, "
+                f"found {len(lines)} {_ids(lines)} and {len(spaces)} {_ids(spaces)}")
         geoms.append(StaffGeometry(staff, lines, spaces))
     return geoms
 
@@ -362,8 +364,8 @@ def _link(graph, a, b):
     try:
         graph.add_edge(a.id, b.id)
     except NotationGraphError as exc:
-        raise ExtractionError("cannot link {0} {1} -> {2} {3}: {4}".format(
-            a.class_name, a.id, b.class_name, b.id, exc))
+        raise ExtractionError(
+            f"cannot link {a.class_name} {a.id} -> {b.class_name} {b.id}: {exc}")
 
 
 def _closest_staff(geoms, node):
@@ -471,9 +473,9 @@ def _snap_noteheads(graph, geoms):
             parents = graph.parents(position, [STAFF])
             if len(parents) != 1:
                 raise ExtractionError(
-                    "{0} {1} has {2} staff parents {3}; exactly one is required to snap "
-                    "{4} {5}".format(position.class_name, position.id, len(parents),
-                                     _ids(parents), node.class_name, node.id))
+                    f"{position.class_name} {position.id} has {len(parents)} staff parents "
+                    f"{_ids(parents)}; exactly one is required to snap "
+                    f"{node.class_name} {node.id}")
             _link(graph, node, parents[0])
             _link(graph, node, position)
         else:
@@ -506,8 +508,8 @@ def _snap_measure_separators(graph, geoms):
             b = g.pos(LINES_PER_STAFF - 1, mx)
             if b == a:
                 raise ExtractionError(
-                    "measureSeparator {0}: the first and last staffLine of staff {1} are at "
-                    "the same row {2} at column {3}".format(node.id, g.staff.id, a, mx))
+                    f"measureSeparator {node.id}: the first and last staffLine of staff "
+                    f"{g.staff.id} are at the same row {a} at column {mx}")
             ov = max(0, min(b, node.bottom) - max(a, node.top)) / (b - a)
             if ov >= 0.5:
                 _link(graph, node, g.staff)
@@ -522,8 +524,8 @@ def _derived_staff(graph, node):
         if len(owners) == 1:
             if len(staffs) == 1 and staffs[0].id != owners[0].id:
                 raise ExtractionError(
-                    "{0} {1} links to staffLine {2} of staff {3} but also to staff {4}".format(
-                        node.class_name, node.id, lines[0].id, owners[0].id, staffs[0].id))
+                    f"{node.class_name} {node.id} links to staffLine {lines[0].id} of staff "
+                    f"{owners[0].id} but also to staff {staffs[0].id}")
             return owners[0]
     if len(staffs) == 1:
         return staffs[0]
@@ -541,7 +543,7 @@ def _snap_symbols(graph, geoms):
             _link(graph, node, staff)
 
 
-def snap_nodes_to_staves(nodes):
+def snap_nodes_to_staves(nodes: list[dict]) -> list[dict]:
     """Link symbols to their staves (spec §3.7).
 
     ``nodes``: every node dict of the document. Returns all nodes (new dicts, in

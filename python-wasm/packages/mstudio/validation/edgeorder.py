@@ -1,4 +1,5 @@
-"""Explicit emulation of CPython 3.11/3.12 (64-bit) ``set`` iteration order (spec §4.7).
+"""Explicit emulation of CPython 3.11/3.12 (64-bit) ``set`` iteration order (the project's
+validation spec, §4.7).
 
 MuNG Studio keeps the grammar edges in a Python ``set`` of ``(int, int)`` tuples, so the
 order of link issues and of the id lists in fingerprints is the set's iteration order.
@@ -18,6 +19,8 @@ Public functions:
   ``set.add`` does) and return them in emulated set iteration order.
 """
 
+from __future__ import annotations
+
 __all__ = ["int_hash", "pair_hash", "set_order", "ordered_pairs"]
 
 _MASK64 = (1 << 64) - 1
@@ -31,18 +34,18 @@ _LINEAR_PROBES = 9
 _PERTURB_SHIFT = 5
 
 
-def int_hash(v):
+def int_hash(v: int | float) -> int:
     """``hash(v)`` of CPython on a 64-bit build, for an int (or an integral float, which
     hashes like the equal int), returned modulo 2**64 (unsigned)."""
     if type(v) is not int:
         if isinstance(v, float):
             if not v.is_integer():
-                raise TypeError("only integral values are supported, got %r" % (v,))
+                raise TypeError(f"only integral values are supported, got {v!r}")
             v = int(v)
         elif isinstance(v, int):       # bool and int subclasses hash like int
             v = int(v)
         else:
-            raise TypeError("only integral values are supported, got %r" % (v,))
+            raise TypeError(f"only integral values are supported, got {v!r}")
     if v >= 0:
         return v % _MODULUS
     h = -((-v) % _MODULUS)
@@ -55,7 +58,7 @@ def _rotl31(x):
     return ((x << 31) | (x >> 33)) & _MASK64
 
 
-def pair_hash(a, b):
+def pair_hash(a: int | float, b: int | float) -> int:
     """``hash((a, b))`` of CPython >= 3.8 on a 64-bit build, unsigned 64-bit."""
     acc = _P5
     for lane in (int_hash(a), int_hash(b)):
@@ -119,7 +122,7 @@ def _probe(table, mask, h, k):
         i = (i * 5 + 1 + perturb) & mask
 
 
-def set_order(hashes):
+def set_order(hashes: list[int]) -> list[int]:
     """Iteration order (a list of indices into ``hashes``) of a CPython set into which
     distinct keys with these hashes (unsigned 64-bit ints) were added in list order."""
     mask = _MINSIZE - 1
@@ -151,7 +154,7 @@ def set_order(hashes):
     return [k for k in table if k >= 0]
 
 
-def ordered_pairs(pairs):
+def ordered_pairs(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The distinct pairs of ``pairs`` in the iteration order that ``set(pairs)`` has on
     64-bit CPython 3.11/3.12 (a pair equal to an earlier one is skipped; the earlier
     object is kept, as ``set.add`` does)."""

@@ -18,6 +18,8 @@ verified, the edited lxml tree is serialised instead (same encoding and XML
 declaration, but not byte-identical). The result is always re-read and checked.
 """
 
+from __future__ import annotations
+
 import codecs
 import re
 
@@ -40,8 +42,8 @@ _TOKENS = (
 _TOKEN_STR = re.compile(_TOKENS, re.S)
 _TOKEN_BYTES = re.compile(_TOKENS.encode("ascii"), re.S)
 
-_BYTE_SAFE = frozenset(["utf-8", "ascii"] + ["iso8859-%d" % k for k in range(1, 17)]
-                       + ["cp125%d" % k for k in range(9)] + ["latin-1"])
+_BYTE_SAFE = frozenset(["utf-8", "ascii"] + [f"iso8859-{k}" for k in range(1, 17)]
+                       + [f"cp125{k}" for k in range(9)] + ["latin-1"])
 
 _DECL_ENCODING = re.compile(
     r"""^(\ufeff?\s*<\?xml\s[^>]*?\bencoding\s*=\s*)(["'])([A-Za-z0-9._:-]+)\2""")
@@ -120,7 +122,7 @@ def _edit_text(data, doc, edits):
         enc = doc.root.getroottree().docinfo.encoding or "UTF-8"
         codec = _codec_name(enc)
         if codec not in _BYTE_SAFE:
-            raise _NoTextualEdit("encoding %s" % enc)
+            raise _NoTextualEdit(f"encoding {enc}")
     regions = _classname_regions(data, doc.node_tag, is_bytes)
     if len(regions) != len(doc):
         raise _NoTextualEdit("node count mismatch")
@@ -170,7 +172,7 @@ def _to_output_bytes(text):
     return text.encode("utf-8")
 
 
-def fix_document(xml):
+def fix_document(xml: str | bytes | bytearray | memoryview) -> tuple[bytes, int]:
     """See :func:`mstudio.validation.fix`."""
     from . import _read
     from .rules import run_rules

@@ -1,4 +1,4 @@
-"""The MuNG 2.0 alphabet and the two link grammars (validation-spec.md §4-§6).
+"""The MuNG 2.0 alphabet and the two link grammars (the project's validation spec, §4-§6).
 
 The grammar rows are kept as text in the notation of the spec (one row per line,
 ``parent side | child side``) and are compiled once, at import time, into:
@@ -11,6 +11,8 @@ The grammar rows are kept as text in the notation of the spec (one row per line,
 
 Row order is normative: it fixes the order of the checks (§4.2).
 """
+
+from __future__ import annotations
 
 import re
 
@@ -256,7 +258,7 @@ _SIDE = re.compile(r"^(?:(?P<kind>ANYOF|EACH)\((?P<items>[^)]*)\)|(?P<cls>[A-Za-
                    r"(?:\{(?P<card>[0-9]*(?:,[0-9]*)?)\})?$")
 
 
-class Check(object):
+class Check:
     """One directed cardinality check (§4.2).
 
     ``direction`` is ``"IN"`` or ``"OUT"``; ``owner`` the class whose nodes are checked;
@@ -268,7 +270,8 @@ class Check(object):
     __slots__ = ("direction", "owner", "counted", "counted_set", "min", "max", "any",
                  "index", "rule", "quoted", "joined")
 
-    def __init__(self, direction, owner, counted, lo, hi, is_any, index):
+    def __init__(self, direction: str, owner: str, counted: list[str], lo: int,
+                 hi: int | float, is_any: bool, index: int) -> None:
         self.direction = direction
         self.owner = owner
         self.counted = tuple(counted)
@@ -277,25 +280,25 @@ class Check(object):
         self.max = hi
         self.any = is_any
         self.index = index
-        k = "{min=%d, max=%s}" % (lo, "inf" if hi == INF else "%d" % hi)
+        k = f"{{min={lo}, max={'inf' if hi == INF else hi}}}"
         if direction == "OUT":
             if is_any:
-                self.rule = "%s%s | ANYOF(%s)" % (owner, k, ", ".join(self.counted))
+                self.rule = f"{owner}{k} | ANYOF({', '.join(self.counted)})"
             else:
-                self.rule = "%s%s | %s" % (owner, k, self.counted[0])
+                self.rule = f"{owner}{k} | {self.counted[0]}"
         else:
             if is_any:
-                self.rule = "ANYOF(%s) | %s%s" % (", ".join(self.counted), owner, k)
+                self.rule = f"ANYOF({', '.join(self.counted)}) | {owner}{k}"
             else:
-                self.rule = "%s | %s%s" % (self.counted[0], owner, k)
-        self.quoted = ", ".join("'%s'" % c for c in self.counted)
+                self.rule = f"{self.counted[0]} | {owner}{k}"
+        self.quoted = ", ".join(f"'{c}'" for c in self.counted)
         self.joined = ", ".join(self.counted)
 
-    def can_fail(self):
+    def can_fail(self) -> bool:
         return self.min > 0 or self.max != INF
 
     def __repr__(self):
-        return "Check(%s %s)" % (self.direction, self.rule)
+        return f"Check({self.direction} {self.rule})"
 
 
 def _parse_card(text):
@@ -312,7 +315,7 @@ def _parse_side(text):
     """-> list of groups ``(is_any, [classes], min, max)``; EACH gives one group per class."""
     m = _SIDE.match(text.strip())
     if m is None:
-        raise ValueError("bad grammar side: %r" % text)
+        raise ValueError(f"bad grammar side: {text!r}")
     lo, hi = _parse_card(m.group("card"))
     if m.group("cls"):
         return [(False, [m.group("cls")], lo, hi)]
@@ -327,10 +330,10 @@ def _parse_side(text):
     return [(True, classes, lo, hi)]
 
 
-class Grammar(object):
+class Grammar:
     """A compiled grammar: ``allowed`` pairs and failable ``checks`` per owner class."""
 
-    def __init__(self, name, rows_text):
+    def __init__(self, name: str, rows_text: str) -> None:
         self.name = name
         allowed = {}
         expanded = []
@@ -361,7 +364,7 @@ class Grammar(object):
                         for a in p_cls:
                             add("OUT", a, [b], p_lo, p_hi, False)
                     else:
-                        raise ValueError("ANYOF | ANYOF is not allowed: %r" % row)
+                        raise ValueError(f"ANYOF | ANYOF is not allowed: {row!r}")
         self.allowed = dict((k, frozenset(v)) for k, v in allowed.items())
         self.expanded = expanded
         checks = {}
@@ -377,7 +380,7 @@ class Grammar(object):
             (ins if chk.direction == "IN" else outs).append(chk)
         self.checks = dict((k, (tuple(v[0]), tuple(v[1]))) for k, v in checks.items())
 
-    def is_allowed(self, parent, child):
+    def is_allowed(self, parent: str, child: str) -> bool:
         kids = self.allowed.get(parent)
         return kids is not None and child in kids
 

@@ -1,4 +1,5 @@
-"""The validation rules of MuNG Studio (validation-spec.md §3, §4), product form.
+"""The validation rules of MuNG Studio (the project's validation spec, §3 and §4), product
+form.
 
 :func:`run_rules` takes a :class:`mstudio.mungxml.MungDocument` and returns the issue
 list. It can also report, for every issue with a resolution, which node *element*
@@ -10,10 +11,17 @@ grammar edge order is emulated explicitly (:mod:`.edgeorder`), and numpy sums us
 explicit dtypes.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from mstudio.errors import InvalidDocument
 
 from . import edgeorder
 from .grammar import ALPHABET, PRECEDENCE, SYNTAX
+
+if TYPE_CHECKING:
+    from mstudio.mungxml import MungDocument
 
 __all__ = ["run_rules", "SINGLE_PIXEL_CLASSES"]
 
@@ -44,7 +52,7 @@ for _code, _pairs in (
         (1011, "ledgerLine>legerLine"),
         (1012, "sharp>accidentalSharp flat>accidentalFlat natural>accidentalNatural "
                "double_sharp>accidentalDoubleSharp double_flat>accidentalDoubleFlat"),
-        (1013, " ".join("numeral%d>" % _d for _d in range(10))),
+        (1013, " ".join(f"numeral{_d}>" for _d in range(10))),
         (1014, "timeSigDivider>timeSigSlash"),
         (1015, "barline>barlineSingle"),
         (1016, "articulationAccent>articAccentAbove articulationMarcatoAbove>articMarcatoAbove "
@@ -83,12 +91,12 @@ TRANSCRIPTION_CLASSES = ("restText verseNumber tempoText tempoRitardando tempoAc
 
 # §3.5
 SEQUENCE_CONTAINERS = (
-    ("timeSignature", frozenset(["timeSig%d" % d for d in range(10)] + [
+    ("timeSignature", frozenset([f"timeSig{d}" for d in range(10)] + [
         "timeSigCommon", "timeSigCutCommon", "timeSigSlash", "timeSigFractionalSlash",
         "timeSigPlus", "timeSigEquals"])),
     ("dynamicsText", frozenset("dynamicPiano dynamicMezzo dynamicForte dynamicRinforzando "
                                "dynamicSforzando dynamicZ dynamicNiente".split())),
-    ("tuplet", frozenset(["tupletColon"] + ["tuplet%d" % d for d in range(10)])),
+    ("tuplet", frozenset(["tupletColon"] + [f"tuplet{d}" for d in range(10)])),
 )
 
 
@@ -101,7 +109,7 @@ def _rename(node_id, new_class):
     return {"operations": [{"updateNodeId": node_id, "newClassName": new_class}]}
 
 
-class _Context(object):
+class _Context:
     """Per-document lookups shared by the rules."""
 
     def __init__(self, doc):
@@ -139,11 +147,11 @@ def _deprecated(ctx, out, renames):
         if not members:
             continue
         if new is None:
-            msg = "Class '%s' is deprecated. See the annotation instructions for more info." % old
+            msg = f"Class '{old}' is deprecated. See the annotation instructions for more info."
             for i in members:
                 out.append(_issue(code, msg, ids[i]))
         else:
-            msg = "Class '%s' is deprecated. Use '%s' instead." % (old, new)
+            msg = f"Class '{old}' is deprecated. Use '{new}' instead."
             for i in members:
                 nid = ids[i]
                 if renames is not None:
@@ -188,8 +196,8 @@ def _orientation(ctx, out, renames):
                 if renames is not None:
                     renames.append((len(out), j, new))
                 out.append(_issue(
-                    code, "Node '%s' should be '%s' since it is actually %s the notehead."
-                    % (cc, new, side), cid, _rename(cid, new), str(ids[i])))
+                    code, f"Node '{cc}' should be '{new}' since it is actually {side} the "
+                    "notehead.", cid, _rename(cid, new), str(ids[i])))
 
 
 def _line_flags(masks, axis):
@@ -258,10 +266,10 @@ def _single_pixel(ctx, out):
                 mask = doc.mask(i)
             if mask is None:
                 raise InvalidDocument(
-                    "a '%s' node must have a Mask (needed by the single-pixel line check)"
-                    % cname, node_id=ids[i], line=doc.lines[i])
+                    f"a '{cname}' node must have a Mask (needed by the single-pixel line check)",
+                    node_id=ids[i], line=doc.lines[i])
             masks.append(mask)
-        msg = "Node '%s' is likely a single-pixel line, instead of a proper mask." % cname
+        msg = f"Node '{cname}' is likely a single-pixel line, instead of a proper mask."
         for i, flagged in zip(members, _line_flags(masks, axis)):
             if flagged:
                 out.append(_issue(code, msg, ids[i]))
@@ -274,7 +282,7 @@ def _transcription(ctx, out):
         members = ctx.by_class.get(cname)
         if not members:
             continue
-        msg = "Node '%s' is missing mandatory text transcription." % cname
+        msg = f"Node '{cname}' is missing mandatory text transcription."
         for i in members:
             if data[i].get("text_transcription") is None:
                 out.append(_issue(4001, msg, ids[i]))
@@ -286,15 +294,15 @@ def _transcription(ctx, out):
 
 def _card_phrase(lo, hi):
     if lo == hi:
-        return "exactly %d" % lo, lo == 1
+        return f"exactly {lo}", lo == 1
     if hi == float("inf"):
-        return "at least %d" % lo, lo == 1
+        return f"at least {lo}", lo == 1
     if lo == 0:
-        return "at most %d" % hi, hi == 1
-    return "%d to %d" % (lo, hi), False
+        return f"at most {hi}", hi == 1
+    return f"{lo} to {hi}", False
 
 
-class _Plan(object):
+class _Plan:
     """How to evaluate the checks of one owner class in one direction quickly.
 
     ``always``: checks with a minimum (always evaluated); ``capped``: atomic checks with
@@ -324,7 +332,7 @@ class _Plan(object):
         self.cap_floor = floor
 
 
-class _PassText(object):
+class _PassText:
     """Message pieces of one check in one pass (computed on first use)."""
 
     __slots__ = ("message_head", "fp_middle")
@@ -335,10 +343,10 @@ class _PassText(object):
             dirphrase = "outlink to" if singular else "outlinks to"
         else:
             dirphrase = "inlink from" if singular else "inlinks from"
-        self.message_head = "[%s] should have %s %s %s [%s] but currently has " % (
-            chk.owner, phrase, badge, dirphrase, chk.joined)
-        self.fp_middle = " %slinks to [%s], but grammar specifies rule: %s. Affected nodes: " % (
-            "out" if chk.direction == "OUT" else "in", chk.quoted, chk.rule)
+        self.message_head = (f"[{chk.owner}] should have {phrase} {badge} {dirphrase} "
+                             f"[{chk.joined}] but currently has ")
+        self.fp_middle = (f" {'out' if chk.direction == 'OUT' else 'in'}links to [{chk.quoted}], "
+                          f"but grammar specifies rule: {chk.rule}. Affected nodes: ")
 
 
 _PLANS = {}
@@ -399,8 +407,8 @@ def _grammar_pass(ctx, out, grammar, pairs, badge, link_code, card_code, report_
         alphabet = ALPHABET
         for nid, c in node_map.items():
             if c not in alphabet:
-                append({"code": 5002, "message": 'Class name "%s" does not exist in MuNG 2.0'
-                        % (c,), "nodeId": nid, "resolution": None, "fingerprint": None})
+                append({"code": 5002, "message": f'Class name "{c}" does not exist in MuNG 2.0',
+                        "nodeId": nid, "resolution": None, "fingerprint": None})
     edges = edgeorder.ordered_pairs(pairs)
     allowed = grammar.allowed
     empty = frozenset()
@@ -414,13 +422,13 @@ def _grammar_pass(ctx, out, grammar, pairs, badge, link_code, card_code, report_
             if ca is None or cb is None:
                 i = ctx.index_of[a if ca is None else b]
                 raise InvalidDocument(
-                    "a node with an empty ClassName has a %s link (%s -> %s), which MuNG "
-                    "Studio cannot report" % ("syntax" if link_code == 5101 else "precedence",
-                                              a, b),
+                    "a node with an empty ClassName has a "
+                    f"{'syntax' if link_code == 5101 else 'precedence'} link ({a} -> {b}), "
+                    "which MuNG Studio cannot report",
                     node_id=ctx.ids[i], line=ctx.doc.lines[i])
             sb = str(b)
             append({"code": link_code,
-                    "message": "%s link [%s:%s]-->[%s:%s]%s" % (badge, ca, a, cb, sb, link_tail),
+                    "message": f"{badge} link [{ca}:{a}]-->[{cb}:{sb}]{link_tail}",
                     "nodeId": a, "resolution": None, "fingerprint": sb})
         lst = out_adj.get(a)
         if lst is None:
@@ -457,16 +465,16 @@ def _grammar_pass(ctx, out, grammar, pairs, badge, link_code, card_code, report_
                 text = texts.get(chk)
                 if text is None:
                     text = texts[chk] = _PassText(chk, badge)
-                raw = 'Symbol %s ("%s") has %d%s%s; [%s].' % (
-                    nid, c, count, text.fp_middle, nid, ", ".join([str(y) for y in affected]))
+                raw = (f'Symbol {nid} ("{c}") has {count}{text.fp_middle}{nid}; '
+                       f'[{", ".join([str(y) for y in affected])}].')
                 if nid >= 0:
-                    append({"code": card_code, "message": "%s%d." % (text.message_head, count),
+                    append({"code": card_code, "message": f"{text.message_head}{count}.",
                             "nodeId": nid, "resolution": None, "fingerprint": raw})
                 else:
                     # the reference re-parses the raw text; a '-' in the id defeats it
                     append({"code": 5001,
-                            "message": "Grammar for %s: %s Suggested corrections: []"
-                            % (badge, raw), "nodeId": nid, "resolution": None,
+                            "message": f"Grammar for {badge}: {raw} Suggested corrections: []",
+                            "nodeId": nid, "resolution": None,
                             "fingerprint": str(affected[0]) if affected else None})
 
 
@@ -486,14 +494,14 @@ def _precedence_pairs(ctx):
         links = d["precedence_outlinks"]
         if not isinstance(links, list):
             raise InvalidDocument("DataItem 'precedence_outlinks' must be a list of node ids "
-                                  "(type list[int]), got %r" % (links,),
+                                  f"(type list[int]), got {links!r}",
                                   node_id=ids[i], line=ctx.doc.lines[i])
         a = ids[i]
         for t in links:
             ok = (type(t) is int or (type(t) is float and t.is_integer())) and t in index_of
             if not ok:
-                raise InvalidDocument("precedence link to %r, which is not the id of any "
-                                      "node" % (t,), node_id=a, line=ctx.doc.lines[i])
+                raise InvalidDocument(f"precedence link to {t!r}, which is not the id of any "
+                                      "node", node_id=a, line=ctx.doc.lines[i])
             pairs.append((a, t))
     return pairs
 
@@ -519,8 +527,8 @@ def _sequentiality(ctx, out):
             starts = sum(1 for j in children if not data[j].get("precedence_inlinks"))
             ends = sum(1 for j in children if not data[j].get("precedence_outlinks"))
             if starts != 1 or ends != 1:
-                out.append(_issue(5301, "Children of [%s:%s] are not sequentially ordered via "
-                                  "%s links." % (container, ids[i], PRECEDENCE_BADGE), ids[i]))
+                out.append(_issue(5301, f"Children of [{container}:{ids[i]}] are not sequentially "
+                                  f"ordered via {PRECEDENCE_BADGE} links.", ids[i]))
 
 
 def _staff_count(ctx, out):
@@ -543,16 +551,17 @@ def _staff_count(ctx, out):
     for i, c in zip(members, counts):
         if c != best:
             out.append(_issue(
-                5302, "%s [measureSeparator:%s] links to an unexpected number (%d) of [staff] "
-                "nodes. Most common staff count is %d. This may not be an issue in a small "
-                "minority of pages, but is very suspicious for most." % (WARNING, ids[i], c, best),
+                5302, f"{WARNING} [measureSeparator:{ids[i]}] links to an unexpected number "
+                f"({c}) of [staff] nodes. Most common staff count is {best}. This may not be an "
+                "issue in a small minority of pages, but is very suspicious for most.",
                 ids[i]))
 
 
 # ---------------------------------------------------------------------------
 
 
-def run_rules(doc, renames=None):
+def run_rules(doc: MungDocument,
+              renames: list[tuple[int, int, str]] | None = None) -> list[dict]:
     """All issues of ``doc`` in output order (spec §3 table). If ``renames`` is a list,
     ``(issue index, node element index, new class)`` is appended for every issue with a
     resolution."""
