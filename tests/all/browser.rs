@@ -79,7 +79,7 @@ fn http() -> Client {
 
 /// `mung-runtime serve` on a free loopback port.
 struct Server {
-    process: KillOnDrop,
+    _process: KillOnDrop,
     base: String,
     stderr: Arc<Mutex<String>>,
 }
@@ -123,7 +123,7 @@ impl Server {
             }
         };
         assert!(base.starts_with("http://127.0.0.1:"), "not a loopback address: {base}");
-        Server { process, base, stderr }
+        Server { _process: process, base, stderr }
     }
 
     fn url(&self, path: &str) -> String {

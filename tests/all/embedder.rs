@@ -6,8 +6,13 @@ use std::process::Command;
 
 use crate::common::{fixtures, repo, show};
 
+
 #[test]
 fn a_crate_outside_the_workspace_can_depend_on_the_library() {
+    // The snapshot and compiled component for this tree, made by the
+    // optimised build: the embedder, built unoptimised, then only loads them
+    // (an unoptimised Cranelift would take many minutes to compile them).
+    crate::common::runtime();
     let dir = tempfile::tempdir().unwrap();
     let library = repo().join("crates/runtime");
     std::fs::write(

@@ -5,22 +5,22 @@
 //! reason shown by `cargo test -- --ignored --list`; under `CI=true` they run
 //! and fail instead (see `crates/cli/build.rs`).
 
-mod browser; // TEMP (browser helper; the owner adds this line)
+mod bad_input;
+mod browser;
 mod cache;
 mod common;
 mod component;
 mod embedder;
+mod escape;
 mod extraction;
 mod glue;
+mod hardening;
 mod isolation;
 mod mounts;
+mod props;
 mod python_native;
 mod runtime;
 mod serve;
+mod soak;
 mod validation;
 mod wasmtime_serve;
-mod bad_input;
-mod escape;
-mod hardening;
-mod props;
-mod soak;

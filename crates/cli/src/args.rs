@@ -106,3 +106,64 @@ impl SandboxArgs {
         Ok(b)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn size(s: &str) -> Result<u64, String> {
+        s.parse::<ByteSize>().map(|b| b.0)
+    }
+
+    #[test]
+    fn sizes_take_binary_units_in_any_case() {
+        assert_eq!(size("65536"), Ok(65536));
+        assert_eq!(size("12b"), Ok(12));
+        assert_eq!(size("64KiB"), Ok(64 << 10));
+        assert_eq!(size("512M"), Ok(512 << 20));
+        assert_eq!(size(" 1g "), Ok(1 << 30));
+        assert_eq!(size("2 GB"), Ok(2 << 30));
+    }
+
+    #[test]
+    fn bad_sizes_say_what_is_wrong() {
+        assert!(size("").unwrap_err().contains("not a size"));
+        assert!(size("M").unwrap_err().contains("not a size"));
+        assert!(size("-1M").unwrap_err().contains("not a size"));
+        assert!(size("1.5G").unwrap_err().contains("unknown size unit"));
+        assert!(size("3T").unwrap_err().contains("unknown size unit"));
+        assert!(size("99999999999G").unwrap_err().contains("too large"));
+    }
+
+    fn grant(s: &str) -> Result<Mount, String> {
+        s.parse::<DirGrant>().map(|g| g.0)
+    }
+
+    #[test]
+    fn grants_name_host_guest_and_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = dir.path().canonicalize().unwrap();
+        let h = host.to_str().unwrap();
+        assert_eq!(grant(h), Ok(Mount::read_only(&host, h)));
+        assert_eq!(grant(&format!("{h}:rw")), Ok(Mount::read_write(&host, h)));
+        assert_eq!(grant(&format!("{h}:/data")), Ok(Mount::read_only(&host, "/data")));
+        assert_eq!(grant(&format!("{h}:/data:ro")), Ok(Mount::read_only(&host, "/data")));
+        assert_eq!(grant(&format!("{h}:/data:rw")), Ok(Mount::read_write(&host, "/data")));
+        // A relative host path is made absolute; so is the default guest path.
+        let sub = host.join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        let rel = format!("{h}/./sub");
+        assert_eq!(grant(&rel), Ok(Mount::read_only(&sub, sub.to_str().unwrap())));
+    }
+
+    #[test]
+    fn bad_grants_are_refused_before_anything_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = dir.path().to_str().unwrap();
+        assert!(grant(&format!("{h}/missing")).unwrap_err().contains("cannot grant"));
+        let file = dir.path().join("f");
+        std::fs::write(&file, "").unwrap();
+        assert!(grant(file.to_str().unwrap()).unwrap_err().contains("not a directory"));
+        assert!(grant(&format!("{h}:/a/../etc")).unwrap_err().contains("must not contain `..`"));
+    }
+}

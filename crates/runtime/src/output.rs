@@ -205,4 +205,31 @@ mod tests {
         assert!(!truncated);
         assert_eq!(buf, b"before\n\0\x1b[mung-runtime os._exit x]\0", "a malformed mark is ordinary output");
     }
+
+    #[test]
+    fn output_past_the_cap_is_dropped_and_reported() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink: OutputSink = {
+            let seen = seen.clone();
+            Arc::new(move |b: &[u8]| seen.lock().unwrap().extend_from_slice(b))
+        };
+        let c = Capture::new(10, Some(sink));
+        c.push(b"hello ");
+        c.push(b"world!");
+        c.push(b"more");
+        let (buf, truncated) = c.take();
+        assert_eq!(buf, b"hello worl");
+        assert!(truncated);
+        assert_eq!(*seen.lock().unwrap(), b"hello worl", "the sink sees only what is kept");
+        // `take` starts the next call afresh, under the same cap.
+        c.push(b"ok");
+        assert_eq!(c.take(), (b"ok".to_vec(), false));
+    }
+
+    #[test]
+    fn a_zero_cap_keeps_nothing() {
+        let c = Capture::new(0, None);
+        c.push(b"x");
+        assert_eq!(c.take(), (Vec::new(), true));
+    }
 }

@@ -161,3 +161,35 @@ impl Drop for SlotPermit {
         self.slots.freed.notify_one();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_counted_and_returned_on_drop() {
+        let slots = Slots::new(2);
+        let a = slots.try_acquire().expect("first slot");
+        let b = slots.try_acquire().expect("second slot");
+        assert!(slots.try_acquire().is_none(), "only two");
+        assert!(slots.acquire_timeout(Duration::from_millis(10)).is_none(), "waits, then gives up");
+        drop(a);
+        let c = slots.try_acquire().expect("a dropped permit frees its slot");
+        drop((b, c));
+        assert_eq!(*slots.free.lock().unwrap(), 2);
+    }
+
+    #[test]
+    fn a_waiter_gets_the_slot_another_thread_frees() {
+        let slots = Slots::new(1);
+        let held = slots.try_acquire().unwrap();
+        let waiter = {
+            let slots = slots.clone();
+            std::thread::spawn(move || slots.acquire_timeout(Duration::from_secs(30)).is_some())
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        drop(held);
+        assert!(waiter.join().unwrap(), "woken by the drop, long before the timeout");
+        assert_eq!(*slots.free.lock().unwrap(), 1, "the waiter's permit was dropped with its thread");
+    }
+}
