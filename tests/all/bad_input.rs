@@ -90,7 +90,8 @@ fn validate_cli_reports_bad_files_and_goes_on() {
     let d = dir.path();
     std::fs::write(d.join("binary.xml"), [0u8, 159, 146, 150, 255, 0, 1]).unwrap();
     std::fs::write(d.join("empty.xml"), "").unwrap();
-    std::fs::write(d.join("doctype.xml"), "<!DOCTYPE a [<!ENTITY e SYSTEM \"/etc/passwd\">]><Nodes>&e;</Nodes>").unwrap();
+    std::fs::write(d.join("doctype.xml"), "<!DOCTYPE a [<!ENTITY e SYSTEM \"/etc/passwd\">]><Nodes>&e;</Nodes>")
+        .unwrap();
     std::fs::write(d.join("big.xml"), vec![b' '; 2 << 20]).unwrap();
     std::os::unix::fs::symlink("/nonexistent/target.xml", d.join("dangling.xml")).unwrap();
     std::fs::create_dir(d.join("dir.xml")).unwrap();
@@ -216,7 +217,11 @@ fn library_calls_refuse_malformed_arguments() {
     typed("polygon zero size", rt.fill_polygon(0, 0, &[Point { x: 0, y: 0 }]));
     typed(
         "polygon extreme",
-        rt.fill_polygon(16, 16, &[Point { x: i32::MIN, y: i32::MIN }, Point { x: i32::MAX, y: 0 }, Point { x: 0, y: i32::MAX }]),
+        rt.fill_polygon(
+            16,
+            16,
+            &[Point { x: i32::MIN, y: i32::MIN }, Point { x: i32::MAX, y: 0 }, Point { x: 0, y: i32::MAX }],
+        ),
     );
     // A 4 G-pixel mask cannot be made under the memory cap: a typed refusal
     // or a sandbox stop, never a host allocation.
@@ -245,7 +250,10 @@ fn library_calls_refuse_malformed_arguments() {
     let placed = PlacedMask { left: 0, top: 0, mask: mask(2, 2, 1) };
     typed("insert into garbage", rt.insert_node("not xml", "noteheadFull", placed.clone()));
     typed("insert bad class", rt.insert_node(&small(), "<evil/>&amp;", placed.clone()));
-    typed("insert empty mask", rt.insert_node(&small(), "noteheadFull", PlacedMask { left: 0, top: 0, mask: mask(0, 0, 0) }));
+    typed(
+        "insert empty mask",
+        rt.insert_node(&small(), "noteheadFull", PlacedMask { left: 0, top: 0, mask: mask(0, 0, 0) }),
+    );
     typed(
         "insert far away",
         rt.insert_node(&small(), "noteheadFull", PlacedMask { left: i32::MAX, top: i32::MIN, ..placed }),

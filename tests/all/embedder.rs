@@ -6,7 +6,6 @@ use std::process::Command;
 
 use crate::common::{fixtures, repo, show};
 
-
 #[test]
 fn a_crate_outside_the_workspace_can_depend_on_the_library() {
     // The snapshot and compiled component for this tree, made by the

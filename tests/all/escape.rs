@@ -60,7 +60,9 @@ fn check(name: &str, outcome: &Outcome, expect: &Expect) {
         (Expect::Value(v), Ok(done)) => &done.value == v,
         (Expect::ValueWhere(f), Ok(done)) => f(&done.value),
         (Expect::Truncated, Ok(done)) => done.output.stdout_truncated || done.output.stderr_truncated,
-        (Expect::Exception, Err(e)) => matches!(&e.failure, ExecFailure::Python(p) if p.kind == PythonErrorKind::Exception),
+        (Expect::Exception, Err(e)) => {
+            matches!(&e.failure, ExecFailure::Python(p) if p.kind == PythonErrorKind::Exception)
+        }
         (Expect::ExceptionOf(types), Err(e)) => matches!(&e.failure,
             ExecFailure::Python(p) if p.kind == PythonErrorKind::Exception && types.contains(&p.type_name.as_str())),
         (Expect::Exit(code), Err(e)) => matches!(&e.failure,
@@ -135,14 +137,18 @@ fn no_network_no_processes_no_native_code() {
     suite(
         hostile_runtime(),
         &[
+            ("tcp-connect", "import socket\nsocket.create_connection(('127.0.0.1', 22), timeout=1)", Expect::Exception),
+            ("dns", "import socket\nsocket.getaddrinfo('example.com', 80)", Expect::Exception),
             (
-                "tcp-connect",
-                "import socket\nsocket.create_connection(('127.0.0.1', 22), timeout=1)",
+                "udp",
+                "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.sendto(b'x', ('8.8.8.8', 53))",
                 Expect::Exception,
             ),
-            ("dns", "import socket\nsocket.getaddrinfo('example.com', 80)", Expect::Exception),
-            ("udp", "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.sendto(b'x', ('8.8.8.8', 53))", Expect::Exception),
-            ("urllib", "import urllib.request\nurllib.request.urlopen('http://127.0.0.1:1/', timeout=1)", Expect::Exception),
+            (
+                "urllib",
+                "import urllib.request\nurllib.request.urlopen('http://127.0.0.1:1/', timeout=1)",
+                Expect::Exception,
+            ),
             ("subprocess", "import subprocess\nsubprocess.run(['ls'])", Expect::Exception),
             (
                 "os-system",
@@ -177,7 +183,11 @@ fn busy_and_blocked_calls_stop_at_the_deadline() {
             ("sleep", "import time\ntime.sleep(1000)", Expect::Stop("timeout")),
             ("select", "import select\nselect.select([], [], [], 1000)", Expect::AnyFailure),
             ("stdin", "import sys\nsys.stdin.read()", Expect::ValueWhere(|v| v == &json!("") || v.is_null())),
-            ("catch-everything", "while True:\n    try:\n        while True: pass\n    except BaseException:\n        pass", Expect::Stop("timeout")),
+            (
+                "catch-everything",
+                "while True:\n    try:\n        while True: pass\n    except BaseException:\n        pass",
+                Expect::Stop("timeout"),
+            ),
         ],
     );
 }
@@ -192,7 +202,11 @@ fn memory_recursion_and_nesting_are_contained() {
             ("grow", "l = []\nwhile True:\n    l.append(bytearray(10 ** 7))", Expect::OutOfMemory),
             ("numpy-huge", "import numpy as np\nnp.ones((1 << 13, 1 << 14))", Expect::OutOfMemory),
             ("recursion", "def f():\n    return f()\nf()", Expect::ExceptionOf(&["RecursionError"])),
-            ("deep-recursion-limit", "import sys\nsys.setrecursionlimit(10 ** 7)\ndef f(n):\n    return f(n + 1)\nf(0)", Expect::AnyFailure),
+            (
+                "deep-recursion-limit",
+                "import sys\nsys.setrecursionlimit(10 ** 7)\ndef f(n):\n    return f(n + 1)\nf(0)",
+                Expect::AnyFailure,
+            ),
             ("deep-json", "import json\njson.loads('[' * 200000 + ']' * 200000)", Expect::AnyFailure),
             ("deep-eval", "eval('[' * 100000 + ']' * 100000)", Expect::AnyFailure),
             ("deep-value", "x = []\nfor _ in range(100000):\n    x = [x]\nx", Expect::Kind(PythonErrorKind::NotJson)),
@@ -217,7 +231,11 @@ fn output_values_and_exits_are_typed() {
             ("quit", "quit(5)", Expect::Exit(5)),
             ("system-exit-text", "raise SystemExit('bye')", Expect::Exit(1)),
             ("os-exit", "import os\nos._exit(7)", Expect::Stop("interpreter-exit")),
-            ("os-exit-in-finally", "import os\ntry:\n    os._exit(9)\nfinally:\n    print('never')", Expect::Stop("interpreter-exit")),
+            (
+                "os-exit-in-finally",
+                "import os\ntry:\n    os._exit(9)\nfinally:\n    print('never')",
+                Expect::Stop("interpreter-exit"),
+            ),
             ("abort", "import os\nos.abort()", Expect::AnyFailure),
             ("keyboard-interrupt", "raise KeyboardInterrupt", Expect::ExceptionOf(&["KeyboardInterrupt"])),
             ("syntax", "def (:", Expect::Kind(PythonErrorKind::Syntax)),
@@ -239,7 +257,11 @@ fn nothing_leaks_between_fresh_calls() {
                 Expect::Value(Value::Null),
             ),
             ("sys-modules", "import sys\nsys.modules.clear()", Expect::Anything),
-            ("builtins-dict", "__builtins__.__dict__.clear() if hasattr(__builtins__, '__dict__') else __builtins__.clear()", Expect::Anything),
+            (
+                "builtins-dict",
+                "__builtins__.__dict__.clear() if hasattr(__builtins__, '__dict__') else __builtins__.clear()",
+                Expect::Anything,
+            ),
         ],
     );
     let check = "import builtins, json\n[hasattr(builtins, 'leak'), len('ab'), hasattr(json, 'secret'), json.dumps(1)]";
@@ -288,7 +310,11 @@ fn a_grant_does_not_open_the_rest_of_the_host() {
             "new-link",
             Expect::Exception,
         ),
-        (format!("import os\nos.link({g:?} + '/rel-link', {g:?} + '/hard')\nopen({g:?} + '/hard').read()"), "hard-link", Expect::Exception),
+        (
+            format!("import os\nos.link({g:?} + '/rel-link', {g:?} + '/hard')\nopen({g:?} + '/hard').read()"),
+            "hard-link",
+            Expect::Exception,
+        ),
     ];
     for (code, name, expect) in &cases {
         let outcome = rt.execute(code, &json!({}));

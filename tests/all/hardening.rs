@@ -7,7 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::{cli, fixtures, run, runtime, show};
-use mung_runtime::{ExecFailure, Mount, PythonErrorKind, Runtime, RgbaImage, SandboxError, ValidateError};
+use mung_runtime::{ExecFailure, Mount, PythonErrorKind, RgbaImage, Runtime, SandboxError, ValidateError};
 use serde_json::{Value, json};
 
 /// Runs `cmd`, killing it if it takes longer than `limit` (a hang must fail
@@ -85,7 +85,8 @@ fn d1_a_fifo_in_a_grant_does_not_outlive_the_deadline() {
 
 #[test]
 fn d2_validate_refuses_devices_and_fifos_without_reading_them() {
-    let (out, elapsed) = run_within(cli().args(["validate", "--format", "jsonl", "/dev/zero"]), Duration::from_secs(60));
+    let (out, elapsed) =
+        run_within(cli().args(["validate", "--format", "jsonl", "/dev/zero"]), Duration::from_secs(60));
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     let line: Value = serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
     assert_eq!(line["error"]["kind"], "not-a-file", "{line}");
@@ -95,8 +96,7 @@ fn d2_validate_refuses_devices_and_fifos_without_reading_them() {
     let dir = tempfile::tempdir().unwrap();
     mkfifo(&dir.path().join("a.xml"));
     std::fs::copy(fixtures().join("small.xml"), dir.path().join("b.xml")).unwrap();
-    let (out, _) =
-        run_within(cli().args(["validate", "--format", "jsonl"]).arg(dir.path()), Duration::from_secs(120));
+    let (out, _) = run_within(cli().args(["validate", "--format", "jsonl"]).arg(dir.path()), Duration::from_secs(120));
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     let lines: Vec<Value> =
         String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -198,10 +198,8 @@ fn d6_the_final_value_is_bound_by_the_output_limit() {
     }
     assert_eq!(rt.execute("'x' * 1000", &json!({})).unwrap().value.as_str().unwrap().len(), 1000);
 
-    let (out, _) = run_within(
-        cli().args(["exec", "--output-limit", "1M", "-c", "'x' * (2 << 20)"]),
-        Duration::from_secs(120),
-    );
+    let (out, _) =
+        run_within(cli().args(["exec", "--output-limit", "1M", "-c", "'x' * (2 << 20)"]), Duration::from_secs(120));
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert!(out.stdout.len() < 1000, "the value was printed");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--output-limit"), "{}", show(&out));
@@ -356,12 +354,10 @@ os.close(fd)
     let size = std::fs::metadata(grant.join("big")).unwrap().len();
     assert_eq!(size, 1 << 20, "the quota, to the byte");
     // The default (1 GiB) leaves ordinary writes alone, and the quota is per script.
-    let out = run(
-        cli()
-            .args(["exec", "--allow-dir"])
-            .arg(format!("{}:/out:rw", grant.display()))
-            .args(["-c", "open('/out/small', 'wb').write(b'y' * 3_000_000)"]),
-    );
+    let out = run(cli()
+        .args(["exec", "--allow-dir"])
+        .arg(format!("{}:/out:rw", grant.display()))
+        .args(["-c", "open('/out/small', 'wb').write(b'y' * 3_000_000)"]));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "3000000\n", "{}", show(&out));
 }
 

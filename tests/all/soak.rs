@@ -74,7 +74,10 @@ fn soak_body() {
                     }
                     let result = match i % 3 {
                         0 => rt
-                            .execute("import numpy as np\nint(np.arange(n).sum()) + len(s)", &json!({"n": i % 100, "s": "x"}))
+                            .execute(
+                                "import numpy as np\nint(np.arange(n).sum()) + len(s)",
+                                &json!({"n": i % 100, "s": "x"}),
+                            )
                             .map(|d| assert_eq!(d.value, json!((0..(i % 100) as i64).sum::<i64>() + 1)))
                             .map_err(|e| e.to_string()),
                         1 => rt.validate(doc).map(|_| ()).map_err(|e| e.to_string()),

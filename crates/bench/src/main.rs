@@ -38,6 +38,10 @@ fn fail(message: impl std::fmt::Display) -> u8 {
     2
 }
 
+/// The benchmark table of mung-runtime: startup, calls, validation,
+/// extraction, memory and engine overheads, each against a baseline measured
+/// in the same run (native CPython, a peer runtime); or, with --serve, the
+/// HTTP server under load.
 #[derive(clap::Parser)]
 #[command(name = "mung-runtime-bench", version)]
 struct Cli {
@@ -1031,6 +1035,99 @@ fn memory_and_process(b: &mut Bench, data: &Data, xml: Option<&str>) {
         })
     })();
     b.record("cli_exec_mount", r);
+
+    match xml {
+        Some(xml) => {
+            b.progress(format_args!("soak: {SOAK_CALLS} mixed calls (execute, validate, binarize) from 2 threads"));
+            match soak(b, xml) {
+                Ok((calls, growth)) => {
+                    b.record("soak_call", Ok(calls));
+                    b.record("soak_growth", Ok(growth));
+                }
+                Err(e) => {
+                    b.record("soak_call", Err(e));
+                    b.skip(&["soak_growth"], "the soak failed");
+                }
+            }
+        }
+        None => b.skip(&["soak_call", "soak_growth"], "no document to validate"),
+    }
+}
+
+/// Calls of the soak row.
+const SOAK_CALLS: usize = 10_000;
+/// The soak's resident memory is compared after this many calls and at the end.
+const SOAK_BASELINE_AT: usize = 1_000;
+
+/// Many mixed calls on one `Runtime` from 2 threads. Returns the time per
+/// call (samples: each block of 1,000 calls) and the RSS at the end over
+/// the RSS after the first 1,000 calls. Any failed call fails the row.
+fn soak(b: &Bench, xml: &str) -> Result<(Series, Series)> {
+    use std::sync::Mutex;
+    let rt = b.builder().max_instances(4).build()?;
+    let page = RgbaImage {
+        width: 64,
+        height: 48,
+        pixels: (0..64 * 48).flat_map(|i| if i % 5 == 0 { [0, 0, 0, 255] } else { [250, 250, 250, 255] }).collect(),
+    };
+    let vm_rss = || proc_status().get("VmRSS").copied().unwrap_or(0) as f64;
+    let next = AtomicUsize::new(0);
+    let failed = Mutex::new(Vec::<String>::new());
+    let marks = Mutex::new(vec![Instant::now()]);
+    let rss_at_baseline = Mutex::new(None::<f64>);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= SOAK_CALLS {
+                        break;
+                    }
+                    let result = match i % 3 {
+                        0 => rt
+                            .execute("import numpy as np\nint(np.arange(n).sum())", &json!({ "n": i % 100 }))
+                            .map(drop)
+                            .map_err(|e| e.to_string()),
+                        1 => rt.validate(xml).map(drop).map_err(|e| e.to_string()),
+                        _ => rt.otsu_binarize_region(page.clone()).map(drop).map_err(|e| e.to_string()),
+                    };
+                    if let Err(e) = result {
+                        failed.lock().unwrap().push(format!("call {i}: {e}"));
+                    }
+                    if (i + 1) % 1000 == 0 {
+                        marks.lock().unwrap().push(Instant::now());
+                    }
+                    if i + 1 == SOAK_BASELINE_AT {
+                        *rss_at_baseline.lock().unwrap() = Some(vm_rss());
+                    }
+                }
+            });
+        }
+    });
+    let failed = failed.into_inner().unwrap();
+    ensure!(
+        failed.is_empty(),
+        "{} of {SOAK_CALLS} calls failed, e.g. {:?}",
+        failed.len(),
+        &failed[..failed.len().min(3)]
+    );
+    let mut marks = marks.into_inner().unwrap();
+    marks.sort();
+    let per_call: Vec<f64> = marks.windows(2).map(|w| (w[1] - w[0]).as_secs_f64() / 1000.0).collect();
+    let base = rss_at_baseline.into_inner().unwrap().context("no RSS reading after the first calls")?;
+    let end = vm_rss();
+    let mut growth = Series::new(vec![end / base], 1);
+    growth.value = end / base;
+    let calls =
+        Series::new(per_call, 1000).with_note("samples: each block of 1,000 calls (2 threads, wall time / 1,000)");
+    Ok((
+        calls,
+        growth.with_note(format!(
+            "VmRSS {:.0} MiB after call {SOAK_BASELINE_AT}, {:.0} MiB after call {SOAK_CALLS}; no call failed",
+            base / 1024.0,
+            end / 1024.0
+        )),
+    ))
 }
 
 fn rss_slope(b: &Bench, xml: &str) -> Result<Series> {
@@ -1530,6 +1627,16 @@ fn assemble(
         Unit::Seconds,
     );
     r.target = Some(Target::value_at_most(0.050));
+    rows.push(r);
+    rows.push(row(
+        s5,
+        "soak_call",
+        format!("soak: {SOAK_CALLS} calls mixing execute, validate and binarize on one Runtime, 2 threads, per call"),
+        Unit::Seconds,
+    ));
+    let mut r =
+        row(s5, "soak_growth", format!("  RSS after call {SOAK_CALLS} / after call {SOAK_BASELINE_AT}"), Unit::Ratio);
+    r.target = Some(Target::value_at_most(1.10));
     rows.push(r);
 
     let s6 = "6 engine overheads (CPU-bound loop: 1M iterations of s += i, in a session)";

@@ -138,6 +138,50 @@ fn load(url: &str, body: &str, requests: usize, clients: usize, max: Duration) -
     })
 }
 
+/// The `wasmtime` of wasmtime-cli, if the test suite installed it in the
+/// cache at `cache_root` (or `$MUNG_RUNTIME_WASMTIME` names one).
+fn find_wasmtime(cache_root: &Path) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("MUNG_RUNTIME_WASMTIME").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let binary =
+        cache_root.join("tools").join(format!("wasmtime-{}", mung_runtime::WASMTIME_SERVE_TESTED)).join("bin/wasmtime");
+    binary.exists().then_some(binary)
+}
+
+/// `wasmtime serve` of the portable HTTP component, ready on loopback, or
+/// `None` without a wasmtime-cli.
+fn wasmtime_serve(cache_dir: Option<&Path>, max: Duration) -> Result<Option<ServeProcess>> {
+    let mut builder = mung_runtime::Runtime::builder();
+    if let Some(dir) = cache_dir {
+        builder = builder.cache_dir(dir);
+    }
+    let runtime = builder.build()?;
+    let Some(wasmtime) = find_wasmtime(&runtime.info().cache_dir) else { return Ok(None) };
+    let component = runtime.http_component_path()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let addr = format!("127.0.0.1:{port}");
+    eprintln!("[serve] starting `wasmtime serve` on {addr} (its first start compiles the component)");
+    let child = Command::new(&wasmtime)
+        .args(runtime.wasmtime_serve_args(&component, &addr))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", wasmtime.display()))?;
+    let mut serve = ServeProcess { child, base: format!("http://{addr}") };
+    let start = Instant::now();
+    let sock: std::net::SocketAddr = addr.parse()?;
+    while std::net::TcpStream::connect_timeout(&sock, Duration::from_millis(200)).is_err() {
+        if let Some(status) = serve.child.try_wait()? {
+            bail!("wasmtime serve exited with {status}");
+        }
+        ensure!(start.elapsed() < max * 5, "wasmtime serve did not listen within {:?}", max * 5);
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    Ok(Some(serve))
+}
+
 struct Row {
     name: String,
     value: String,
@@ -175,6 +219,36 @@ pub(crate) fn run(
             json!({"isolation": isolation, "rate": l.rate(), "p50": l.percentile(0.5), "p99": l.percentile(0.99), "errors": l.other + l.busy, "requests": l.done}),
         ));
         if isolation == "warm" {
+            let native_rate = l.rate();
+            match wasmtime_serve(cache_dir, max)? {
+                Some(other) => {
+                    let url = format!("{}/v1/validate", other.base);
+                    load(&url, &doc, 100, args.clients, max)?;
+                    let w = load(&url, &doc, args.requests, args.clients, max)?;
+                    rows.push(row(
+                        &format!("  same load against `wasmtime serve` {}", mung_runtime::WASMTIME_SERVE_TESTED),
+                        format!(
+                            "{:.0} req/s (p50 {:.1} ms, p99 {:.1} ms, errors {}); mung-runtime serve / wasmtime serve = {:.2}×",
+                            w.rate(),
+                            w.percentile(0.5) * 1e3,
+                            w.percentile(0.99) * 1e3,
+                            w.other + w.busy,
+                            native_rate / w.rate()
+                        ),
+                        "(a ratio, no target)",
+                        None,
+                        json!({"rate": w.rate(), "p50": w.percentile(0.5), "p99": w.percentile(0.99), "errors": w.other + w.busy, "native_over_wasmtime": native_rate / w.rate()}),
+                    ));
+                }
+                None => rows.push(row(
+                    "  same load against `wasmtime serve`",
+                    "skipped: no wasmtime-cli (the wasmtime_serve test installs it; or set MUNG_RUNTIME_WASMTIME)"
+                        .into(),
+                    "",
+                    None,
+                    json!(null),
+                )),
+            }
             // Memory over a long run: RSS after a first tenth vs at the end.
             let total = args.requests * 10;
             eprintln!("[serve] RSS over {total} requests");

@@ -37,7 +37,7 @@ pub(crate) struct ServeArgs {
     jobs: Option<usize>,
 
     /// Requests that may wait for a sandbox beyond those running (default
-    /// 4 × jobs); past that, 503 with Retry-After.
+    /// 16 × jobs); past that, 503 with Retry-After.
     #[arg(long, value_name = "N")]
     queue: Option<usize>,
 

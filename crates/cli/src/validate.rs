@@ -361,8 +361,7 @@ fn walk(
                 if seen_dirs.len() < MAX_WALK_DIRS && seen_dirs.insert(file_id(&path, &meta)) {
                     subdirs.push(path);
                 }
-            } else if is_xml && (!meta.is_file() || seen_files.insert(file_id(&path, &meta)))
-            {
+            } else if is_xml && (!meta.is_file() || seen_files.insert(file_id(&path, &meta))) {
                 // Non-regular files (a FIFO named *.xml) are listed and then
                 // refused by `read_bounded`, never opened for reading.
                 out.push(path);

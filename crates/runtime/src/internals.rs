@@ -16,7 +16,8 @@ pub fn instantiate(runtime: &Runtime) -> Result<(Duration, Duration), Error> {
     let pool = &runtime.pool;
     let slot = pool.acquire_slot();
     let start = Instant::now();
-    let state = crate::sandbox::State::new(&pool.layout, pool.memory_limit, pool.output_limit, pool.write_quota, None, None)?;
+    let state =
+        crate::sandbox::State::new(&pool.layout, pool.memory_limit, pool.output_limit, pool.write_quota, None, None)?;
     let made = Instant::now();
     let worker = crate::worker::Worker::instantiate(pool.tokio(), &pool.pre, state, slot, pool.limits.fuel.is_some())?;
     let instantiated = Instant::now();

@@ -58,8 +58,8 @@ mod validation;
 mod worker;
 
 pub use builder::{
-    DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT, DEFAULT_WRITE_QUOTA, Isolation, MIN_MEMORY_LIMIT, RuntimeBuilder,
-    RuntimeInfo,
+    DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT, DEFAULT_WRITE_QUOTA, Isolation, MIN_MEMORY_LIMIT,
+    RuntimeBuilder, RuntimeInfo,
 };
 pub use cache::Cache;
 pub use compile_cache::{CacheOutcome, wasmtime_version};

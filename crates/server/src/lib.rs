@@ -45,6 +45,9 @@ pub use metrics::Metrics;
 pub use openapi::{ROUTES, RouteDoc, openapi};
 pub use problem::{PROBLEM_JSON, Problem};
 
+/// The default [`ServerConfig::queue`] per job.
+const QUEUE_PER_JOB: usize = 16;
+
 /// Settings of a [`Server`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -52,7 +55,9 @@ pub struct ServerConfig {
     /// Sandbox calls running at once (default: the number of cores).
     pub jobs: usize,
     /// Requests that may wait for a free sandbox beyond those running
-    /// (default: 4 × `jobs`). Past that: 503 with `Retry-After`.
+    /// (default: 16 × `jobs`, room for a few busy clients per sandbox, each
+    /// waiting request holding at most one body). Past that: 503 with
+    /// `Retry-After`.
     pub queue: usize,
     /// Whether `POST /v1/execute` runs untrusted Python (default: no).
     pub allow_execute: bool,
@@ -76,7 +81,7 @@ impl Default for ServerConfig {
         let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
         ServerConfig {
             jobs,
-            queue: 4 * jobs,
+            queue: QUEUE_PER_JOB * jobs,
             allow_execute: false,
             max_body: 64 << 20,
             max_batch_body: 1 << 30,
@@ -88,10 +93,10 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
-    /// Sets [`jobs`](Self::jobs) (at least 1) and a queue of 4 × jobs.
+    /// Sets [`jobs`](Self::jobs) (at least 1) and a queue of 16 × jobs.
     pub fn jobs(mut self, jobs: usize) -> Self {
         self.jobs = jobs.max(1);
-        self.queue = 4 * self.jobs;
+        self.queue = QUEUE_PER_JOB * self.jobs;
         self
     }
 

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::AppState;
 use crate::admission::run;
@@ -48,7 +48,9 @@ pub(crate) fn router(state: Arc<AppState>) -> axum::Router {
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::middleware::observe))
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        // A 503 under overload or a 504 is the server working as designed:
+        // not worth an error line per request (our own 500s log themselves).
+        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)))
         .with_state(state)
 }
 
