@@ -17,15 +17,16 @@ use serde_json::{Value, json};
 
 use crate::common::{cli, fixtures, run, runtime, show};
 
-/// A server running in this process on its own thread and async runtime.
-struct TestServer {
+/// A server running in this process on its own thread and async runtime
+/// (also the reference in `wasmtime_serve.rs`).
+pub(crate) struct TestServer {
     addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl TestServer {
-    fn start(runtime: Runtime, config: ServerConfig) -> TestServer {
+    pub(crate) fn start(runtime: Runtime, config: ServerConfig) -> TestServer {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -47,7 +48,7 @@ impl TestServer {
         TestServer { addr, stop: Some(stop_tx), thread: Some(thread) }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 }
@@ -63,7 +64,7 @@ impl Drop for TestServer {
     }
 }
 
-fn client() -> Client {
+pub(crate) fn client() -> Client {
     Client::builder().timeout(Duration::from_secs(120)).no_proxy().build().unwrap()
 }
 

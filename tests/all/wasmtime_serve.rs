@@ -15,11 +15,13 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use mung_runtime::Runtime;
-use mung_runtime_server::{Server, ServerConfig};
-use reqwest::blocking::{Client, RequestBuilder, Response};
+use mung_runtime_server::ServerConfig;
+use reqwest::blocking::{RequestBuilder, Response};
 use serde_json::json;
 
 use crate::common::{cache, fixtures, runtime};
+// `mung-runtime serve` in this process, as `serve.rs` runs it: the reference.
+use crate::serve::{TestServer as NativeServer, client};
 
 /// A wasmtime-cli binary to use instead of installing one.
 const WASMTIME_ENV: &str = "MUNG_RUNTIME_WASMTIME";
@@ -144,56 +146,6 @@ impl Drop for WasmtimeServe {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// `mung-runtime serve` in this process (as `serve.rs` runs it).
-struct NativeServer {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl NativeServer {
-    fn start(runtime: Runtime, config: ServerConfig) -> NativeServer {
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let server = Server::new(runtime, config);
-                server.warm_up().await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                server
-                    .serve(listener, async move {
-                        let _ = stop_rx.await;
-                    })
-                    .await
-                    .unwrap();
-            });
-        });
-        let addr = addr_rx.recv_timeout(Duration::from_secs(300)).expect("the native server started");
-        NativeServer { addr, stop: Some(stop_tx), thread: Some(thread) }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-}
-
-impl Drop for NativeServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn client() -> Client {
-    Client::builder().timeout(Duration::from_secs(120)).no_proxy().build().unwrap()
 }
 
 /// Status, content type, the `x-mung-*` headers and the body.

@@ -337,7 +337,7 @@ fn run(args: BenchArgs, cache_dir: Option<PathBuf>) -> u8 {
 
 fn startup(b: &mut Bench, rt: &Runtime) {
     let info = rt.info().clone();
-    let engine = mung_runtime::internals::engine(&rt).clone();
+    let engine = mung_runtime::internals::engine(rt).clone();
     b.progress("cache load: Component::deserialize_file of the cached .cwasm");
     let path = info.compiled_path.clone();
     let r = self_timed(b.n(10), 2, || {
@@ -363,7 +363,7 @@ fn startup(b: &mut Bench, rt: &Runtime) {
     let mut wasi = Vec::new();
     let warmup = 20;
     let r = self_timed(b.n(200), warmup, || {
-        let (ctx, inst) = mung_runtime::internals::instantiate(&rt)?;
+        let (ctx, inst) = mung_runtime::internals::instantiate(rt)?;
         wasi.push(ctx.as_secs_f64());
         Ok(inst.as_secs_f64())
     });
@@ -378,7 +378,7 @@ fn startup(b: &mut Bench, rt: &Runtime) {
 /// threads must not disturb the other rows.
 fn compile(b: &mut Bench, rt: &Runtime) {
     let info = rt.info().clone();
-    let engine = mung_runtime::internals::engine(&rt).clone();
+    let engine = mung_runtime::internals::engine(rt).clone();
     if b.quick {
         b.skip(&["compile"], "--quick (a full Cranelift compile, ~1 min and ~2 GB)");
     } else {
@@ -989,50 +989,17 @@ fn memory_and_process(b: &mut Bench, data: &Data, xml: Option<&str>) {
     match &data.small {
         Some(small) => {
             b.progress("CLI: whole process `mung-runtime validate small.xml`");
-            let r = (|| {
-                let exe = cli_exe()?;
-                let mut args: Vec<std::ffi::OsString> = vec!["validate".into(), small.into(), "-q".into()];
-                if let Some(d) = &b.cache_dir {
-                    args.push("--cache-dir".into());
-                    args.push(d.into());
-                }
-                time_calls(b.n(10), 2, 1, || {
-                    let status = Command::new(&exe)
-                        .args(&args)
-                        .stdin(Stdio::null())
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .status()?;
-                    ensure!(matches!(status.code(), Some(0 | 1)), "mung-runtime validate exited with {status}");
-                    Ok(())
-                })
-            })();
+            let r = time_cli(b, &["validate".as_ref(), small.as_os_str(), "-q".as_ref()], &[0, 1]);
             b.record("cli_validate", r);
         }
         None => b.skip(&["cli_validate"], "no small document"),
     }
     b.progress("CLI: whole process `mung-runtime exec --allow-dir D -c …`");
     let r = (|| {
-        let exe = cli_exe()?;
         let dir = ten_files()?;
         let d = dir.path().to_str().context("the temporary directory's path is not UTF-8")?;
         let code = format!("import numpy, os; len(os.listdir({d:?}))");
-        let mut args: Vec<std::ffi::OsString> =
-            vec!["exec".into(), "--allow-dir".into(), d.into(), "-c".into(), code.into()];
-        if let Some(c) = &b.cache_dir {
-            args.push("--cache-dir".into());
-            args.push(c.into());
-        }
-        time_calls(b.n(10), 2, 1, || {
-            let status = Command::new(&exe)
-                .args(&args)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()?;
-            ensure!(status.success(), "mung-runtime exec --allow-dir exited with {status}");
-            Ok(())
-        })
+        time_cli(b, &["exec".as_ref(), "--allow-dir".as_ref(), d.as_ref(), "-c".as_ref(), code.as_ref()], &[0])
     })();
     b.record("cli_exec_mount", r);
 
@@ -1094,7 +1061,7 @@ fn soak(b: &Bench, xml: &str) -> Result<(Series, Series)> {
                     if let Err(e) = result {
                         failed.lock().unwrap().push(format!("call {i}: {e}"));
                     }
-                    if (i + 1) % 1000 == 0 {
+                    if (i + 1).is_multiple_of(1000) {
                         marks.lock().unwrap().push(Instant::now());
                     }
                     if i + 1 == SOAK_BASELINE_AT {
@@ -1128,6 +1095,22 @@ fn soak(b: &Bench, xml: &str) -> Result<(Series, Series)> {
             end / 1024.0
         )),
     ))
+}
+
+/// Times whole runs of the `mung-runtime` CLI with `args` (plus the cache
+/// directory), each of which must exit with one of `ok`.
+fn time_cli(b: &Bench, args: &[&std::ffi::OsStr], ok: &[i32]) -> Result<Series> {
+    let exe = cli_exe()?;
+    let mut args: Vec<&std::ffi::OsStr> = args.to_vec();
+    if let Some(d) = &b.cache_dir {
+        args.extend(["--cache-dir".as_ref(), d.as_os_str()]);
+    }
+    time_calls(b.n(10), 2, 1, || {
+        let status =
+            Command::new(&exe).args(&args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status()?;
+        ensure!(status.code().is_some_and(|c| ok.contains(&c)), "mung-runtime {args:?} exited with {status}");
+        Ok(())
+    })
 }
 
 fn rss_slope(b: &Bench, xml: &str) -> Result<Series> {

@@ -155,7 +155,8 @@ async fn execute(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
         return Err(Problem::bad_request("`globals` must be a JSON object"));
     }
     // Always a fresh instance: nothing of one request is seen by the next.
-    let done = run(&state, move |rt| rt.execute(&request.code, &globals)).await??;
+    // Boxed: `ExecError` is large, and it crosses the blocking-thread hop.
+    let done = run(&state, move |rt| rt.execute(&request.code, &globals).map_err(Box::new)).await?.map_err(|e| *e)?;
     Ok(Json(json!({
         "value": done.value,
         "stdout": done.output.stdout_text(),
