@@ -13,6 +13,15 @@ seconds=${1:?usage: fuzz/run.sh SECONDS [TARGET]}
 target=${2:-validate}
 cd "$(dirname "$0")"
 mkdir -p "corpus/$target"
+# The nightly toolchain usually lacks the wasm32-wasip2 target: reuse the
+# guest components the normal (stable) build made, if there are any.
+for pair in GLUE:mung-runtime-glue/wasm32-wasip2/release/mung_runtime_glue.wasm \
+            HTTP:mung-runtime-http/wasm32-wasip2/release/mung_runtime_http.wasm; do
+    var=MUNG_RUNTIME_${pair%%:*}_WASM file=../target/${pair#*:}
+    if [ -z "$(printenv "$var" || true)" ] && [ -f "$file" ]; then
+        export "$var=$PWD/$file"
+    fi
+done
 # -rss_limit_mb: the runtime maps its instance pool (virtual memory) and a
 # compiled component; its resident memory stays far below this.
 exec cargo +nightly fuzz run "$target" "corpus/$target" -- \
