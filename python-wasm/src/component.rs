@@ -54,18 +54,11 @@ pub fn wrap_interpreter(core_module: &[u8]) -> Result<Vec<u8>> {
 /// Composes the glue component with the interpreter component; `scratch` is
 /// a directory for the two input files (the composer reads paths).
 pub fn compose(interpreter: &[u8], glue: &[u8], scratch: &Path) -> Result<Vec<u8>> {
-    let interp_path = scratch.join("interpreter.wasm");
-    let glue_path = scratch.join("glue.wasm");
-    std::fs::write(&interp_path, interpreter).map_err(ArtifactError::io("writing the interpreter component"))?;
-    std::fs::write(&glue_path, glue).map_err(ArtifactError::io("writing the glue component"))?;
-    let config = wasm_compose::config::Config {
-        dir: scratch.to_path_buf(),
-        definitions: vec![interp_path],
-        ..Default::default()
-    };
-    wasm_compose::composer::ComponentComposer::new(&glue_path, &config)
-        .compose()
-        .map_err(|e| ArtifactError::Component(e.into()))
+    compose_pair(
+        scratch,
+        Part { file: "glue", what: "glue", bytes: glue },
+        Part { file: "interpreter", what: "interpreter", bytes: interpreter },
+    )
 }
 
 /// Composes the HTTP adapter (built from `guest-http/`) in front of the
@@ -76,16 +69,31 @@ pub fn compose(interpreter: &[u8], glue: &[u8], scratch: &Path) -> Result<Vec<u8
 /// adapter forwards those), so `wasmtime serve` can run it. `scratch` is a
 /// directory for the two input files.
 pub fn compose_http(standalone: &[u8], http_adapter: &[u8], scratch: &Path) -> Result<Vec<u8>> {
-    let standalone_path = scratch.join("standalone.wasm");
-    let adapter_path = scratch.join("http.wasm");
-    std::fs::write(&standalone_path, standalone).map_err(ArtifactError::io("writing the standalone component"))?;
-    std::fs::write(&adapter_path, http_adapter).map_err(ArtifactError::io("writing the HTTP adapter component"))?;
-    let config = wasm_compose::config::Config {
-        dir: scratch.to_path_buf(),
-        definitions: vec![standalone_path],
-        ..Default::default()
-    };
-    wasm_compose::composer::ComponentComposer::new(&adapter_path, &config)
+    compose_pair(
+        scratch,
+        Part { file: "http", what: "HTTP adapter", bytes: http_adapter },
+        Part { file: "standalone", what: "standalone", bytes: standalone },
+    )
+}
+
+/// One input of [`compose_pair`]: the scratch file's stem (the composer
+/// reads paths), a name for errors, and the component.
+struct Part<'a> {
+    file: &'a str,
+    what: &'a str,
+    bytes: &'a [u8],
+}
+
+/// `root` with its imports satisfied by `dependency`'s exports.
+fn compose_pair(scratch: &Path, root: Part<'_>, dependency: Part<'_>) -> Result<Vec<u8>> {
+    let (root_path, dep_path) =
+        (scratch.join(format!("{}.wasm", root.file)), scratch.join(format!("{}.wasm", dependency.file)));
+    for (part, file) in [(&root, &root_path), (&dependency, &dep_path)] {
+        std::fs::write(file, part.bytes).map_err(ArtifactError::io(format!("writing the {} component", part.what)))?;
+    }
+    let config =
+        wasm_compose::config::Config { dir: scratch.to_path_buf(), definitions: vec![dep_path], ..Default::default() };
+    wasm_compose::composer::ComponentComposer::new(&root_path, &config)
         .compose()
         .map_err(|e| ArtifactError::Component(e.into()))
 }

@@ -96,3 +96,22 @@ pub fn show(out: &Output) -> String {
 pub fn file_hash(path: &Path) -> String {
     mung_runtime_python_wasm::cache::sha256_file(path).unwrap()
 }
+
+/// A synthetic page: five staff lines and a blob, on white (300 × 200).
+pub fn synthetic_page() -> image::RgbImage {
+    let (w, h) = (300u32, 200u32);
+    let mut img = image::RgbImage::from_pixel(w, h, image::Rgb([250, 250, 245]));
+    for k in 0..5 {
+        for x in 20..280 {
+            for dy in 0..2 {
+                img.put_pixel(x, 40 + 15 * k + dy, image::Rgb([20, 20, 20]));
+            }
+        }
+    }
+    for y in 150..160 {
+        for x in 100..112 {
+            img.put_pixel(x, y, image::Rgb([0, 0, 0]));
+        }
+    }
+    img
+}

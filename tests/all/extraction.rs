@@ -411,21 +411,7 @@ fn binarize_finds_a_dark_rectangle_on_white() {
 }
 
 fn page_png(dir: &Path) -> std::path::PathBuf {
-    // A synthetic page: five staff lines and a blob, on white.
-    let (w, h) = (300u32, 200u32);
-    let mut img = image::RgbImage::from_pixel(w, h, image::Rgb([250, 250, 245]));
-    for k in 0..5 {
-        for x in 20..280 {
-            for dy in 0..2 {
-                img.put_pixel(x, 40 + 15 * k + dy, image::Rgb([20, 20, 20]));
-            }
-        }
-    }
-    for y in 150..160 {
-        for x in 100..112 {
-            img.put_pixel(x, y, image::Rgb([0, 0, 0]));
-        }
-    }
+    let img = crate::common::synthetic_page();
     let path = dir.join("page.png");
     img.save(&path).unwrap();
     path

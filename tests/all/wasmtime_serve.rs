@@ -202,22 +202,9 @@ fn post_xml(base: &str, route: &str, body: Vec<u8>) -> RequestBuilder {
     client().post(format!("{base}{route}")).header("content-type", "application/xml").body(body)
 }
 
-/// A synthetic page: five staff lines and a blob, on white.
+/// The synthetic page as PNG bytes.
 fn page_png() -> Vec<u8> {
-    let (w, h) = (300u32, 200u32);
-    let mut img = image::RgbImage::from_pixel(w, h, image::Rgb([250, 250, 245]));
-    for k in 0..5 {
-        for x in 20..280 {
-            for dy in 0..2 {
-                img.put_pixel(x, 40 + 15 * k + dy, image::Rgb([20, 20, 20]));
-            }
-        }
-    }
-    for y in 150..160 {
-        for x in 100..112 {
-            img.put_pixel(x, y, image::Rgb([0, 0, 0]));
-        }
-    }
+    let img = crate::common::synthetic_page();
     let mut png = Vec::new();
     img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
     png
