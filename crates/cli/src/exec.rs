@@ -51,9 +51,9 @@ pub(crate) struct ExecArgs {
     #[arg(long = "allow-dir", value_name = "HOST[:GUEST][:ro|rw]")]
     allow_dir: Vec<DirGrant>,
 
-    /// Cap on the bytes a script may write to its `:rw` grants (each
-    /// script, counting overwrites); past it, writes fail in the sandbox
-    /// with "No space left on device". Symbolic links leading out of a
+    /// Cap on the bytes written to `:rw` grants (per script, or for the
+    /// whole session with `--isolation session`; overwrites count); past
+    /// it, writes fail in the sandbox with "No space left on device". Symbolic links leading out of a
     /// grant are refused whatever this is.
     #[arg(long, value_name = "SIZE", default_value = "1G")]
     rw_quota: ByteSize,
