@@ -118,6 +118,63 @@ fn d2_validate_checks_the_size_before_reading() {
     assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
 }
 
+/// The same bound for `extract`'s inputs: the page image, a mask, the cuts
+/// and the document to insert into are read only when they are regular
+/// files within the memory cap (reading `/dev/zero` whole ran out of memory).
+#[test]
+fn d2_extract_refuses_devices_and_oversized_inputs_without_reading_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.png");
+    std::fs::File::create(&big).unwrap().set_len(3 << 30).unwrap();
+    let mask = dir.path().join("mask.png");
+    image::GrayImage::from_pixel(4, 4, image::Luma([255])).save(&mask).unwrap();
+    let out_png = dir.path().join("out.png");
+    let cases: Vec<Vec<std::ffi::OsString>> = vec![
+        vec![
+            "extract".into(),
+            "binarize".into(),
+            "--image".into(),
+            "/dev/zero".into(),
+            "--region".into(),
+            "0,0,4,4".into(),
+            "-o".into(),
+            out_png.clone().into(),
+        ],
+        vec![
+            "extract".into(),
+            "binarize".into(),
+            "--image".into(),
+            big.clone().into(),
+            "--region".into(),
+            "0,0,4,4".into(),
+            "-o".into(),
+            out_png.clone().into(),
+        ],
+        vec!["extract".into(), "cut-lines".into(), "--mask".into(), "/dev/zero".into()],
+        vec![
+            "extract".into(),
+            "separate".into(),
+            "--mask".into(),
+            mask.clone().into(),
+            "--cuts".into(),
+            "/dev/zero".into(),
+            "-o".into(),
+            dir.path().join("bands").into(),
+        ],
+    ];
+    for args in cases {
+        let (out, elapsed) = run_within(cli().args(&args), Duration::from_secs(120));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", show(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("not a regular file (a device)") || stderr.contains("more than the limit"),
+            "{args:?}: {stderr}"
+        );
+        assert!(elapsed < Duration::from_secs(30), "{args:?}: {elapsed:?}");
+    }
+    assert!(!out_png.exists(), "nothing written");
+}
+
 // ------------------------------------------------------------------ defect 3
 
 #[test]

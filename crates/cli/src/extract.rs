@@ -156,7 +156,7 @@ fn region_op(args: RegionArgs, cache_dir: Option<PathBuf>, tool: RegionTool) -> 
         .transpose()?;
     // Read the document before any work, so a bad path fails fast.
     let document = match &args.into {
-        Some(path) => Some(read_text(path)?),
+        Some(path) => Some(read_text(path, &args.sandbox)?),
         None => None,
     };
     let runtime = runtime(&args.sandbox, cache_dir)?;
@@ -201,7 +201,7 @@ fn separate(args: SeparateArgs, cache_dir: Option<PathBuf>) -> Result<(), Failur
         }
     }
     let mask = open_mask(&args.mask, &args.sandbox)?;
-    let text = read_text(&args.cuts)?;
+    let text = read_text(&args.cuts, &args.sandbox)?;
     let raw: Vec<Vec<[i32; 2]>> = serde_json::from_str(&text)
         .map_err(|e| format!("{} is not a list of polylines [[[x,y],...],...]: {e}", args.cuts.display()))?;
     let cuts: Vec<Vec<Point>> = raw.iter().map(|l| l.iter().map(|&[x, y]| Point { x, y }).collect()).collect();
@@ -257,12 +257,19 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// A mask picture, refused before decoding when too big for the sandbox.
 fn open_mask(path: &Path, sandbox: &SandboxArgs) -> Result<Mask, Failure> {
-    let bytes = std::fs::read(path).map_err(|e| Failure::Other(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = read_file(path, sandbox.memory.0)?;
     Mask::decode(&bytes, sandbox.memory.0).map_err(|e| Failure::Other(format!("{}: {e}", path.display())))
 }
 
-fn read_text(path: &Path) -> Result<String, Failure> {
-    std::fs::read_to_string(path).map_err(|e| Failure::Other(format!("cannot read {}: {e}", path.display())))
+/// The bytes of an input file, bounded like everything the sandbox gets
+/// (by its memory cap).
+fn read_file(path: &Path, max: u64) -> Result<Vec<u8>, Failure> {
+    mung_runtime::read_input(path, max).map_err(|e| Failure::Other(format!("cannot read {}: {e}", path.display())))
+}
+
+fn read_text(path: &Path, sandbox: &SandboxArgs) -> Result<String, Failure> {
+    String::from_utf8(read_file(path, sandbox.memory.0)?)
+        .map_err(|_| Failure::Other(format!("cannot read {}: stream did not contain valid UTF-8", path.display())))
 }
 
 fn save_mask(mask: &Mask, path: &Path) -> Result<(), Failure> {

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use mung_runtime::{Runtime, ValidateError, ValidationIssue};
+use mung_runtime::{InputError, Runtime, ValidateError, ValidationIssue};
 use serde_json::{Value, json};
 
 use crate::args::{ByteSize, SandboxArgs};
@@ -227,74 +227,20 @@ fn collect(paths: &[PathBuf]) -> (Vec<Document>, Vec<(PathBuf, String)>) {
     (documents, missing)
 }
 
-/// Reads a document of at most `max` bytes. The type and size are checked
-/// before reading (a FIFO, a device or a socket is refused without being
-/// opened for reading, so it cannot block), and the read itself stops after
-/// `max + 1` bytes whatever the file claims (it may grow, or lie).
+/// Reads a document of at most `max` bytes (see [`mung_runtime::read_input`]),
+/// or says why not: an error kind and message for the report.
 fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, (&'static str, String)> {
-    use std::io::Read;
-    let too_large = |size: u64| {
-        (
+    mung_runtime::read_input(path, max).map_err(|e| match e {
+        InputError::TooLarge { size, .. } => (
             "too-large",
             format!(
                 "the document is {size} bytes, more than --max-size ({max} bytes); raise --max-size (and --memory) \
                  to validate it"
             ),
-        )
-    };
-    let unreadable = |e: std::io::Error| ("unreadable", format!("cannot read the file: {e}"));
-    let meta = std::fs::metadata(path).map_err(unreadable)?;
-    if !meta.is_file() {
-        return Err(("not-a-file", format!("not a regular file ({}); only regular files are read", file_kind(&meta))));
-    }
-    if meta.len() > max {
-        return Err(too_large(meta.len()));
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // Should the path have been swapped for a FIFO since the check, the
-        // open must not wait for a writer.
-        options.custom_flags(libc_o_nonblock());
-    }
-    let file = options.open(path).map_err(unreadable)?;
-    let meta = file.metadata().map_err(unreadable)?;
-    if !meta.is_file() {
-        return Err(("not-a-file", format!("not a regular file ({}); only regular files are read", file_kind(&meta))));
-    }
-    let mut bytes = Vec::with_capacity(meta.len().min(max) as usize);
-    file.take(max.saturating_add(1)).read_to_end(&mut bytes).map_err(unreadable)?;
-    if bytes.len() as u64 > max {
-        return Err(too_large(meta.len().max(bytes.len() as u64)));
-    }
-    Ok(bytes)
-}
-
-/// `O_NONBLOCK` (the same value on every Linux architecture but alpha,
-/// sparc and parisc, and on the BSDs and macOS).
-#[cfg(unix)]
-fn libc_o_nonblock() -> i32 {
-    if cfg!(any(target_os = "linux", target_os = "android")) { 0o4000 } else { 0x0004 }
-}
-
-fn file_kind(meta: &std::fs::Metadata) -> &'static str {
-    let t = meta.file_type();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_fifo() {
-            return "a FIFO";
-        }
-        if t.is_char_device() || t.is_block_device() {
-            return "a device";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-    }
-    if t.is_dir() { "a directory" } else { "not a regular file" }
+        ),
+        e @ InputError::NotAFile { .. } => ("not-a-file", e.to_string()),
+        e => ("unreadable", format!("cannot read the file: {e}")),
+    })
 }
 
 /// The identity of a file or directory: device and inode on Unix (the

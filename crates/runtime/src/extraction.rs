@@ -46,14 +46,16 @@ impl RgbaImage {
         }
     }
 
-    /// Like [`decode_region`](Self::decode_region), from a file.
+    /// Like [`decode_region`](Self::decode_region), from a file. The file
+    /// must be a regular one of at most twice `max_bytes` (no image that big
+    /// decodes within `max_bytes`), checked before it is read.
     pub fn open_region(
         path: impl AsRef<std::path::Path>,
         region: Option<Region>,
         max_bytes: u64,
     ) -> Result<RgbaImage, ExtractError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path)
+        let bytes = crate::read_input(path, max_bytes.saturating_mul(2))
             .map_err(|e| ExtractError::InvalidInput(format!("cannot read the image {}: {e}", path.display())))?;
         RgbaImage::decode_region(&bytes, region, max_bytes)
             .map_err(|e| e.in_context(&format!("the image {}", path.display())))
@@ -220,14 +222,17 @@ impl Mask {
 
 /// Decodes an image whose header promises at most `max_bytes` of pixels.
 fn decode_limited(bytes: &[u8], max_bytes: u64, what: &str) -> Result<image::DynamicImage, ExtractError> {
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| ExtractError::InvalidInput(format!("cannot read the {what}: {e}")))?;
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(max_bytes);
-    reader.limits(limits);
+    let unreadable = |e: std::io::Error| ExtractError::InvalidInput(format!("cannot read the {what}: {e}"));
+    let reader = || -> Result<_, ExtractError> {
+        let mut reader =
+            image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(unreadable)?;
+        let mut limits = image::Limits::default();
+        limits.max_alloc = Some(max_bytes);
+        reader.limits(limits);
+        Ok(reader)
+    };
     let (width, height) =
-        reader.into_dimensions().map_err(|e| ExtractError::InvalidInput(format!("cannot read the {what}: {e}")))?;
+        reader()?.into_dimensions().map_err(|e| ExtractError::InvalidInput(format!("cannot read the {what}: {e}")))?;
     // RGBA is what the pixels become; refuse before allocating any of it.
     let needed = width as u64 * height as u64 * 4;
     if needed > max_bytes {
@@ -237,13 +242,7 @@ fn decode_limited(bytes: &[u8], max_bytes: u64, what: &str) -> Result<image::Dyn
             max_bytes >> 20
         )));
     }
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| ExtractError::InvalidInput(format!("cannot read the {what}: {e}")))?;
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(max_bytes);
-    reader.limits(limits);
-    reader.decode().map_err(|e| ExtractError::InvalidInput(format!("cannot decode the {what}: {e}")))
+    reader()?.decode().map_err(|e| ExtractError::InvalidInput(format!("cannot decode the {what}: {e}")))
 }
 
 /// A pixel position.

@@ -45,6 +45,7 @@ mod error;
 mod extraction;
 mod grants;
 mod http;
+mod input;
 #[cfg(feature = "bench-internals")]
 pub mod internals;
 mod output;
@@ -68,6 +69,7 @@ pub use extraction::{ExtractError, Mask, Node, PlacedMask, Point, Region, Region
 pub use http::WASMTIME_SERVE_TESTED;
 /// The `image` crate, whose types appear in conversions of [`RgbaImage`] and [`Mask`].
 pub use image;
+pub use input::{InputError, read_input};
 /// The error of fetching, unpacking and wrapping the interpreter ([`Error::Artifact`]).
 pub use mung_runtime_python_wasm::ArtifactError;
 pub use output::Output;
