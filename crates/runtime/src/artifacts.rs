@@ -124,14 +124,20 @@ pub(crate) struct CoreModule {
 
 /// A key naming the composed component built from `core`.
 pub(crate) fn component_key(core: &CoreModule) -> String {
-    let mut h = Sha256::new();
-    for part in [
+    cache_key(&[
         core.sha256.as_bytes(),
         GLUE_COMPONENT,
         HOST_ADAPTER_WAT.as_bytes(),
         INTERP_WIT.as_bytes(),
         mung_runtime_python_wasm::pins::toolchain().as_bytes(),
-    ] {
+    ])
+}
+
+/// A cache key: sha256 (hex) of `parts`, each prefixed with its length so
+/// that no two lists of parts run together into the same bytes.
+pub(crate) fn cache_key(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for part in parts {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part);
     }

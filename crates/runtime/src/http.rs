@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use mung_runtime_python_wasm::CacheDir;
 use mung_runtime_python_wasm::cache::{prune, write_atomic};
 use mung_runtime_python_wasm::component::compose_http;
-use sha2::{Digest, Sha256};
 
 use crate::artifacts::{self, CoreModule, PackagesDir, Upstream};
 use crate::builder::RuntimeInfo;
@@ -44,12 +43,11 @@ impl Runtime {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .ok_or_else(|| Error::Config(format!("no component file name in {}", info.component_path.display())))?;
-        let mut h = Sha256::new();
-        for part in [standalone_key.as_bytes(), HTTP_ADAPTER, mung_runtime_python_wasm::pins::toolchain().as_bytes()] {
-            h.update((part.len() as u64).to_le_bytes());
-            h.update(part);
-        }
-        let key = hex::encode(h.finalize());
+        let key = artifacts::cache_key(&[
+            standalone_key.as_bytes(),
+            HTTP_ADAPTER,
+            mung_runtime_python_wasm::pins::toolchain().as_bytes(),
+        ]);
         let dir = cache.subdir("components")?.join("http");
         let path = dir.join(format!("{}.wasm", &key[..32]));
         if path.exists() {

@@ -47,7 +47,6 @@ use std::time::Instant;
 use mung_runtime_python_wasm::CacheDir;
 use mung_runtime_python_wasm::cache::{prune, touch, write_atomic};
 use mung_runtime_python_wasm::segments::compact_data_segments;
-use sha2::{Digest, Sha256};
 use wasmtime::{Caller, Engine, Extern, Instance, Linker, Memory, Module, Store, TypedFunc};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wizer::{SnapshotVal, ValType, Wizer};
@@ -182,9 +181,9 @@ pub(crate) fn ensure(
 }
 
 fn snapshot_key(upstream: &Upstream, packages: &PackagesDir, layout: &Layout) -> String {
-    let mut h = Sha256::new();
     let paths = layout.guest_paths().join("\n");
-    for part in [
+    let toolchain = mung_runtime_python_wasm::pins::toolchain();
+    let parts = [
         upstream.interpreter.module_sha256(),
         packages.hash(),
         mung_runtime_python_wasm::pins::MUNG_SDIST_SHA256,
@@ -194,13 +193,10 @@ fn snapshot_key(upstream: &Upstream, packages: &PackagesDir, layout: &Layout) ->
         OPEN_FDS,
         RESET_PREOPENS,
         &paths,
-        &mung_runtime_python_wasm::pins::toolchain(),
+        &toolchain,
         "data segments merged",
-    ] {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
-    }
-    hex::encode(h.finalize())
+    ];
+    crate::artifacts::cache_key(&parts.map(str::as_bytes))
 }
 
 /// The store data while the instrumented module runs.
