@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::args::SandboxArgs;
 use crate::fail;
-use crate::fsutil::write_atomic;
+use crate::fsutil::{same_file, write_atomic};
 use crate::out::out;
 
 /// Exit statuses: 0 success, 1 the operation does not apply to this input
@@ -237,22 +237,6 @@ fn refuse_overwrite<'a>(output: &Path, inputs: impl IntoIterator<Item = &'a Path
         }
     }
     Ok(())
-}
-
-/// Whether two paths name the same existing file (also through links).
-fn same_file(a: &Path, b: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        if let (Ok(a), Ok(b)) = (std::fs::metadata(a), std::fs::metadata(b)) {
-            return a.dev() == b.dev() && a.ino() == b.ino();
-        }
-        false
-    }
-    #[cfg(not(unix))]
-    {
-        matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(a), Ok(b)) if a == b)
-    }
 }
 
 /// A mask picture, refused before decoding when too big for the sandbox.

@@ -1,7 +1,40 @@
-//! Writing output files without ever leaving a half-written one.
+//! Writing output files without ever leaving a half-written one, and
+//! telling files apart.
 
 use std::io::Write;
 use std::path::Path;
+#[cfg(not(unix))]
+use std::path::PathBuf;
+
+/// The identity of a file or directory: device and inode on Unix (the
+/// canonical path elsewhere).
+#[cfg(unix)]
+pub(crate) type FileId = (u64, u64);
+/// The identity of a file or directory: device and inode on Unix (the
+/// canonical path elsewhere).
+#[cfg(not(unix))]
+pub(crate) type FileId = PathBuf;
+
+/// The [`FileId`] of `path`, whose metadata (links followed) is `meta`.
+#[cfg(unix)]
+pub(crate) fn file_id(_path: &Path, meta: &std::fs::Metadata) -> FileId {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
+/// The [`FileId`] of `path`, whose metadata (links followed) is `meta`.
+#[cfg(not(unix))]
+pub(crate) fn file_id(path: &Path, _meta: &std::fs::Metadata) -> FileId {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Whether two paths name the same existing file (also through links).
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(ma), Ok(mb)) => file_id(a, &ma) == file_id(b, &mb),
+        _ => false,
+    }
+}
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same
 /// directory, flushed, then renamed over `path`. The file gets the usual

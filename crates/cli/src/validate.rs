@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::args::{ByteSize, SandboxArgs};
 use crate::fail;
+use crate::fsutil::{FileId, file_id};
 use crate::out::outln;
 
 const EXIT_CLEAN: u8 = 0;
@@ -243,19 +244,6 @@ fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, (&'static str, String)
     })
 }
 
-/// The identity of a file or directory: device and inode on Unix (the
-/// canonical path elsewhere).
-#[cfg(unix)]
-fn file_id(_path: &Path, meta: &std::fs::Metadata) -> (u64, u64) {
-    use std::os::unix::fs::MetadataExt;
-    (meta.dev(), meta.ino())
-}
-
-#[cfg(not(unix))]
-fn file_id(path: &Path, _meta: &std::fs::Metadata) -> PathBuf {
-    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
 /// Most directories one walk enters (a bound on hostile trees).
 const MAX_WALK_DIRS: usize = 1_000_000;
 
@@ -319,11 +307,6 @@ fn walk(
     }
     Ok(())
 }
-
-#[cfg(unix)]
-type FileId = (u64, u64);
-#[cfg(not(unix))]
-type FileId = PathBuf;
 
 /// `--fix` must never write over an input, and two inputs must not map to
 /// the same output.
