@@ -413,11 +413,32 @@ fn zip_bombs_duplicates_and_oversized_batches_are_refused_up_front() {
         Duration::from_secs(5),
     );
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
-    // A multipart batch over the limit without a declared length: 413 too.
-    let big = reqwest::blocking::multipart::Form::new()
-        .part("a", reqwest::blocking::multipart::Part::bytes(vec![b' '; 2 << 20]).file_name("a.xml"));
-    let response = c.post(s.url("/v1/validate/batch")).multipart(big).send().unwrap();
-    problem(response, 413);
+    // A multipart batch over the limit without a declared length (chunked):
+    // 413 too, not a 200 with an error line.
+    let mut stream = TcpStream::connect(s.addr()).unwrap();
+    stream
+        .write_all(
+            b"POST /v1/validate/batch HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\
+              Content-Type: multipart/form-data; boundary=XyZ\r\n\r\n",
+        )
+        .unwrap();
+    let head = b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"; filename=\"a.xml\"\r\n\r\n";
+    let _ = stream.write_all(format!("{:x}\r\n", head.len()).as_bytes());
+    let _ = stream.write_all(head);
+    let _ = stream.write_all(b"\r\n");
+    let chunk = vec![b' '; 64 << 10];
+    for _ in 0..32 {
+        // The server may stop reading once it is over the limit.
+        if stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).is_err()
+            || stream.write_all(&chunk).is_err()
+            || stream.write_all(b"\r\n").is_err()
+        {
+            break;
+        }
+    }
+    let (answer, _) = read_until_closed(&mut stream, Duration::from_secs(10));
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("--max-batch-body"), "{answer}");
 }
 
 /// `zip` with its single central record written twice (count updated).

@@ -11,11 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
-use crate::problem::{PROBLEM_JSON, Problem};
-
-/// Marks a response that reports a sandbox stop, for the metrics.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct SandboxStop(pub &'static str);
+use crate::problem::{PROBLEM_JSON, Problem, SandboxStop};
 
 pub(crate) async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let start = Instant::now();

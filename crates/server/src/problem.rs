@@ -27,12 +27,19 @@ pub struct Problem {
     pub extensions: Map<String, Value>,
     /// Seconds after which a retry may succeed (503, 429).
     pub retry_after: Option<u32>,
+    /// The kind of sandbox stop this reports, if it does
+    /// ([`SandboxError::kind`]); also the `sandbox` member of the body.
+    pub sandbox: Option<&'static str>,
 }
+
+/// Marks a response that reports a sandbox stop, for the metrics.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SandboxStop(pub &'static str);
 
 impl Problem {
     /// A problem without extensions.
     pub fn new(status: StatusCode, slug: &'static str, title: &'static str, detail: impl Into<String>) -> Problem {
-        Problem { status, slug, title, detail: detail.into(), extensions: Map::new(), retry_after: None }
+        Problem { status, slug, title, detail: detail.into(), extensions: Map::new(), retry_after: None, sandbox: None }
     }
 
     /// 400: the request is malformed.
@@ -132,19 +139,12 @@ impl Problem {
             detail = format!("{detail}: {cause}");
         }
         let mut p = Problem::new(status, slug, title, detail).with("sandbox", e.kind());
+        p.sandbox = Some(e.kind());
         if matches!(e, SandboxError::Setup(_)) {
             p.retry_after = Some(1);
         }
         p
     }
-}
-
-/// The static name of a sandbox stop kind (for a response extension).
-fn sandbox_kind(kind: &str) -> &'static str {
-    ["timeout", "out-of-fuel", "memory-limit", "interpreter-exit", "trap", "stopped", "setup"]
-        .into_iter()
-        .find(|k| *k == kind)
-        .unwrap_or("other")
 }
 
 /// An error and its sources, as `what: why: why`.
@@ -230,8 +230,8 @@ impl IntoResponse for Problem {
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        if let Some(kind) = self.extensions.get("sandbox").and_then(Value::as_str) {
-            response.extensions_mut().insert(crate::middleware::SandboxStop(sandbox_kind(kind)));
+        if let Some(kind) = self.sandbox {
+            response.extensions_mut().insert(SandboxStop(kind));
         }
         response
     }
