@@ -64,8 +64,7 @@ impl Runtime {
             Err(_) => self.rebuild_standalone(&cache)?,
         };
         fs::create_dir_all(&dir).map_err(Error::io(format!("creating {}", dir.display())))?;
-        let scratch = tempfile::tempdir_in(&dir).map_err(Error::io("creating a scratch directory"))?;
-        let component = compose_http(&standalone, HTTP_ADAPTER, scratch.path())?;
+        let component = compose_http(&standalone, HTTP_ADAPTER)?;
         drop(standalone);
         write_atomic(&path, &component)?;
         prune(&dir, "wasm", KEEP_HTTP_COMPONENTS);
