@@ -93,7 +93,7 @@ fn exports_and_types(bytes: &[u8]) -> (Vec<String>, wasmparser::types::Types) {
             wasmparser::Payload::Version { .. } => depth += 1,
             wasmparser::Payload::End(_) => depth -= 1,
             wasmparser::Payload::ComponentExportSection(reader) if depth == 1 => {
-                names.extend(reader.into_iter().map(|e| e.unwrap().name.0.to_string()));
+                names.extend(reader.into_iter().map(|e| e.unwrap().name.name.to_string()));
             }
             _ => {}
         }
