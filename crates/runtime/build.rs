@@ -20,10 +20,26 @@ const HTTP_ENV: &str = "MUNG_RUNTIME_HTTP_WASM";
 /// Set to 1 to forbid `rustup target add` (the build fails with advice instead).
 const NO_RUSTUP_ENV: &str = "MUNG_RUNTIME_NO_RUSTUP";
 
+/// What the build takes from the repository around this package (a
+/// packaged crate does not hold them): the WIT package (`bindings.rs`), the
+/// guest crates (built here; the glue's Python half is embedded by
+/// `snapshot.rs`) and the Python tree (embedded here).
+const REPOSITORY_INPUTS: [&str; 4] = ["wit", "guest-wit", "guest-http", "python-wasm/packages"];
+
 fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest.parent().and_then(|p| p.parent()).unwrap().to_path_buf();
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap());
+
+    let missing: Vec<&str> = REPOSITORY_INPUTS.into_iter().filter(|p| !root.join(p).exists()).collect();
+    assert!(
+        missing.is_empty(),
+        "mung-runtime builds from its repository checkout only: it embeds {} from the repository root, which a \
+         packaged crate does not hold (missing two levels above {}: {}). Build it from a clone of the repository.",
+        REPOSITORY_INPUTS.join(", "),
+        manifest.display(),
+        missing.join(", ")
+    );
 
     build_glue(&root, &out);
     build_http(&root, &out);

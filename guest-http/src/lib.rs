@@ -5,12 +5,11 @@
 //! `wasi:http/incoming-handler` that `wasmtime serve` (or another wasi:http
 //! host) can run, serving the native server's `/v1/validate`, `/v1/fix` and
 //! `/v1/extract/*` routes with the same bodies and the same problem+json
-//! errors. It also exports the three `mung:runtime` interfaces again, by
-//! forwarding each call to the import of the same name ([`forward`]), so
-//! the composed component can still be called directly.
+//! errors. The composition (`python-wasm/src/component.rs`, `compose_http`)
+//! exports the standalone component's `mung:runtime` interfaces beside this
+//! handler, so the composed component can still be called directly.
 
 mod extract;
-mod forward;
 mod http;
 mod problem;
 mod routes;
@@ -22,8 +21,6 @@ wit_bindgen::generate!({
 });
 
 struct Adapter;
-
-export!(Adapter);
 
 impl wasip2::exports::http::incoming_handler::Guest for Adapter {
     fn handle(request: wasip2::http::types::IncomingRequest, out: wasip2::http::types::ResponseOutparam) {

@@ -35,16 +35,21 @@ pub const DOWNLOADS_ENV: &str = "MUNG_RUNTIME_DOWNLOADS";
 /// Environment variable: the Python whose pip downloads the artifacts.
 pub const PYTHON_ENV: &str = "MUNG_RUNTIME_PYTHON";
 
-/// The wasmtime version the host is built with (from `Cargo.lock`).
-pub const WASMTIME_VERSION: &str = env!("MUNG_RUNTIME_WASMTIME_VERSION");
+// The versions of the tools that shape the artifacts. Each is the exact
+// (`=`) requirement of `[workspace.dependencies]` in the root Cargo.toml, so
+// every build resolves it, from the repository or from a packaged crate; the
+// test below keeps these, those requirements and Cargo.lock equal.
+
+/// The wasmtime version the host is built with.
+pub const WASMTIME_VERSION: &str = "48.0.8";
 /// The wasmtime-wizer version that takes the snapshot.
-pub const WIZER_VERSION: &str = env!("MUNG_RUNTIME_WIZER_VERSION");
+pub const WIZER_VERSION: &str = "48.0.8";
 /// The wit-component version that wraps the interpreter.
-pub const WIT_COMPONENT_VERSION: &str = env!("MUNG_RUNTIME_WIT_COMPONENT_VERSION");
+pub const WIT_COMPONENT_VERSION: &str = "0.254.2";
 /// The wasm-compose version that composes interpreter and glue.
-pub const WASM_COMPOSE_VERSION: &str = env!("MUNG_RUNTIME_WASM_COMPOSE_VERSION");
+pub const WASM_COMPOSE_VERSION: &str = "0.254.2";
 /// The version of the WASI preview1 reactor adapter.
-pub const ADAPTER_VERSION: &str = env!("MUNG_RUNTIME_ADAPTER_VERSION");
+pub const ADAPTER_VERSION: &str = "48.0.8";
 
 /// Every tool version that shapes a built artifact, for cache keys.
 pub fn toolchain() -> String {
@@ -52,4 +57,48 @@ pub fn toolchain() -> String {
         "wasmtime {WASMTIME_VERSION}; wizer {WIZER_VERSION}; wit-component {WIT_COMPONENT_VERSION}; \
          wasm-compose {WASM_COMPOSE_VERSION}; adapter {ADAPTER_VERSION}"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each tool pin, with the crate it names.
+    const TOOLS: [(&str, &str); 5] = [
+        ("wasmtime", WASMTIME_VERSION),
+        ("wasmtime-wizer", WIZER_VERSION),
+        ("wit-component", WIT_COMPONENT_VERSION),
+        ("wasm-compose", WASM_COMPOSE_VERSION),
+        ("wasi-preview1-component-adapter-provider", ADAPTER_VERSION),
+    ];
+
+    fn read_toml(name: &str) -> toml::Table {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        text.parse().unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
+    }
+
+    /// The pins are the workspace's exact requirements, which Cargo.lock
+    /// resolved: a changed requirement or an updated lock fails here until
+    /// `pins.rs` says the same.
+    #[test]
+    fn tool_pins_match_the_workspace_and_its_lockfile() {
+        let manifest = read_toml("Cargo.toml");
+        let lock = read_toml("Cargo.lock");
+        let requirements = manifest["workspace"]["dependencies"].as_table().unwrap();
+        let packages = lock["package"].as_array().unwrap();
+        for (name, pin) in TOOLS {
+            let requirement = match &requirements[name] {
+                toml::Value::String(s) => s.as_str(),
+                other => other["version"].as_str().unwrap(),
+            };
+            assert_eq!(requirement, format!("={pin}"), "Cargo.toml's requirement on {name}");
+            let locked: Vec<&str> = packages
+                .iter()
+                .filter(|p| p["name"].as_str() == Some(name))
+                .map(|p| p["version"].as_str().unwrap())
+                .collect();
+            assert_eq!(locked, [pin], "Cargo.lock's versions of {name}");
+        }
+    }
 }

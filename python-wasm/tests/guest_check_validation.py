@@ -2,12 +2,12 @@
 ``hash()`` is 32-bit and numpy's default integer is int32.
 
 The guest cannot read ``/work/shared``; mount a directory holding ``<stem>.xml`` +
-``<stem>.expected.json`` pairs and run this file's source in the guest, e.g. with the
-scratch CLI of the host crate::
+``<stem>.expected.json`` pairs and run this file's source in the guest, e.g. with
+``mung-runtime exec`` and the directory granted read-only::
 
-    MNT=/tmp/wasmtest target/release/mung-runtime \\
+    mung-runtime exec --allow-dir /tmp/wasmtest:/tmp/wasmtest:ro -c \\
         "exec(open('/tmp/wasmtest/guest_check_validation.py').read()); \\
-         print(check_docs('/tmp/wasmtest/docs', first=0, count=10))"
+         check_docs('/tmp/wasmtest/docs', first=0, count=10)"
 
 (one call per batch of documents keeps each call under the per-call deadline).
 It also runs natively: ``python guest_check_validation.py DOCS_DIR``.

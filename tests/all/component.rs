@@ -1,6 +1,7 @@
 //! The product is one standard WASI 0.2 component: it loads and runs under
 //! plain wasmtime + wasmtime-wasi (the dynamic component API, no bindings,
 //! no project code), looked up by export name and called with `Val`s.
+//! The portable HTTP component exports the same interfaces.
 
 use wasmtime::component::{Component, Linker, ResourceTable, Val};
 use wasmtime::{Config, Engine, Store};
@@ -74,4 +75,64 @@ fn the_component_runs_under_plain_wasmtime() {
     assert_eq!(issues.len(), expected.len());
     let Val::Record(first) = &issues[0] else { panic!("not a record") };
     assert_eq!(first[0], ("code".to_string(), Val::U32(expected[0]["code"].as_u64().unwrap() as u32)));
+}
+
+/// The `mung:runtime` interfaces of `wit/runtime.wit`.
+const INTERFACES: [&str; 3] =
+    ["mung:runtime/python@0.1.0", "mung:runtime/validation@0.1.0", "mung:runtime/extraction@0.1.0"];
+
+/// A component's top-level export names and its validated types.
+fn exports_and_types(bytes: &[u8]) -> (Vec<String>, wasmparser::types::Types) {
+    let types = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(bytes)
+        .expect("a valid component");
+    let mut names = Vec::new();
+    let mut depth = 0usize;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload.unwrap() {
+            wasmparser::Payload::Version { .. } => depth += 1,
+            wasmparser::Payload::End(_) => depth -= 1,
+            wasmparser::Payload::ComponentExportSection(reader) if depth == 1 => {
+                names.extend(reader.into_iter().map(|e| e.unwrap().name.name.to_string()));
+            }
+            _ => {}
+        }
+    }
+    names.sort();
+    (names, types)
+}
+
+/// The functions of the instance a component exports as `interface`.
+fn functions(types: &wasmparser::types::Types, interface: &str) -> Vec<String> {
+    let types = types.as_ref();
+    let item = types.component_item_for_export(interface).unwrap_or_else(|| panic!("{interface} not exported"));
+    let wasmparser::component_types::ComponentEntityType::Instance(id) = item.ty else {
+        panic!("{interface} is not an instance")
+    };
+    types[id].exports.keys().cloned().collect()
+}
+
+/// The portable HTTP component exports `wasi:http/incoming-handler` and,
+/// beside it, the standalone component's three interfaces with the same
+/// functions: the composition exports them, nothing forwards them (the
+/// HTTP adapter does not even import `mung:runtime/python`). Its routes are
+/// called by `wasmtime_serve.rs`.
+#[test]
+fn the_http_component_exports_the_runtime_interfaces() {
+    let runtime = crate::common::runtime();
+    let http = std::fs::read(runtime.http_component_path().expect("the HTTP component")).unwrap();
+    let (names, http_types) = exports_and_types(&http);
+    drop(http);
+    let mut expected: Vec<&str> = INTERFACES.to_vec();
+    expected.push("wasi:http/incoming-handler@0.2.12");
+    expected.sort_unstable();
+    assert_eq!(names, expected);
+
+    let standalone = std::fs::read(&runtime.info().component_path).unwrap();
+    let (_, standalone_types) = exports_and_types(&standalone);
+    for interface in INTERFACES {
+        let theirs = functions(&standalone_types, interface);
+        assert!(!theirs.is_empty(), "{interface} of the standalone component has no functions");
+        assert_eq!(functions(&http_types, interface), theirs, "{interface}");
+    }
 }

@@ -10,6 +10,7 @@ mod browser;
 mod cache;
 mod common;
 mod component;
+mod docs;
 mod embedder;
 mod escape;
 mod extraction;

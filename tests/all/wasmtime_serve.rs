@@ -6,7 +6,6 @@
 //! processes install it once; the first time takes many minutes), or taken
 //! from `$MUNG_RUNTIME_WASMTIME`. Both servers listen on 127.0.0.1 only.
 
-use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -210,24 +209,6 @@ fn page_png() -> Vec<u8> {
     png
 }
 
-/// Requests per second of `n` sequential validations of `xml` at `base`.
-fn rate(base: &str, xml: &[u8], n: usize) -> f64 {
-    let client = client();
-    let start = Instant::now();
-    for _ in 0..n {
-        let response = client
-            .post(format!("{base}/v1/validate"))
-            .header("content-type", "application/xml")
-            .body(xml.to_vec())
-            .send()
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 200);
-        let mut sink = Vec::new();
-        response.take(u64::MAX).read_to_end(&mut sink).unwrap();
-    }
-    n as f64 / start.elapsed().as_secs_f64()
-}
-
 #[test]
 fn wasmtime_serve_answers_like_mung_runtime_serve() {
     let runtime = runtime();
@@ -288,14 +269,4 @@ fn wasmtime_serve_answers_like_mung_runtime_serve() {
         client().post(format!("{b}/v1/extract/binarize")).json(&json!({"image": image, "region": "250,150,100,100"}))
     });
     assert_eq!(answer.status, 422);
-
-    // A rough rate: sequential requests, one client, loopback.
-    let n = 200;
-    let native_rate = rate(&native.url(""), &small, n);
-    let portable_rate = rate(&portable.url(""), &small, n);
-    eprintln!(
-        "validate small.xml, {n} sequential requests: mung-runtime serve {native_rate:.0}/s, wasmtime serve \
-         {portable_rate:.0}/s ({:.2}x)",
-        native_rate / portable_rate
-    );
 }

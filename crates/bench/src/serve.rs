@@ -203,6 +203,10 @@ fn wasmtime_serve(cache_dir: Option<&Path>, max: Duration) -> Result<Option<Serv
     Ok(Some(serve))
 }
 
+/// Requests of the one-client comparison with `wasmtime serve` (at most
+/// `--requests`).
+const SEQUENTIAL_REQUESTS: usize = 500;
+
 /// One line of the table.
 pub(crate) struct Row {
     name: String,
@@ -260,6 +264,24 @@ pub(crate) fn run(
                         "(a ratio, no target)",
                         None,
                         json!({"rate": w.rate(), "p50": w.percentile(0.5), "p99": w.percentile(0.99), "errors": w.other + w.busy, "native_over_wasmtime": native_rate / w.rate()}),
+                    ));
+                    // One client, one request at a time: each server's
+                    // per-request cost without queueing, both in this run.
+                    let n = args.requests.min(SEQUENTIAL_REQUESTS);
+                    let native = load(&format!("{}/v1/validate", server.base), &doc, n, 1, max)?;
+                    let w = load(&url, &doc, n, 1, max)?;
+                    rows.push(row(
+                        "  one client, sequential: mung-runtime serve / wasmtime serve",
+                        format!(
+                            "{:.0} / {:.0} req/s = {:.2}× (errors {})",
+                            native.rate(),
+                            w.rate(),
+                            native.rate() / w.rate(),
+                            native.other + native.busy + w.other + w.busy
+                        ),
+                        "(a ratio, no target)",
+                        None,
+                        json!({"requests": n, "native_rate": native.rate(), "wasmtime_rate": w.rate(), "native_over_wasmtime": native.rate() / w.rate(), "errors": native.other + native.busy + w.other + w.busy}),
                     ));
                 }
                 None => rows.push(row(

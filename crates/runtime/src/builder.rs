@@ -14,6 +14,7 @@ use crate::compile_cache::{self, CacheOutcome};
 use crate::engine::{self, EngineSettings};
 use crate::error::Error;
 use crate::grants;
+use crate::limits::Limits;
 use crate::output::OutputSink;
 use crate::pool::Pool;
 use crate::runtime::Runtime;
@@ -278,6 +279,14 @@ impl RuntimeBuilder {
             vendor_dir: upstream.mung.site_dir(),
             packages_hash: packages.hash().to_string(),
             max_instances,
+            limits: Limits {
+                memory: self.memory_limit,
+                timeout: self.timeout,
+                fuel: self.fuel,
+                output: self.output_limit,
+                write_quota: self.write_quota,
+                ..Limits::default()
+            },
             setup_time: start.elapsed(),
         };
         tracing::debug!(?info, "runtime ready");
@@ -324,6 +333,8 @@ pub struct RuntimeInfo {
     pub packages_hash: String,
     /// The most instances alive at once.
     pub max_instances: u32,
+    /// What one instance and one call may use.
+    pub limits: Limits,
     /// How long [`RuntimeBuilder::build`] took.
     pub setup_time: Duration,
 }

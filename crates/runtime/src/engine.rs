@@ -14,7 +14,9 @@ pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// The wasm stack available to the guest. CPython on wasm32 recurses deeply
 /// in native code (the parser, `repr`, ...).
-const MAX_WASM_STACK: usize = 4 << 20;
+pub(crate) const MAX_WASM_STACK: usize = 4 << 20;
+/// The stack a call runs on: the wasm stack plus 1 MiB for host frames.
+pub(crate) const ASYNC_STACK_SIZE: usize = MAX_WASM_STACK + (1 << 20);
 
 /// What the engine is built from. Settings that change generated code
 /// (`fuel`) are part of the compile cache key through
@@ -37,9 +39,9 @@ const CORE_INSTANCES_PER_COMPONENT: u32 = 12;
 const MEMORIES_PER_COMPONENT: u32 = 3;
 const TABLES_PER_COMPONENT: u32 = 6;
 /// The interpreter's funcref table has 47,157 entries.
-const TABLE_ELEMENTS: usize = 65_536;
+pub(crate) const TABLE_ELEMENTS: usize = 65_536;
 /// Largest instance state (vmctx), for a core instance or a component instance.
-const MAX_INSTANCE_SIZE: usize = 2 << 20;
+pub(crate) const MAX_INSTANCE_SIZE: usize = 2 << 20;
 
 pub(crate) fn base_config(fuel: bool) -> Config {
     let mut config = Config::new();
@@ -50,7 +52,7 @@ pub(crate) fn base_config(fuel: bool) -> Config {
         .cranelift_opt_level(OptLevel::Speed)
         .memory_init_cow(true)
         .max_wasm_stack(MAX_WASM_STACK)
-        .async_stack_size(MAX_WASM_STACK + (1 << 20))
+        .async_stack_size(ASYNC_STACK_SIZE)
         .concurrency_support(false);
     config
 }

@@ -5,6 +5,7 @@
 use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use mung_runtime_python_wasm::CacheDir;
 use mung_runtime_python_wasm::cache::{prune, write_atomic};
@@ -13,6 +14,7 @@ use mung_runtime_python_wasm::component::compose_http;
 use crate::artifacts::{self, CoreModule, PackagesDir, Upstream};
 use crate::builder::RuntimeInfo;
 use crate::error::Error;
+use crate::limits::Limits;
 use crate::runtime::Runtime;
 use crate::sandbox::{PACKAGES_GUEST_PATH, STDLIB_GUEST_PATH, VENDOR_GUEST_PATH};
 
@@ -64,8 +66,7 @@ impl Runtime {
             Err(_) => self.rebuild_standalone(&cache)?,
         };
         fs::create_dir_all(&dir).map_err(Error::io(format!("creating {}", dir.display())))?;
-        let scratch = tempfile::tempdir_in(&dir).map_err(Error::io("creating a scratch directory"))?;
-        let component = compose_http(&standalone, HTTP_ADAPTER, scratch.path())?;
+        let component = compose_http(&standalone, HTTP_ADAPTER)?;
         drop(standalone);
         write_atomic(&path, &component)?;
         prune(&dir, "wasm", KEEP_HTTP_COMPONENTS);
@@ -90,11 +91,11 @@ impl Runtime {
 
     /// The arguments after `wasmtime` that serve `component` (from
     /// [`Runtime::http_component_path`]) on `addr` with `wasmtime serve` of
-    /// wasmtime-cli [`WASMTIME_SERVE_TESTED`]: the exceptions proposal, a
-    /// wasm stack as deep as the library's, pooling limits that fit the
-    /// component, the three directories in the order the snapshot expects,
-    /// the guest's environment, and instance reuse (like the library's warm
-    /// instances).
+    /// wasmtime-cli [`WASMTIME_SERVE_TESTED`]: the exceptions proposal, this
+    /// runtime's [limits](crate::Limits) (wasm stack, memory cap, deadline,
+    /// and pooling limits that fit the component), the three directories in
+    /// the order the snapshot expects, the guest's environment, and instance
+    /// reuse (like the library's warm instances).
     pub fn wasmtime_serve_args(&self, component: &Path, addr: &str) -> Vec<OsString> {
         wasmtime_serve_args(self.info(), component, addr)
     }
@@ -108,10 +109,11 @@ pub(crate) fn wasmtime_serve_args(info: &RuntimeInfo, component: &Path, addr: &s
         s.push(guest);
         s
     };
-    let mut args: Vec<OsString> = ["serve", "--addr", addr, "-S", "cli", "-W", SERVE_WASM, "-O", SERVE_POOLING]
-        .into_iter()
-        .map(OsString::from)
-        .collect();
+    let mut args: Vec<OsString> =
+        ["serve", "--addr", addr, "-S", "cli", "-W"].into_iter().map(OsString::from).collect();
+    args.push(wasm_flags(&info.limits).into());
+    args.push("-O".into());
+    args.push(pooling_flags(&info.limits).into());
     for (host, guest) in [
         (&info.stdlib_dir, STDLIB_GUEST_PATH),
         (&info.packages_dir, PACKAGES_GUEST_PATH),
@@ -133,16 +135,63 @@ pub(crate) fn wasmtime_serve_args(info: &RuntimeInfo, component: &Path, addr: &s
 /// Requests one instance serves before `wasmtime serve` drops it.
 const MAX_INSTANCE_REUSE: u32 = 1000;
 
-/// `-W`: what `engine.rs` configures for the library's engine: the
-/// exceptions proposal (CPython for WASI uses it), a 4 MiB wasm stack (with
-/// room for it on the async stack), the default 1 GiB memory cap and 60 s
-/// deadline (epoch interruption).
-const SERVE_WASM: &str =
-    "exceptions=y,max-wasm-stack=4194304,async-stack-size=5242880,max-memory-size=1073741824,timeout=60s";
+/// `-W`: the runtime's engine settings and limits as `wasmtime serve` takes
+/// them: the exceptions proposal (CPython for WASI uses it), the wasm stack
+/// (with room for it on the async stack), the memory cap and the per-call
+/// deadline (the timeout turns on epoch interruption). Fuel stays off:
+/// `wasmtime serve` meters it per instance, not per request.
+fn wasm_flags(limits: &Limits) -> String {
+    format!(
+        "exceptions=y,max-wasm-stack={},async-stack-size={},max-memory-size={},timeout={}",
+        limits.wasm_stack,
+        limits.async_stack,
+        limits.memory,
+        duration_flag(limits.timeout)
+    )
+}
 
-/// `-O`: pooling limits that fit the composed component, as `engine.rs`
-/// sizes its own pool: the interpreter's funcref table has 47,157 entries
-/// (wasmtime's default is 20,000 per table) and its instance state needs
-/// more than the default 1 MiB.
-const SERVE_POOLING: &str =
-    "pooling-table-elements=65536,pooling-max-core-instance-size=2097152,pooling-max-component-instance-size=2097152";
+/// `-O`: pooling limits that fit the composed component, as the runtime
+/// sizes its own pool: the interpreter's funcref table is larger than
+/// wasmtime's default 20,000 elements and its instance state larger than
+/// the default 1 MiB.
+fn pooling_flags(limits: &Limits) -> String {
+    format!(
+        "pooling-table-elements={},pooling-max-core-instance-size={},pooling-max-component-instance-size={}",
+        limits.table_elements, limits.instance_size, limits.instance_size
+    )
+}
+
+/// A duration as wasmtime-cli parses it: whole seconds, else milliseconds
+/// (rounded up, so a deadline never shrinks to zero).
+fn duration_flag(d: Duration) -> String {
+    if d.subsec_nanos() == 0 { format!("{}s", d.as_secs()) } else { format!("{}ms", d.as_nanos().div_ceil(1_000_000)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The flags of a default runtime, as README.md shows them.
+    #[test]
+    fn default_flags() {
+        let limits = Limits::default();
+        assert_eq!(
+            wasm_flags(&limits),
+            "exceptions=y,max-wasm-stack=4194304,async-stack-size=5242880,max-memory-size=1073741824,timeout=60s"
+        );
+        assert_eq!(
+            pooling_flags(&limits),
+            "pooling-table-elements=65536,pooling-max-core-instance-size=2097152,\
+             pooling-max-component-instance-size=2097152"
+        );
+    }
+
+    /// A runtime's own memory cap and deadline reach the command line.
+    #[test]
+    fn flags_follow_the_runtime() {
+        let limits = Limits { memory: 512 << 20, timeout: Duration::from_millis(1500), ..Limits::default() };
+        assert!(wasm_flags(&limits).ends_with(",max-memory-size=536870912,timeout=1500ms"), "{}", wasm_flags(&limits));
+        assert_eq!(duration_flag(Duration::from_secs(10)), "10s");
+        assert_eq!(duration_flag(Duration::from_micros(1)), "1ms");
+    }
+}

@@ -48,6 +48,7 @@ mod http;
 mod input;
 #[cfg(feature = "bench-internals")]
 pub mod internals;
+mod limits;
 mod output;
 mod pool;
 mod python;
@@ -70,6 +71,7 @@ pub use http::WASMTIME_SERVE_TESTED;
 /// The `image` crate, whose types appear in conversions of [`RgbaImage`] and [`Mask`].
 pub use image;
 pub use input::{InputError, read_input};
+pub use limits::Limits;
 /// The error of fetching, unpacking and wrapping the interpreter ([`Error::Artifact`]).
 pub use mung_runtime_python_wasm::ArtifactError;
 pub use output::Output;

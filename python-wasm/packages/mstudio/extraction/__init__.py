@@ -8,6 +8,8 @@ Submodules:
 * ``primitives`` -- lightness, fma32, closing, Gaussian local mean, bilateral, Otsu
 * ``operations`` -- ``otsu_binarize_region``, ``detect_stafflines``,
   ``compute_cut_lines``, ``separate_lines``, ``generate_staff_from_stafflines``
+* ``staff``      -- ``generate_staffspaces``, ``snap_nodes_to_staves`` (§3.6, §3.7)
+* ``nodedicts``  -- validation and conversion of the node dicts the staff operations take
 
 The public names are resolved lazily (PEP 562), so importing one submodule
 (e.g. ``mstudio.extraction.polygon``) does not load scipy.
@@ -29,6 +31,8 @@ _EXPORTS = {
     "compute_cut_lines": "operations",
     "separate_lines": "operations",
     "generate_staff_from_stafflines": "operations",
+    "generate_staffspaces": "staff",
+    "snap_nodes_to_staves": "staff",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -48,11 +52,3 @@ def __getattr__(name):
 def __dir__():
     return sorted(list(globals()) + __all__)
 
-
-# Staff operations (staffspace generation and snapping symbols to staves; the project's
-# extraction spec, §3.6 and §3.7), in ``staff``.
-_EXPORTS.update({
-    "generate_staffspaces": "staff",
-    "snap_nodes_to_staves": "staff",
-})
-__all__ = sorted(_EXPORTS)
