@@ -182,7 +182,8 @@ fn wasmtime_serve(cache_dir: Option<&Path>, max: Duration) -> Result<Option<Serv
     Ok(Some(serve))
 }
 
-struct Row {
+/// One line of the `--serve` and `--sessions` tables.
+pub(crate) struct Row {
     name: String,
     value: String,
     target: String,
@@ -190,7 +191,7 @@ struct Row {
     json: Value,
 }
 
-fn row(name: &str, value: String, target: &str, met: Option<bool>, json: Value) -> Row {
+pub(crate) fn row(name: &str, value: String, target: &str, met: Option<bool>, json: Value) -> Row {
     Row { name: name.into(), value, target: target.into(), met, json }
 }
 
@@ -334,6 +335,11 @@ pub(crate) fn run(
     }
     drop(server);
 
+    print_rows(&rows, as_json, "mung-runtime-bench --serve (loopback; server = `mung-runtime serve` in its own process)")
+}
+
+/// Prints `rows` as a table under `title`, or as JSON.
+pub(crate) fn print_rows(rows: &[Row], as_json: bool, title: &str) -> Result<()> {
     if as_json {
         let v: Vec<Value> = rows
             .iter()
@@ -341,8 +347,8 @@ pub(crate) fn run(
             .collect();
         outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        outln!("mung-runtime-bench --serve (loopback; server = `mung-runtime serve` in its own process)");
-        for r in &rows {
+        outln!("{title}");
+        for r in rows {
             let mark = match r.met {
                 Some(true) => "met",
                 Some(false) => "UNMET",

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use mung_runtime::Isolation;
-use mung_runtime_server::{Server, ServerConfig, shutdown_signal};
+use mung_runtime_server::{Server, ServerConfig, SessionsConfig, shutdown_signal};
 
 use crate::args::{ByteSize, SandboxArgs};
 use crate::fail;
@@ -22,6 +22,9 @@ enum IsolationArg {
 #[derive(Args)]
 #[command(after_help = "Routes: POST /v1/validate, /v1/fix, /v1/validate/batch, /v1/extract/{binarize,stafflines,\
     fill-polygon,cut-lines,separate,staff,staffspaces,snap,insert-node}, /v1/execute (with --allow-execute); \
+    sessions with files (with --allow-execute): POST /v1/sessions, GET/DELETE /v1/sessions/{id}, POST \
+    /v1/sessions/{id}/execute, GET /v1/sessions/{id}/files, PUT/GET/DELETE /v1/sessions/{id}/files/{path}; \
+    /mcp (with --mcp); \
     GET / (a page for people), /healthz, /readyz, /metrics, /openapi.json (the full description). Every error is \
     application/problem+json.\n\nWhen every sandbox is busy and the queue is full, requests get 503 with \
     Retry-After at once. SIGINT/SIGTERM: in-flight requests finish, new ones get 503, then the server exits 0.\n\n\
@@ -59,6 +62,34 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "SIZE", default_value = "1G")]
     max_batch_body: ByteSize,
 
+    /// Serve the Model Context Protocol at /mcp (streamable HTTP), for
+    /// agents: run_python with one interpreter per MCP session, validation,
+    /// mask tools. Needs --allow-execute.
+    #[arg(long, requires = "allow_execute")]
+    mcp: bool,
+
+    /// Sessions alive at once (with --allow-execute). Each holds a sandbox,
+    /// so the default is what this machine's memory holds when every
+    /// sandbox uses its whole --memory, less --jobs. Past it: 503 with
+    /// Retry-After.
+    #[arg(long, value_name = "N")]
+    max_sessions: Option<usize>,
+
+    /// A session unused this long is removed, with its files (seconds; also
+    /// the most a client may ask for).
+    #[arg(long, value_name = "SECS", default_value_t = 600.0)]
+    session_ttl: f64,
+
+    /// A session is removed this long after its creation, however busy
+    /// (seconds; a call still running finishes first).
+    #[arg(long, value_name = "SECS", default_value_t = 3600.0)]
+    session_lifetime: f64,
+
+    /// The most bytes a session's files may hold (also what a session gets
+    /// when it asks for nothing).
+    #[arg(long, value_name = "SIZE", default_value = "256M")]
+    session_files_quota: ByteSize,
+
     #[command(flatten)]
     sandbox: SandboxArgs,
 }
@@ -69,8 +100,28 @@ pub(crate) fn run(args: ServeArgs, cache_dir: Option<PathBuf>) -> u8 {
         IsolationArg::Warm => Isolation::Warm,
         IsolationArg::Fresh => Isolation::Fresh,
     };
+    let mut durations = [args.session_ttl, args.session_lifetime].into_iter().zip(["--session-ttl", "--session-lifetime"]).map(|(secs, name)| {
+        Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| format!("{name} must be a positive number of seconds, not {secs}"))
+    });
+    let (idle_ttl, lifetime) = match (durations.next().expect("two"), durations.next().expect("two")) {
+        (Ok(ttl), Ok(lifetime)) => (ttl, lifetime),
+        (Err(e), _) | (_, Err(e)) => return fail(e),
+    };
+    let mut sessions = SessionsConfig::default();
+    sessions.max_sessions = args
+        .max_sessions
+        .unwrap_or_else(|| SessionsConfig::sized_for_memory(args.sandbox.memory.0, jobs))
+        .max(1);
+    sessions.idle_ttl = idle_ttl;
+    sessions.max_lifetime = lifetime;
+    sessions.files_quota = args.session_files_quota.0;
+    // Each live session holds an instance of its own, beside the jobs'.
+    let session_instances = if args.allow_execute { sessions.max_sessions as u32 } else { 0 };
     let builder = match args.sandbox.builder(cache_dir) {
-        Ok(b) => b.isolation(isolation).max_instances(jobs as u32 + 1),
+        Ok(b) => b.isolation(isolation).max_instances(jobs as u32 + 1 + session_instances),
         Err(e) => return fail(e),
     };
     let runtime = match builder.build() {
@@ -83,7 +134,9 @@ pub(crate) fn run(args: ServeArgs, cache_dir: Option<PathBuf>) -> u8 {
         .max_body(usize::try_from(args.max_body.0).unwrap_or(usize::MAX))
         .max_batch_body(args.max_batch_body.0)
         .max_image_bytes(args.sandbox.memory.0)
-        .request_timeout(Duration::from_secs_f64(args.sandbox.timeout) + Duration::from_secs(15));
+        .request_timeout(Duration::from_secs_f64(args.sandbox.timeout) + Duration::from_secs(15))
+        .sessions(sessions)
+        .mcp(args.mcp);
     if let Some(queue) = args.queue {
         config = config.queue(queue);
     }

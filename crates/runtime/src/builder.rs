@@ -278,6 +278,8 @@ impl RuntimeBuilder {
             vendor_dir: upstream.mung.site_dir(),
             packages_hash: packages.hash().to_string(),
             max_instances,
+            memory_limit: self.memory_limit,
+            timeout: self.timeout,
             setup_time: start.elapsed(),
         };
         tracing::debug!(?info, "runtime ready");
@@ -324,6 +326,10 @@ pub struct RuntimeInfo {
     pub packages_hash: String,
     /// The most instances alive at once.
     pub max_instances: u32,
+    /// Each instance's memory cap.
+    pub memory_limit: u64,
+    /// Each call's deadline.
+    pub timeout: Duration,
     /// How long [`RuntimeBuilder::build`] took.
     pub setup_time: Duration,
 }

@@ -25,13 +25,16 @@
 
 mod admission;
 mod assets;
+mod auth;
 mod batch;
 mod extract;
+mod mcp;
 mod metrics;
 mod middleware;
 mod openapi;
 mod problem;
 mod routes;
+mod sessions;
 mod wire;
 
 use std::future::Future;
@@ -44,6 +47,7 @@ use mung_runtime::Runtime;
 pub use metrics::Metrics;
 pub use openapi::{ROUTES, RouteDoc, openapi};
 pub use problem::{PROBLEM_JSON, Problem};
+pub use sessions::SessionsConfig;
 
 /// The default [`ServerConfig::queue`] per job.
 const QUEUE_PER_JOB: usize = 16;
@@ -74,6 +78,13 @@ pub struct ServerConfig {
     /// A backstop deadline for a whole request, past the sandbox's own call
     /// deadline (default 75 s).
     pub request_timeout: Duration,
+    /// The session routes' limits (they need `allow_execute` too).
+    pub sessions: SessionsConfig,
+    /// Whether `/mcp` serves the Model Context Protocol (streamable HTTP);
+    /// needs `allow_execute`, since its `run_python` runs scripts. Each MCP
+    /// session holds an interpreter and counts against
+    /// [`SessionsConfig::max_sessions`] once it ran a script.
+    pub mcp: bool,
 }
 
 impl Default for ServerConfig {
@@ -88,6 +99,8 @@ impl Default for ServerConfig {
             max_document: 32 << 20,
             max_image_bytes: mung_runtime::DEFAULT_MEMORY_LIMIT,
             request_timeout: Duration::from_secs(75),
+            sessions: SessionsConfig::default(),
+            mcp: false,
         }
     }
 }
@@ -135,6 +148,34 @@ impl ServerConfig {
         self.request_timeout = timeout;
         self
     }
+
+    /// Sets [`mcp`](Self::mcp).
+    pub fn mcp(mut self, yes: bool) -> Self {
+        self.mcp = yes;
+        self
+    }
+
+    /// Sets [`sessions`](Self::sessions).
+    pub fn sessions(mut self, sessions: SessionsConfig) -> Self {
+        self.sessions = sessions;
+        self
+    }
+}
+
+/// A byte size such as `512M`, `1G`, `65536` or `64KiB` (binary units).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| format!("{text:?} is not a size like 512M or 1G"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        other => return Err(format!("unknown size unit {other:?} (use K, M or G)")),
+    };
+    n.checked_mul(1 << shift).ok_or_else(|| format!("{text:?} is too large"))
 }
 
 /// What every handler shares.
@@ -143,6 +184,9 @@ pub(crate) struct AppState {
     pub config: ServerConfig,
     pub admission: admission::Admission,
     pub metrics: Metrics,
+    pub sessions: sessions::Sessions,
+    /// Ends every MCP session at shutdown.
+    pub mcp_cancel: tokio_util::sync::CancellationToken,
     pub ready: AtomicBool,
     pub shutting_down: AtomicBool,
 }
@@ -156,12 +200,15 @@ impl Server {
     /// A server for `runtime` (its limits apply to every call).
     pub fn new(runtime: Runtime, config: ServerConfig) -> Server {
         let admission = admission::Admission::new(config.jobs, config.queue);
+        let sessions = sessions::Sessions::new(config.sessions.clone());
         Server {
             state: Arc::new(AppState {
                 runtime,
                 config,
                 admission,
                 metrics: Metrics::new(),
+                sessions,
+                mcp_cancel: tokio_util::sync::CancellationToken::new(),
                 ready: AtomicBool::new(false),
                 shutting_down: AtomicBool::new(false),
             }),
@@ -207,14 +254,27 @@ impl Server {
             });
         }
         let app = self.router();
+        sessions::start_sweeper(&state);
         let flag = state.clone();
-        axum::serve(listener, app)
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 flag.shutting_down.store(true, Ordering::SeqCst);
                 tracing::info!("shutting down: finishing the requests in flight");
             })
-            .await
+            .await;
+        state.mcp_cancel.cancel();
+        let ended = state.sessions.close();
+        if ended > 0 {
+            tracing::info!(sessions = ended, "ended the live sessions and removed their directories");
+        }
+        served
+    }
+
+    /// Ends every session and removes their directories (what `serve` does
+    /// once it has stopped); returns how many there were.
+    pub fn close_sessions(&self) -> usize {
+        self.state.sessions.close()
     }
 
     /// Whether `/readyz` answers 200.

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 /// One documented route.
 #[derive(Clone, Copy, Debug)]
 pub struct RouteDoc {
-    /// `get` or `post`.
+    /// `get`, `post`, `put` or `delete`.
     pub method: &'static str,
     /// The path.
     pub path: &'static str,
@@ -96,6 +96,78 @@ pub const ROUTES: &[RouteDoc] = &[
         request: &[("application/json", "ExecuteRequest")],
         ok: (200, "application/json", "ExecuteResult"),
         errors: &[400, 403, 413, 415, 422, 500, 503, 504],
+    },
+    RouteDoc {
+        method: "post",
+        path: "/v1/sessions",
+        summary: "Create a session: a persistent interpreter with a files directory, bound to the caller's token; 201 with Location (only with `serve --allow-execute`)",
+        request: &[("application/json", "SessionRequest")],
+        ok: (201, "application/json", "Session"),
+        errors: &[400, 403, 413, 415, 500, 503],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/v1/sessions/{id}",
+        summary: "A session's limits, expiry, files in use and usage so far",
+        request: &[],
+        ok: (200, "application/json", "SessionState"),
+        errors: &[404],
+    },
+    RouteDoc {
+        method: "post",
+        path: "/v1/sessions/{id}/execute",
+        summary: "Run Python in the session: names, imports and files persist; calls take turns (409 after waiting a deadline); a sandbox stop ends the interpreter (state_lost), not the files",
+        request: &[("application/json", "ExecuteRequest")],
+        ok: (200, "application/json", "ExecuteResult"),
+        errors: &[400, 403, 404, 409, 413, 415, 422, 500, 503, 504],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/v1/sessions/{id}/files",
+        summary: "The session's files with their sizes, the bytes used and the quota",
+        request: &[],
+        ok: (200, "application/json", "FileListing"),
+        errors: &[404],
+    },
+    RouteDoc {
+        method: "put",
+        path: "/v1/sessions/{id}/files/{path}",
+        summary: "Upload a file (streamed to disk; the script sees it at /session/{path}); 201 new, 200 replaced; 413 larger than the quota, 507 larger than what is left",
+        request: &[("application/octet-stream", "Binary")],
+        ok: (201, "application/json", "FileWritten"),
+        errors: &[400, 404, 409, 413, 507],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/v1/sessions/{id}/files/{path}",
+        summary: "Download a file (streamed); symbolic links are not followed",
+        request: &[],
+        ok: (200, "application/octet-stream", "Binary"),
+        errors: &[400, 404],
+    },
+    RouteDoc {
+        method: "delete",
+        path: "/v1/sessions/{id}/files/{path}",
+        summary: "Remove a file, or a directory with its contents",
+        request: &[],
+        ok: (204, "application/json", "Empty"),
+        errors: &[400, 404, 409],
+    },
+    RouteDoc {
+        method: "delete",
+        path: "/v1/sessions/{id}",
+        summary: "End a session now, with its interpreter and files (a call still running finishes first)",
+        request: &[],
+        ok: (204, "application/json", "Empty"),
+        errors: &[404],
+    },
+    RouteDoc {
+        method: "post",
+        path: "/mcp",
+        summary: "The Model Context Protocol over streamable HTTP (only with `serve --mcp`): tools run_python (one interpreter per MCP session), write_file, validate_mung, fix_mung, binarize_region, detect_stafflines; the session's files as resources",
+        request: &[("application/json", "Object")],
+        ok: (200, "text/event-stream", "Text"),
+        errors: &[400, 401, 403, 404, 406, 415],
     },
     RouteDoc {
         method: "post",
@@ -209,8 +281,33 @@ fn schemas() -> Value {
                 "error": {"type": "object", "properties": {"kind": {"type": "string"}, "message": {"type": "string"}}}}, "required": ["file"]},
         "BatchForm": {"type": "object", "additionalProperties": {"type": "string", "contentMediaType": "application/xml"}},
         "ExecuteRequest": {"type": "object", "properties": {"code": {"type": "string"}, "globals": {"type": "object"}}, "required": ["code"]},
+        "Usage": {"type": "object", "description": "What a script cost", "properties": {"wall_ms": {"type": "number"},
+            "memory_peak_bytes": int, "fuel": {"type": "integer", "description": "only when the server meters fuel"}},
+            "required": ["wall_ms", "memory_peak_bytes"]},
         "ExecuteResult": {"type": "object", "properties": {"value": {}, "stdout": {"type": "string"}, "stderr": {"type": "string"},
-            "stdout_truncated": {"type": "boolean"}, "stderr_truncated": {"type": "boolean"}}, "required": ["value", "stdout", "stderr"]},
+            "stdout_truncated": {"type": "boolean"}, "stderr_truncated": {"type": "boolean"}, "usage": schema_ref("Usage")},
+            "required": ["value", "stdout", "stderr", "usage"]},
+        "Empty": {"type": "null"},
+        "Size": {"oneOf": [{"type": "integer", "description": "bytes"}, {"type": "string", "description": "e.g. 512M, 1G"}]},
+        "SessionRequest": {"type": "object", "description": "Every field is optional and capped by the server's own limits",
+            "properties": {"ttl": {"type": "number", "description": "idle seconds before it expires"}, "memory": schema_ref("Size"),
+                "timeout": {"type": "number", "description": "seconds per call"}, "files_quota": schema_ref("Size")}},
+        "SessionLimits": {"type": "object", "properties": {"ttl": {"type": "number"}, "max_lifetime": {"type": "number"},
+            "memory": int, "timeout": {"type": "number"}, "files_quota": int},
+            "required": ["ttl", "max_lifetime", "memory", "timeout", "files_quota"]},
+        "Session": {"type": "object", "properties": {"id": {"type": "string", "description": "32 hex digits (128 random bits)"},
+            "expires_at": {"type": "string", "format": "date-time"}, "limits": schema_ref("SessionLimits")},
+            "required": ["id", "expires_at", "limits"]},
+        "SessionState": {"type": "object", "properties": {"id": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+            "expires_at": {"type": "string", "format": "date-time"}, "limits": schema_ref("SessionLimits"),
+            "interpreter_started": {"type": ["boolean", "null"], "description": "null while a call runs"}, "busy": {"type": "boolean"},
+            "files_used": {"type": ["integer", "null"]},
+            "usage": {"type": "object", "properties": {"calls": int, "wall_ms": {"type": "number"}, "memory_peak_bytes": int, "fuel": int}}},
+            "required": ["id", "created_at", "expires_at", "limits", "usage"]},
+        "FileListing": {"type": "object", "properties": {"files": {"type": "array", "items": {"type": "object",
+            "properties": {"path": {"type": "string"}, "size": int}, "required": ["path", "size"]}},
+            "used": int, "quota": int, "truncated": {"type": "boolean"}}, "required": ["files", "used", "quota", "truncated"]},
+        "FileWritten": {"type": "object", "properties": {"path": {"type": "string"}, "size": int}, "required": ["path", "size"]},
         "Region": {"oneOf": [
             {"type": "string", "pattern": "^\\s*\\d+\\s*,\\s*\\d+\\s*,\\s*\\d+\\s*,\\s*\\d+\\s*$"},
             {"type": "array", "items": int, "minItems": 4, "maxItems": 4},
@@ -264,9 +361,18 @@ pub fn openapi() -> Value {
         }
         let mut operation = json!({
             "summary": route.summary,
-            "operationId": format!("{}{}", route.method, route.path.replace(['/', '-', '.'], "_")),
+            "operationId": format!("{}{}", route.method, route.path.replace(['/', '-', '.', '{', '}'], "_")),
             "responses": responses,
         });
+        let parameters: Vec<Value> = route
+            .path
+            .split('/')
+            .filter_map(|part| part.strip_prefix('{')?.strip_suffix('}'))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        if !parameters.is_empty() {
+            operation["parameters"] = parameters.into();
+        }
         if !route.request.is_empty() {
             let content: Map<String, Value> =
                 route.request.iter().map(|(m, s)| (m.to_string(), json!({"schema": schema_ref(s)}))).collect();

@@ -35,6 +35,12 @@ pub(crate) fn router(state: Arc<AppState>) -> axum::Router {
     // The batch streams for as long as the dataset takes; its body has its
     // own, larger bound, enforced while it is read.
     let batch = axum::Router::new().route("/v1/validate/batch", post(crate::batch::validate_batch));
+    // Scripts run there: only with execution allowed.
+    let mcp = if state.config.mcp && state.config.allow_execute {
+        crate::mcp::routes(&state)
+    } else {
+        axum::Router::new()
+    };
     axum::Router::new()
         .route("/", get(crate::assets::index))
         .route("/assets/{file}", get(crate::assets::asset))
@@ -44,6 +50,8 @@ pub(crate) fn router(state: Arc<AppState>) -> axum::Router {
         .route("/openapi.json", get(openapi))
         .merge(calls)
         .merge(batch)
+        .merge(crate::sessions::routes(&state))
+        .merge(mcp)
         .fallback(not_found)
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::middleware::observe))
@@ -156,15 +164,9 @@ async fn execute(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
     }
     // Always a fresh instance: nothing of one request is seen by the next.
     // Boxed: `ExecError` is large, and it crosses the blocking-thread hop.
-    let done = run(&state, move |rt| rt.execute(&request.code, &globals).map_err(Box::new)).await?.map_err(|e| *e)?;
-    Ok(Json(json!({
-        "value": done.value,
-        "stdout": done.output.stdout_text(),
-        "stderr": done.output.stderr_text(),
-        "stdout_truncated": done.output.stdout_truncated,
-        "stderr_truncated": done.output.stderr_truncated,
-    }))
-    .into_response())
+    let result = run(&state, move |rt| rt.execute(&request.code, &globals).map_err(Box::new)).await?;
+    state.metrics.usage("/v1/execute", result.as_ref().map_or_else(|e| &e.usage, |done| &done.usage));
+    Ok(Json(crate::wire::execution_json(&result.map_err(|e| *e)?)).into_response())
 }
 
 /// The body as JSON of type `T` (415 for another media type, 400 when it

@@ -169,3 +169,29 @@ pub(crate) fn base64_bytes(text: &str, what: &str) -> Result<Vec<u8>, Problem> {
         .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(payload))
         .map_err(|e| Problem::bad_request(format!("{what} is not base64: {e}")))
 }
+
+/// What a script that ran to the end answers (`/v1/execute` and a session's
+/// `execute`).
+pub(crate) fn execution_json(done: &mung_runtime::Execution) -> serde_json::Value {
+    serde_json::json!({
+        "value": done.value,
+        "stdout": done.output.stdout_text(),
+        "stderr": done.output.stderr_text(),
+        "stdout_truncated": done.output.stdout_truncated,
+        "stderr_truncated": done.output.stderr_truncated,
+        "usage": usage_json(&done.usage),
+    })
+}
+
+/// A call's cost: `wall_ms` (fractional), `memory_peak_bytes`, and `fuel`
+/// when the server meters it.
+pub(crate) fn usage_json(usage: &mung_runtime::Usage) -> serde_json::Value {
+    let mut json = serde_json::json!({
+        "wall_ms": usage.wall.as_secs_f64() * 1e3,
+        "memory_peak_bytes": usage.memory_peak_bytes,
+    });
+    if let Some(fuel) = usage.fuel {
+        json["fuel"] = fuel.into();
+    }
+    json
+}
