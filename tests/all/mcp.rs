@@ -49,7 +49,14 @@ fn value(step: &Value) -> &Value {
 fn judge(out: &Value) {
     assert_eq!(
         out["tools"],
-        serde_json::json!(["binarize_region", "detect_stafflines", "fix_mung", "run_python", "validate_mung", "write_file"]),
+        serde_json::json!([
+            "binarize_region",
+            "detect_stafflines",
+            "fix_mung",
+            "run_python",
+            "validate_mung",
+            "write_file"
+        ]),
         "{out}"
     );
     for (name, tool) in out["schemas"].as_object().expect("schemas") {

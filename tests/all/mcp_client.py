@@ -1,8 +1,8 @@
 """Drives mung-runtime's MCP server with the official MCP Python SDK.
 
 Usage:
-  python mcp_client.py stdio DOCUMENT -- COMMAND ARG...
-  python mcp_client.py http DOCUMENT URL [TOKEN]
+  python mcp_client.py DOCUMENT -- COMMAND ARG...   (stdio: the client starts COMMAND)
+  python mcp_client.py DOCUMENT URL [TOKEN]          (streamable HTTP)
 
 Runs one scenario and prints one JSON object with what each step answered;
 the Rust test (tests/all/mcp.rs) judges it. A step that raises is recorded
@@ -70,20 +70,20 @@ async def scenario(client, document):
 
 
 async def main():
-    mode, document_path = sys.argv[1], sys.argv[2]
+    document_path = sys.argv[1]
     with open(document_path, encoding="utf-8") as f:
         document = f.read()
-    if mode == "stdio":
+    if sys.argv[2] == "--":
         command = sys.argv[sys.argv.index("--") + 1 :]
         server = StdioServerParameters(command=command[0], args=command[1:], env=dict(os.environ))
         client = Client(server, read_timeout_seconds=120)
     else:
-        url = sys.argv[3]
-        if len(sys.argv) > 4:
+        url = sys.argv[2]
+        if len(sys.argv) > 3:
             import httpx2
             from mcp.client.streamable_http import streamable_http_client
 
-            http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {sys.argv[4]}"}, timeout=120)
+            http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {sys.argv[3]}"}, timeout=120)
             client = Client(streamable_http_client(url, http_client=http), read_timeout_seconds=120)
         else:
             client = Client(url, read_timeout_seconds=120)

@@ -485,7 +485,12 @@ fn health_readiness_metrics_and_the_description_cover_every_route() {
             let body: Value = response.json().unwrap_or_default();
             body["type"].as_str().is_none_or(|t| t.ends_with("/not-found"))
         };
-        assert!(!unrouted && status != 405, "{} {} is described but answers {status} {media:?}", route.method, route.path);
+        assert!(
+            !unrouted && status != 405,
+            "{} {} is described but answers {status} {media:?}",
+            route.method,
+            route.path
+        );
         if route.method == "get" {
             assert_eq!(status, 200, "{}", route.path);
         }

@@ -159,9 +159,8 @@ fn a_session_keeps_names_and_files_between_calls_until_it_is_deleted() {
 fn limits_are_capped_by_the_server_and_bad_requests_refused() {
     let dir = tempfile::tempdir().unwrap();
     let s = default_server(dir.path());
-    let created: Value = create(&s, json!({ "ttl": 1e9, "memory": "64G", "timeout": 1e6, "files_quota": "1G" }))
-        .json()
-        .unwrap();
+    let created: Value =
+        create(&s, json!({ "ttl": 1e9, "memory": "64G", "timeout": 1e6, "files_quota": "1G" })).json().unwrap();
     assert_eq!(created["limits"]["ttl"], 600.0, "{created}");
     assert_eq!(created["limits"]["memory"], mung_runtime::DEFAULT_MEMORY_LIMIT, "{created}");
     assert_eq!(created["limits"]["timeout"], 10.0, "{created}");
@@ -203,7 +202,7 @@ fn the_files_quota_is_enforced_for_uploads_and_scripts_alike() {
     let stream = Body::new(std::io::Cursor::new(vec![3u8; 600]).chain(std::io::repeat(4).take(0)));
     problem(put(&s, &id, "c", stream), 507);
     // The script shares the same quota: 400 bytes left.
-    let code = "try:\n    open('/session/s', 'wb').write(b'x' * 600)\n    r = 'written'\nexcept OSError as e:\n    r = e.strerror\nr";
+    let code = "try:\n    with open('/session/s', 'wb') as f:\n        f.write(b'x' * 600)\n    r = 'written'\nexcept OSError as e:\n    r = e.strerror\nr";
     assert_eq!(value(execute(&s, &id, code)), "No space left on device");
     let listing: Value = get(&s, &format!("/v1/sessions/{id}/files")).json().unwrap();
     assert!(listing["used"].as_u64().unwrap() <= 1000, "{listing}");

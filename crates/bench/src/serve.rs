@@ -335,7 +335,11 @@ pub(crate) fn run(
     }
     drop(server);
 
-    print_rows(&rows, as_json, "mung-runtime-bench --serve (loopback; server = `mung-runtime serve` in its own process)")
+    print_rows(
+        &rows,
+        as_json,
+        "mung-runtime-bench --serve (loopback; server = `mung-runtime serve` in its own process)",
+    )
 }
 
 /// Prints `rows` as a table under `title`, or as JSON.

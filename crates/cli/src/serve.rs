@@ -100,21 +100,22 @@ pub(crate) fn run(args: ServeArgs, cache_dir: Option<PathBuf>) -> u8 {
         IsolationArg::Warm => Isolation::Warm,
         IsolationArg::Fresh => Isolation::Fresh,
     };
-    let mut durations = [args.session_ttl, args.session_lifetime].into_iter().zip(["--session-ttl", "--session-lifetime"]).map(|(secs, name)| {
-        Duration::try_from_secs_f64(secs)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| format!("{name} must be a positive number of seconds, not {secs}"))
-    });
+    let mut durations = [args.session_ttl, args.session_lifetime]
+        .into_iter()
+        .zip(["--session-ttl", "--session-lifetime"])
+        .map(|(secs, name)| {
+            Duration::try_from_secs_f64(secs)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| format!("{name} must be a positive number of seconds, not {secs}"))
+        });
     let (idle_ttl, lifetime) = match (durations.next().expect("two"), durations.next().expect("two")) {
         (Ok(ttl), Ok(lifetime)) => (ttl, lifetime),
         (Err(e), _) | (_, Err(e)) => return fail(e),
     };
     let mut sessions = SessionsConfig::default();
-    sessions.max_sessions = args
-        .max_sessions
-        .unwrap_or_else(|| SessionsConfig::sized_for_memory(args.sandbox.memory.0, jobs))
-        .max(1);
+    sessions.max_sessions =
+        args.max_sessions.unwrap_or_else(|| SessionsConfig::sized_for_memory(args.sandbox.memory.0, jobs)).max(1);
     sessions.idle_ttl = idle_ttl;
     sessions.max_lifetime = lifetime;
     sessions.files_quota = args.session_files_quota.0;

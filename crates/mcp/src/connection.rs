@@ -8,8 +8,8 @@ use base64::Engine as _;
 use mung_runtime::{SESSION_GUEST_PATH, Session, SessionFiles, SessionOptions};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{
-    Implementation, ListResourcesResult, PaginatedRequestParams, ProtocolVersion, RawResource, ReadResourceRequestParams,
-    ReadResourceResult, Resource, ResourceContents, ServerCapabilities, ServerConfig,
+    Implementation, ListResourcesResult, PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool_handler};
@@ -113,10 +113,9 @@ impl ServerHandler for MungMcp {
             .files
             .into_iter()
             .map(|f| {
-                let mut raw = RawResource::new(format!("{RESOURCE_PREFIX}{}", f.path), f.path.clone());
-                raw.description = Some(format!("{SESSION_GUEST_PATH}/{} in the sandbox", f.path));
-                raw.size = u32::try_from(f.size).ok();
-                Resource::new(raw, None)
+                Resource::new(format!("{RESOURCE_PREFIX}{}", f.path), f.path.clone())
+                    .with_description(format!("{SESSION_GUEST_PATH}/{} in the sandbox", f.path))
+                    .with_size(f.size)
             })
             .collect();
         Ok(ListResourcesResult::with_all_items(resources))
@@ -126,7 +125,7 @@ impl ServerHandler for MungMcp {
         &self,
         request: ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
-    ) -> Result<ReadResourceResult, ErrorData> {
+    ) -> Result<ReadResourceResponse, ErrorData> {
         let uri = request.uri.clone();
         let Some(path) = resource_path(&uri).map(str::to_owned) else {
             return Err(ErrorData::resource_not_found(
@@ -143,6 +142,6 @@ impl ServerHandler for MungMcp {
             Ok(text) => ResourceContents::text(text, uri),
             Err(e) => ResourceContents::blob(base64::engine::general_purpose::STANDARD.encode(e.as_bytes()), uri),
         };
-        Ok(ReadResourceResult::new(vec![contents]))
+        Ok(ReadResourceResult::new(vec![contents]).into())
     }
 }

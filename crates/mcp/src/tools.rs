@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use mung_runtime::{ExecFailure, Mask, Point, Region, RegionTool, RgbaImage, SESSION_GUEST_PATH, Usage};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
-use rmcp::schemars::{self, JsonSchema};
+use rmcp::schemars::JsonSchema;
 use rmcp::{ErrorData, tool, tool_router};
 use serde::Deserialize;
 use serde_json::{Value, json};

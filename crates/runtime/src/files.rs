@@ -105,7 +105,9 @@ impl Upload {
     /// Puts the written file in place, replacing what was there.
     pub fn finish(self) -> Result<(), FileError> {
         let path = self.path;
-        self.temp.persist(&self.target).map_err(|e| FileError::Io { context: format!("saving {path:?}"), source: e.error })
+        self.temp
+            .persist(&self.target)
+            .map_err(|e| FileError::Io { context: format!("saving {path:?}"), source: e.error })
     }
 }
 

@@ -136,17 +136,13 @@ impl Session {
         let globals = globals_json(globals)?;
         // What the files directory still has room for is this call's quota.
         let quota = match &self.files {
-            Some(files) => {
-                Some(files.quota().saturating_sub(files.used().map_err(|e| ExecError::setup(e.into()))?))
-            }
+            Some(files) => Some(files.quota().saturating_sub(files.used().map_err(|e| ExecError::setup(e.into()))?)),
             None => None,
         };
         let worker = match &mut self.worker {
             Some(worker) => worker,
             slot @ None => slot.insert(
-                self.pool
-                    .new_worker_in(&self.layout, self.memory_limit, self.write_quota)
-                    .map_err(ExecError::setup)?,
+                self.pool.new_worker_in(&self.layout, self.memory_limit, self.write_quota).map_err(ExecError::setup)?,
             ),
         };
         if let Some(quota) = quota {

@@ -81,7 +81,7 @@ impl Metrics {
         let sessions_ended = Family::<ReasonLabels, Counter>::default();
         registry.register(
             "sessions_ended",
-            "Sessions ended, by reason (deleted, idle, lifetime, shutdown); idle and lifetime are expiries",
+            "Sessions ended, by reason (deleted, idle, lifetime); idle and lifetime are expiries",
             sessions_ended.clone(),
         );
         let script_calls = Family::<RouteLabels, Counter>::default();

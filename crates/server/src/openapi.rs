@@ -247,6 +247,37 @@ fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
+/// The shapes of the session routes.
+fn session_schemas() -> Value {
+    let int = json!({"type": "integer"});
+    json!({
+        "Usage": {"type": "object", "description": "What a script cost", "properties": {"wall_ms": {"type": "number"},
+            "memory_peak_bytes": int, "fuel": {"type": "integer", "description": "only when the server meters fuel"}},
+            "required": ["wall_ms", "memory_peak_bytes"]},
+        "Empty": {"type": "null"},
+        "Size": {"oneOf": [{"type": "integer", "description": "bytes"}, {"type": "string", "description": "e.g. 512M, 1G"}]},
+        "SessionRequest": {"type": "object", "description": "Every field is optional and capped by the server's own limits",
+            "properties": {"ttl": {"type": "number", "description": "idle seconds before it expires"}, "memory": schema_ref("Size"),
+                "timeout": {"type": "number", "description": "seconds per call"}, "files_quota": schema_ref("Size")}},
+        "SessionLimits": {"type": "object", "properties": {"ttl": {"type": "number"}, "max_lifetime": {"type": "number"},
+            "memory": int, "timeout": {"type": "number"}, "files_quota": int},
+            "required": ["ttl", "max_lifetime", "memory", "timeout", "files_quota"]},
+        "Session": {"type": "object", "properties": {"id": {"type": "string", "description": "32 hex digits (128 random bits)"},
+            "expires_at": {"type": "string", "format": "date-time"}, "limits": schema_ref("SessionLimits")},
+            "required": ["id", "expires_at", "limits"]},
+        "SessionState": {"type": "object", "properties": {"id": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+            "expires_at": {"type": "string", "format": "date-time"}, "limits": schema_ref("SessionLimits"),
+            "interpreter_started": {"type": ["boolean", "null"], "description": "null while a call runs"}, "busy": {"type": "boolean"},
+            "files_used": {"type": ["integer", "null"]},
+            "usage": {"type": "object", "properties": {"calls": int, "wall_ms": {"type": "number"}, "memory_peak_bytes": int, "fuel": int}}},
+            "required": ["id", "created_at", "expires_at", "limits", "usage"]},
+        "FileListing": {"type": "object", "properties": {"files": {"type": "array", "items": {"type": "object",
+            "properties": {"path": {"type": "string"}, "size": int}, "required": ["path", "size"]}},
+            "used": int, "quota": int, "truncated": {"type": "boolean"}}, "required": ["files", "used", "quota", "truncated"]},
+        "FileWritten": {"type": "object", "properties": {"path": {"type": "string"}, "size": int}, "required": ["path", "size"]}
+    })
+}
+
 fn schemas() -> Value {
     let int = json!({"type": "integer"});
     let ints = json!({"type": "array", "items": {"type": "integer"}});
@@ -281,33 +312,9 @@ fn schemas() -> Value {
                 "error": {"type": "object", "properties": {"kind": {"type": "string"}, "message": {"type": "string"}}}}, "required": ["file"]},
         "BatchForm": {"type": "object", "additionalProperties": {"type": "string", "contentMediaType": "application/xml"}},
         "ExecuteRequest": {"type": "object", "properties": {"code": {"type": "string"}, "globals": {"type": "object"}}, "required": ["code"]},
-        "Usage": {"type": "object", "description": "What a script cost", "properties": {"wall_ms": {"type": "number"},
-            "memory_peak_bytes": int, "fuel": {"type": "integer", "description": "only when the server meters fuel"}},
-            "required": ["wall_ms", "memory_peak_bytes"]},
         "ExecuteResult": {"type": "object", "properties": {"value": {}, "stdout": {"type": "string"}, "stderr": {"type": "string"},
             "stdout_truncated": {"type": "boolean"}, "stderr_truncated": {"type": "boolean"}, "usage": schema_ref("Usage")},
             "required": ["value", "stdout", "stderr", "usage"]},
-        "Empty": {"type": "null"},
-        "Size": {"oneOf": [{"type": "integer", "description": "bytes"}, {"type": "string", "description": "e.g. 512M, 1G"}]},
-        "SessionRequest": {"type": "object", "description": "Every field is optional and capped by the server's own limits",
-            "properties": {"ttl": {"type": "number", "description": "idle seconds before it expires"}, "memory": schema_ref("Size"),
-                "timeout": {"type": "number", "description": "seconds per call"}, "files_quota": schema_ref("Size")}},
-        "SessionLimits": {"type": "object", "properties": {"ttl": {"type": "number"}, "max_lifetime": {"type": "number"},
-            "memory": int, "timeout": {"type": "number"}, "files_quota": int},
-            "required": ["ttl", "max_lifetime", "memory", "timeout", "files_quota"]},
-        "Session": {"type": "object", "properties": {"id": {"type": "string", "description": "32 hex digits (128 random bits)"},
-            "expires_at": {"type": "string", "format": "date-time"}, "limits": schema_ref("SessionLimits")},
-            "required": ["id", "expires_at", "limits"]},
-        "SessionState": {"type": "object", "properties": {"id": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
-            "expires_at": {"type": "string", "format": "date-time"}, "limits": schema_ref("SessionLimits"),
-            "interpreter_started": {"type": ["boolean", "null"], "description": "null while a call runs"}, "busy": {"type": "boolean"},
-            "files_used": {"type": ["integer", "null"]},
-            "usage": {"type": "object", "properties": {"calls": int, "wall_ms": {"type": "number"}, "memory_peak_bytes": int, "fuel": int}}},
-            "required": ["id", "created_at", "expires_at", "limits", "usage"]},
-        "FileListing": {"type": "object", "properties": {"files": {"type": "array", "items": {"type": "object",
-            "properties": {"path": {"type": "string"}, "size": int}, "required": ["path", "size"]}},
-            "used": int, "quota": int, "truncated": {"type": "boolean"}}, "required": ["files", "used", "quota", "truncated"]},
-        "FileWritten": {"type": "object", "properties": {"path": {"type": "string"}, "size": int}, "required": ["path", "size"]},
         "Region": {"oneOf": [
             {"type": "string", "pattern": "^\\s*\\d+\\s*,\\s*\\d+\\s*,\\s*\\d+\\s*,\\s*\\d+\\s*$"},
             {"type": "array", "items": int, "minItems": 4, "maxItems": 4},
@@ -339,6 +346,14 @@ fn schemas() -> Value {
             "mask": schema_ref("Mask")}, "required": ["document", "class_name", "mask"]},
         "InsertNodeResult": {"type": "object", "properties": {"document": {"type": "string"}, "id": int}, "required": ["document", "id"]}
     })
+}
+
+fn all_schemas() -> Value {
+    let mut all = schemas();
+    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), session_schemas()) {
+        all.extend(more);
+    }
+    all
 }
 
 /// The OpenAPI 3.1 document.
@@ -390,7 +405,7 @@ pub fn openapi() -> Value {
             "license": {"name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0"}
         },
         "paths": paths,
-        "components": {"schemas": schemas()}
+        "components": {"schemas": all_schemas()}
     })
 }
 

@@ -36,11 +36,8 @@ pub(crate) fn router(state: Arc<AppState>) -> axum::Router {
     // own, larger bound, enforced while it is read.
     let batch = axum::Router::new().route("/v1/validate/batch", post(crate::batch::validate_batch));
     // Scripts run there: only with execution allowed.
-    let mcp = if state.config.mcp && state.config.allow_execute {
-        crate::mcp::routes(&state)
-    } else {
-        axum::Router::new()
-    };
+    let mcp =
+        if state.config.mcp && state.config.allow_execute { crate::mcp::routes(&state) } else { axum::Router::new() };
     axum::Router::new()
         .route("/", get(crate::assets::index))
         .route("/assets/{file}", get(crate::assets::asset))

@@ -188,7 +188,6 @@ pub(crate) enum EndReason {
     Deleted,
     Idle,
     Lifetime,
-    Shutdown,
 }
 
 impl EndReason {
@@ -197,7 +196,6 @@ impl EndReason {
             EndReason::Deleted => "deleted",
             EndReason::Idle => "idle",
             EndReason::Lifetime => "lifetime",
-            EndReason::Shutdown => "shutdown",
         }
     }
 }
