@@ -75,7 +75,9 @@ pub(crate) fn client() -> Client {
 /// The shared server: default runtime, execute allowed, 2 jobs.
 fn server() -> &'static TestServer {
     static SERVER: OnceLock<TestServer> = OnceLock::new();
-    SERVER.get_or_init(|| TestServer::start(runtime().clone(), ServerConfig::default().jobs(2).allow_execute(true)))
+    SERVER.get_or_init(|| {
+        TestServer::start(runtime().clone(), ServerConfig::default().jobs(2).allow_execute(true).mcp(true))
+    })
 }
 
 /// A runtime whose sandbox stops scripts after 2 s and at 256 MiB.
@@ -115,7 +117,7 @@ fn post_xml(s: &TestServer, route: &str, body: String) -> Response {
 }
 
 /// What `mung-runtime validate --format json` prints for one file.
-fn cli_issues(path: &Path) -> Value {
+pub(crate) fn cli_issues(path: &Path) -> Value {
     let out = run(cli().args(["validate", "--format", "json"]).arg(path));
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", show(&out));
     let all: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -468,14 +470,31 @@ fn health_readiness_metrics_and_the_description_cover_every_route() {
     assert_eq!(spec["openapi"], "3.1.0");
     let described: usize = spec["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
     assert_eq!(described, ROUTES.len());
+    // Templated paths are tried on a real session and file (the rows go
+    // from creating them to deleting them).
+    let session: Value = c.post(s.url("/v1/sessions")).json(&json!({})).send().unwrap().json().unwrap();
+    let id = session["id"].as_str().expect("a session");
+    assert_eq!(c.put(s.url(&format!("/v1/sessions/{id}/files/f.txt"))).body("x").send().unwrap().status(), 201);
     for route in ROUTES {
-        let url = s.url(route.path);
+        let url = s.url(&route.path.replace("{id}", id).replace("{path}", "f.txt"));
         let response = match route.method {
             "get" => c.get(url).send().unwrap(),
+            "put" => c.put(url).body("").send().unwrap(),
+            "delete" => c.delete(url).send().unwrap(),
             _ => c.post(url).header("content-type", "application/octet-stream").body("").send().unwrap(),
         };
         let status = response.status().as_u16();
-        assert!(status != 404 && status != 405, "{} {} is described but answers {status}", route.method, route.path);
+        let media = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
+        let unrouted = status == 404 && {
+            let body: Value = response.json().unwrap_or_default();
+            body["type"].as_str().is_none_or(|t| t.ends_with("/not-found"))
+        };
+        assert!(
+            !unrouted && status != 405,
+            "{} {} is described but answers {status} {media:?}",
+            route.method,
+            route.path
+        );
         if route.method == "get" {
             assert_eq!(status, 200, "{}", route.path);
         }

@@ -118,6 +118,22 @@ fn sample_requests() -> Vec<(&'static str, &'static str, &'static str, Vec<u8>)>
         ("POST", "/v1/extract/staff", "application/json", json(json!({"nodes": lines}))),
         ("POST", "/v1/extract/staffspaces", "application/json", json(json!({"nodes": []}))),
         ("POST", "/v1/extract/snap", "application/json", json(json!({"nodes": []}))),
+        ("POST", "/v1/sessions", "application/json", json(json!({}))),
+        ("GET", "/v1/sessions/{id}", "", Vec::new()),
+        ("POST", "/v1/sessions/{id}/execute", "application/json", json(json!({"code": "x = 6 * 7\nx"}))),
+        ("GET", "/v1/sessions/{id}/files", "", Vec::new()),
+        ("PUT", "/v1/sessions/{id}/files/{path}", "application/octet-stream", b"new".to_vec()),
+        ("GET", "/v1/sessions/{id}/files/{path}", "", Vec::new()),
+        ("DELETE", "/v1/sessions/{id}/files/{path}", "", Vec::new()),
+        ("DELETE", "/v1/sessions/{id}", "", Vec::new()),
+        (
+            "POST",
+            "/mcp",
+            "application/json",
+            json(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": {"name": "serve_hostile", "version": "0"}}})),
+        ),
         (
             "POST",
             "/v1/extract/insert-node",
@@ -130,35 +146,68 @@ fn sample_requests() -> Vec<(&'static str, &'static str, &'static str, Vec<u8>)>
 
 #[test]
 fn every_route_gives_complete_bodies_under_gzip_and_identity() {
-    let s = TestServer::start(runtime().clone(), ServerConfig::default().jobs(2).allow_execute(true));
+    let config = ServerConfig::default().jobs(2).allow_execute(true).mcp(true);
+    let s = TestServer::start(runtime().clone(), config);
     let c = client();
     let routes = sample_requests();
-    let described: Vec<_> = mung_runtime_server::ROUTES.iter().map(|r| r.path).collect();
-    for (_, path, _, _) in &routes {
-        assert!(described.contains(path), "{path} is not a route");
-    }
+    let described: Vec<_> =
+        mung_runtime_server::ROUTES.iter().map(|r| (r.method.to_uppercase(), r.path, r.ok)).collect();
     assert_eq!(routes.len(), described.len(), "a sample request for every route");
     for (method, path, media, body) in routes {
+        let ok = described
+            .iter()
+            .find(|(m, p, _)| m == method && *p == path)
+            .unwrap_or_else(|| panic!("{method} {path} is not a route"))
+            .2;
         let mut bodies = Vec::new();
         for encoding in ["gzip", "identity", "gzip, br, identity"] {
+            // Each session route gets a session of its own holding `a.txt`.
+            let session = path.contains("{id}").then(|| {
+                let created: Value = c
+                    .post(s.url("/v1/sessions"))
+                    .json(&json!({}))
+                    .send()
+                    .unwrap()
+                    .error_for_status()
+                    .unwrap()
+                    .json()
+                    .unwrap();
+                let id = created["id"].as_str().unwrap().to_string();
+                let put = c.put(s.url(&format!("/v1/sessions/{id}/files/a.txt"))).body("old").send().unwrap();
+                assert_eq!(put.status(), 201);
+                id
+            });
+            let url = s.url(&path.replace("{id}", session.as_deref().unwrap_or("")).replace("{path}", "a.txt"));
             let request = match method {
-                "GET" => c.get(s.url(path)),
-                _ => c.post(s.url(path)).header("content-type", media).body(body.clone()),
+                "GET" => c.get(url),
+                "DELETE" => c.delete(url),
+                "PUT" => c.put(url).header("content-type", media).body(body.clone()),
+                _ => c.post(url).header("content-type", media).body(body.clone()),
+            };
+            let request = match path {
+                "/mcp" => request.header("accept", "application/json, text/event-stream"),
+                _ => request,
             };
             let response = request.header("accept-encoding", encoding).send().unwrap();
             let status = response.status().as_u16();
-            assert_eq!(status, 200, "{method} {path} under {encoding}: {:?}", response.headers());
+            // Replacing the file the session already holds is a 200.
+            let ok = if method == "PUT" { 200 } else { ok };
+            assert_eq!(status, ok, "{method} {path} under {encoding}: {:?}", response.headers());
             let gzipped = response.headers().get("content-encoding").is_some_and(|v| v == "gzip");
             let raw = response.bytes().unwrap_or_else(|e| panic!("{path} under {encoding}: the body broke off: {e}"));
             let plain = if gzipped { gunzip(&raw) } else { raw.to_vec() };
             bodies.push(plain);
+            if let Some(id) = session.filter(|_| !(method == "DELETE" && path == "/v1/sessions/{id}")) {
+                c.delete(s.url(&format!("/v1/sessions/{id}"))).send().unwrap().error_for_status().unwrap();
+            }
         }
-        match path {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        match (method, path) {
             // Counters move between requests.
-            "/metrics" => bodies.iter().for_each(|b| assert!(String::from_utf8_lossy(b).trim_end().ends_with("# EOF"))),
-            "/v1/validate/batch" => {
+            (_, "/metrics") => bodies.iter().for_each(|b| assert!(text(b).trim_end().ends_with("# EOF"))),
+            (_, "/v1/validate/batch") => {
                 for b in &bodies {
-                    let text = String::from_utf8(b.clone()).unwrap();
+                    let text = text(b);
                     assert_eq!(text.lines().count(), 2, "both documents: {text}");
                     assert!(text.ends_with('\n'));
                     for line in text.lines() {
@@ -166,7 +215,35 @@ fn every_route_gives_complete_bodies_under_gzip_and_identity() {
                     }
                 }
             }
-            _ => assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{path}: the bodies differ between encodings"),
+            // Every session has its own id and times.
+            ("POST", "/v1/sessions") | ("GET", "/v1/sessions/{id}") => {
+                for b in &bodies {
+                    let v: Value = serde_json::from_slice(b).unwrap_or_else(|e| panic!("{path}: {e}: {}", text(b)));
+                    assert!(v["id"].is_string(), "{path}: {v}");
+                }
+            }
+            // JSON, or server-sent events ending with the answer; whole either way.
+            (_, "/mcp") => {
+                for b in &bodies {
+                    let t = text(b);
+                    let json =
+                        t.lines().filter_map(|l| l.strip_prefix("data:")).rfind(|d| !d.trim().is_empty()).unwrap_or(&t);
+                    let v: Value = serde_json::from_str(json.trim()).unwrap_or_else(|e| panic!("/mcp: {e}: {t}"));
+                    assert!(v["result"]["serverInfo"]["name"].is_string(), "/mcp: {v}");
+                }
+            }
+            _ => {
+                // What a call cost (`usage`) differs from call to call.
+                let steady = |b: &Vec<u8>| match serde_json::from_slice::<Value>(b) {
+                    Ok(Value::Object(mut o)) => {
+                        o.remove("usage");
+                        Value::Object(o).to_string().into_bytes()
+                    }
+                    _ => b.clone(),
+                };
+                let bodies: Vec<_> = bodies.iter().map(steady).collect();
+                assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{method} {path}: the bodies differ between encodings")
+            }
         }
     }
 }

@@ -9,6 +9,7 @@ mod mungdoc;
 mod python;
 mod report;
 mod serve;
+mod sessions;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -114,6 +115,15 @@ struct BenchArgs {
 
     #[command(flatten)]
     serve_args: serve::ServeBenchArgs,
+
+    /// Measure HTTP sessions instead (create + execute + delete, a warm
+    /// session, churn of expiring sessions, the session limit), with the
+    /// server in this process on loopback.
+    #[arg(long, conflicts_with = "serve")]
+    sessions: bool,
+
+    #[command(flatten)]
+    session_args: sessions::SessionBenchArgs,
 }
 
 const TRIVIAL: &str = "1+1";
@@ -252,6 +262,12 @@ fn run(args: BenchArgs, cache_dir: Option<PathBuf>) -> u8 {
         let result = cli_exe()
             .and_then(|cli| serve::run(&args.serve_args, &cli, b.cache_dir.as_deref(), small, &data.corpus, args.json));
         return match result {
+            Ok(()) => 0,
+            Err(e) => fail(format!("{e:#}")),
+        };
+    }
+    if args.sessions {
+        return match sessions::run(&args.session_args, b.cache_dir.as_deref(), args.json) {
             Ok(()) => 0,
             Err(e) => fail(format!("{e:#}")),
         };

@@ -207,7 +207,7 @@ fn wasmtime_serve(cache_dir: Option<&Path>, max: Duration) -> Result<Option<Serv
 /// `--requests`).
 const SEQUENTIAL_REQUESTS: usize = 500;
 
-/// One line of the table.
+/// One line of the `--serve` and `--sessions` tables.
 pub(crate) struct Row {
     name: String,
     value: String,
@@ -379,6 +379,15 @@ pub(crate) fn run(
     drop(server);
     rows.extend(crate::hostile::rows(cli, cache_dir, max)?);
 
+    print_rows(
+        &rows,
+        as_json,
+        "mung-runtime-bench --serve (loopback; server = `mung-runtime serve` in its own process)",
+    )
+}
+
+/// Prints `rows` as a table under `title`, or as JSON.
+pub(crate) fn print_rows(rows: &[Row], as_json: bool, title: &str) -> Result<()> {
     if as_json {
         let v: Vec<Value> = rows
             .iter()
@@ -386,8 +395,8 @@ pub(crate) fn run(
             .collect();
         outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        outln!("mung-runtime-bench --serve (loopback; server = `mung-runtime serve` in its own process)");
-        for r in &rows {
+        outln!("{title}");
+        for r in rows {
             let mark = match r.met {
                 Some(true) => "met",
                 Some(false) => "UNMET",

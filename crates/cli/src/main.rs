@@ -5,6 +5,7 @@ mod cache_cmd;
 mod exec;
 mod extract;
 mod fsutil;
+mod mcp;
 mod out;
 mod serve;
 mod validate;
@@ -64,6 +65,9 @@ enum Command {
     /// Serve validation, fixing, mask extraction (and, if allowed, sandboxed
     /// scripts) over HTTP, with a page for people at `/`.
     Serve(serve::ServeArgs),
+    /// Serve the Model Context Protocol on stdin/stdout, for agents:
+    /// sandboxed Python with a persistent session, validation, mask tools.
+    Mcp(mcp::McpArgs),
 }
 
 fn long_version() -> &'static str {
@@ -109,6 +113,7 @@ fn main() -> ExitCode {
         Command::Extract(c) => extract::run(c, cache_dir),
         Command::Cache(c) => cache_cmd::run(c, cache_dir),
         Command::Serve(a) => serve::run(a, cache_dir),
+        Command::Mcp(a) => mcp::run(a, cache_dir),
     };
     ExitCode::from(status)
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use mung_runtime::Isolation;
-use mung_runtime_server::{Server, ServerConfig, shutdown_signal};
+use mung_runtime_server::{Server, ServerConfig, SessionsConfig, shutdown_signal};
 
 use crate::args::{ByteSize, SandboxArgs};
 use crate::fail;
@@ -22,6 +22,9 @@ enum IsolationArg {
 #[derive(Args)]
 #[command(after_help = "Routes: POST /v1/validate, /v1/fix, /v1/validate/batch, /v1/extract/{binarize,stafflines,\
     fill-polygon,cut-lines,separate,staff,staffspaces,snap,insert-node}, /v1/execute (with --allow-execute); \
+    sessions with files (with --allow-execute): POST /v1/sessions, GET/DELETE /v1/sessions/{id}, POST \
+    /v1/sessions/{id}/execute, GET /v1/sessions/{id}/files, PUT/GET/DELETE /v1/sessions/{id}/files/{path}; \
+    /mcp (with --mcp); \
     GET / (a page for people), /healthz, /readyz, /metrics, /openapi.json (the full description). Every error is \
     application/problem+json.\n\nWhen every sandbox is busy and the queue is full, requests get 503 with \
     Retry-After at once. SIGINT/SIGTERM: in-flight requests finish (for at most --shutdown-grace), new ones get \
@@ -117,6 +120,33 @@ pub(crate) struct ServeArgs {
     /// and localhost are always accepted.
     #[arg(long = "public-host", value_name = "NAME")]
     public_hosts: Vec<String>,
+    /// Serve the Model Context Protocol at /mcp (streamable HTTP), for
+    /// agents: run_python with one interpreter per MCP session, validation,
+    /// mask tools. Needs --allow-execute.
+    #[arg(long, requires = "allow_execute")]
+    mcp: bool,
+
+    /// Sessions alive at once (with --allow-execute). Each holds a sandbox,
+    /// so the default is what this machine's memory holds when every
+    /// sandbox uses its whole --memory, less --jobs. Past it: 503 with
+    /// Retry-After.
+    #[arg(long, value_name = "N")]
+    max_sessions: Option<usize>,
+
+    /// A session unused this long is removed, with its files (seconds; also
+    /// the most a client may ask for).
+    #[arg(long, value_name = "SECS", default_value = "600", value_parser = seconds)]
+    session_ttl: Duration,
+
+    /// A session is removed this long after its creation, however busy
+    /// (seconds; a call still running finishes first).
+    #[arg(long, value_name = "SECS", default_value = "3600", value_parser = seconds)]
+    session_lifetime: Duration,
+
+    /// The most bytes a session's files may hold (also what a session gets
+    /// when it asks for nothing).
+    #[arg(long, value_name = "SIZE", default_value = "256M")]
+    session_files_quota: ByteSize,
 
     #[command(flatten)]
     sandbox: SandboxArgs,
@@ -138,6 +168,12 @@ pub(crate) fn run(args: ServeArgs, cache_dir: Option<PathBuf>) -> u8 {
             args.addr
         ));
     }
+    let mut sessions = SessionsConfig::default();
+    sessions.max_sessions =
+        args.max_sessions.unwrap_or_else(|| SessionsConfig::sized_for_memory(args.sandbox.memory.0, jobs)).max(1);
+    sessions.idle_ttl = args.session_ttl;
+    sessions.max_lifetime = args.session_lifetime;
+    sessions.files_quota = args.session_files_quota.0;
     let mut config = ServerConfig::default()
         .jobs(jobs)
         .allow_execute(args.allow_execute)
@@ -153,7 +189,9 @@ pub(crate) fn run(args: ServeArgs, cache_dir: Option<PathBuf>) -> u8 {
         .tokens(tokens)
         .metrics_need_token(args.metrics_need_token)
         .cors_origins(args.cors_origins)
-        .public_hosts(args.public_hosts);
+        .public_hosts(args.public_hosts)
+        .sessions(sessions)
+        .mcp(args.mcp);
     if let Some(queue) = args.queue {
         config = config.queue(queue);
     }
@@ -170,8 +208,10 @@ pub(crate) fn run(args: ServeArgs, cache_dir: Option<PathBuf>) -> u8 {
         IsolationArg::Warm => Isolation::Warm,
         IsolationArg::Fresh => Isolation::Fresh,
     };
+    // Each live session holds an instance of its own, beside the jobs'.
+    let session_instances = if args.allow_execute { config.sessions.max_sessions as u32 } else { 0 };
     let builder = match args.sandbox.builder(cache_dir) {
-        Ok(b) => b.isolation(isolation).max_instances(jobs as u32 + 1),
+        Ok(b) => b.isolation(isolation).max_instances(jobs as u32 + 1 + session_instances),
         Err(e) => return fail(e),
     };
     let runtime = match builder.build() {

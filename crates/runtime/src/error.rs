@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::output::Output;
+use crate::python::Usage;
 
 /// A failure of the runtime itself (not of a guest call).
 ///
@@ -55,6 +56,9 @@ pub enum Error {
         #[source]
         source: Option<Box<SandboxError>>,
     },
+    /// A session's files directory could not be read.
+    #[error(transparent)]
+    Files(#[from] crate::files::FileError),
     /// Reading or writing a file failed.
     #[error("{context}")]
     Io {
@@ -215,9 +219,16 @@ pub struct ExecError {
     pub failure: ExecFailure,
     /// stdout and stderr up to the failure.
     pub output: Output,
+    /// What the call cost up to the failure (zero when it never ran).
+    pub usage: Usage,
 }
 
 impl ExecError {
+    /// No instance could be started for the call.
+    pub(crate) fn setup(e: Error) -> ExecError {
+        ExecError { failure: ExecFailure::Sandbox(e.into()), output: Output::default(), usage: Usage::default() }
+    }
+
     /// Whether the snippet ended the interpreter: `sys.exit`, `exit()`,
     /// `quit()` or `os._exit`.
     pub fn is_exit(&self) -> bool {

@@ -39,6 +39,11 @@ impl WriteQuota {
         WriteQuota(Arc::new(AtomicU64::new(bytes)))
     }
 
+    /// Sets how many more bytes may be written from now on.
+    pub(crate) fn set(&self, bytes: u64) {
+        self.0.store(bytes, Ordering::Relaxed);
+    }
+
     /// Takes `n` bytes from the quota, or none if fewer are left.
     fn take(&self, n: usize) -> Result<(), std::io::Error> {
         let n = n as u64;

@@ -43,6 +43,7 @@ mod compile_cache;
 mod engine;
 mod error;
 mod extraction;
+mod files;
 mod grants;
 mod http;
 mod input;
@@ -67,6 +68,7 @@ pub use cache::Cache;
 pub use compile_cache::{CacheOutcome, wasmtime_version};
 pub use error::{Error, ExecError, ExecFailure, PythonError, PythonErrorKind, SandboxError};
 pub use extraction::{ExtractError, Mask, Node, PlacedMask, Point, Region, RegionTool, RgbaImage};
+pub use files::{FileEntry, FileError, FileListing, SessionFiles, Upload};
 pub use http::WASMTIME_SERVE_TESTED;
 /// The `image` crate, whose types appear in conversions of [`RgbaImage`] and [`Mask`].
 pub use image;
@@ -75,10 +77,10 @@ pub use limits::Limits;
 /// The error of fetching, unpacking and wrapping the interpreter ([`Error::Artifact`]).
 pub use mung_runtime_python_wasm::ArtifactError;
 pub use output::Output;
-pub use python::Execution;
+pub use python::{Execution, Usage};
 pub use runtime::Runtime;
 pub use sandbox::{Mount, PACKAGES_GUEST_PATH, STDLIB_GUEST_PATH, VENDOR_GUEST_PATH};
-pub use session::Session;
+pub use session::{SESSION_GUEST_PATH, Session, SessionOptions};
 pub use validation::{ClassUpdate, FixedDocument, Resolution, ValidateError, ValidationIssue, document_text};
 
 /// The exact upstream artifacts and tool versions mung-runtime is built

@@ -76,12 +76,17 @@ impl Pool {
 
     /// A new instance from the component, waiting for a free slot.
     pub(crate) fn new_worker(&self) -> Result<Worker, Error> {
+        self.new_worker_in(&self.layout, self.memory_limit, self.write_quota)
+    }
+
+    /// [`Self::new_worker`] with other mounts and caps (a session's).
+    pub(crate) fn new_worker_in(&self, layout: &Layout, memory_limit: u64, write_quota: u64) -> Result<Worker, Error> {
         let slot = self.acquire_slot();
         let state = State::new(
-            &self.layout,
-            self.memory_limit,
+            layout,
+            memory_limit,
             self.output_limit,
-            self.write_quota,
+            write_quota,
             self.stdout_sink.clone(),
             self.stderr_sink.clone(),
         )?;
@@ -149,12 +154,19 @@ impl Pool {
         result
     }
 
-    /// Runs a snippet on `worker` and converts its answer.
-    pub(crate) fn execute_on(&self, worker: &mut Worker, code: &str, globals: &str) -> Result<Execution, ExecError> {
-        let result = worker.call(self.tokio(), self.limits, async |store, api| {
+    /// Runs a snippet on `worker` under `limits` and converts its answer.
+    pub(crate) fn execute_on(
+        &self,
+        worker: &mut Worker,
+        limits: CallLimits,
+        code: &str,
+        globals: &str,
+    ) -> Result<Execution, ExecError> {
+        let result = worker.call(self.tokio(), limits, async |store, api| {
             api.mung_runtime_python().call_execute(store, code, globals).await
         });
         let output = worker.take_output();
+        let usage = worker.usage();
         let failure = match result {
             // The value is bound by the same cap as stdout and stderr; it is
             // refused, not cut (cut JSON is not JSON), and never parsed.
@@ -171,9 +183,7 @@ impl Pool {
                 exit_code: None,
             }),
             Ok(Ok(json)) => match serde_json::from_str(&json) {
-                Ok(value) => return Ok(Execution { value, output }),
-                // Python's JSON has integers of any size; ours, 64 bits
-                // (and floats as wide as f64).
+                Ok(value) => return Ok(Execution { value, output, usage }),
                 Err(e) => ExecFailure::Python(PythonError {
                     kind: PythonErrorKind::NotJson,
                     type_name: "ValueError".into(),
@@ -193,7 +203,7 @@ impl Pool {
             Ok(Err(error)) => ExecFailure::Python(error.into()),
             Err(stop) => ExecFailure::Sandbox(stop),
         };
-        Err(ExecError { failure, output })
+        Err(ExecError { failure, output, usage })
     }
 
     /// Forgets the names a session defined on `worker`.
@@ -216,6 +226,7 @@ pub(crate) fn globals_json(globals: &impl serde::Serialize) -> Result<String, Ex
             exit_code: None,
         }),
         output: Output::default(),
+        usage: Default::default(),
     };
     match serde_json::to_value(globals) {
         Ok(serde_json::Value::Object(map)) => Ok(serde_json::Value::Object(map).to_string()),

@@ -1,4 +1,6 @@
-//! Results of running Python snippets.
+//! Results of running Python snippets, and what they cost.
+
+use std::time::Duration;
 
 use crate::bindings::exports::mung::runtime::python as wit;
 use crate::error::{PythonError, PythonErrorKind};
@@ -12,6 +14,23 @@ pub struct Execution {
     pub value: serde_json::Value,
     /// What the snippet printed.
     pub output: Output,
+    /// What the call cost.
+    pub usage: Usage,
+}
+
+/// What one call cost the sandbox.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Usage {
+    /// Wall-clock time of the call, from entering the guest to its answer.
+    pub wall: Duration,
+    /// The most linear memory the instance held, summed over its memories,
+    /// up to the end of the call. Wasm memories never shrink, so in a
+    /// [`Session`](crate::Session) this is the interpreter's peak so far.
+    pub memory_peak_bytes: u64,
+    /// Fuel the call consumed, when the runtime meters fuel
+    /// ([`RuntimeBuilder::fuel`](crate::RuntimeBuilder::fuel)).
+    pub fuel: Option<u64>,
 }
 
 impl From<wit::PythonError> for PythonError {

@@ -5,11 +5,10 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::builder::{RuntimeBuilder, RuntimeInfo};
-use crate::error::{Error, ExecError, ExecFailure};
-use crate::output::Output;
+use crate::error::{Error, ExecError};
 use crate::pool::{Pool, globals_json};
 use crate::python::Execution;
-use crate::session::Session;
+use crate::session::{Session, SessionOptions};
 
 /// A sandboxed Python runtime for MuNG documents.
 ///
@@ -57,17 +56,21 @@ impl Runtime {
     /// Returns the value of the final expression as JSON.
     pub fn execute(&self, code: &str, globals: &impl Serialize) -> Result<Execution, ExecError> {
         let globals = globals_json(globals)?;
-        let mut worker = self
-            .pool
-            .new_worker()
-            .map_err(|e| ExecError { failure: ExecFailure::Sandbox(e.into()), output: Output::default() })?;
-        self.pool.execute_on(&mut worker, code, &globals)
+        let mut worker = self.pool.new_worker().map_err(ExecError::setup)?;
+        self.pool.execute_on(&mut worker, self.pool.limits, code, &globals)
     }
 
     /// A persistent interpreter, like MuNG Studio's single worker: names
     /// defined by one `execute` stay visible to the next.
     pub fn session(&self) -> Session {
-        Session::new(self.pool.clone())
+        Session::new(self.pool.clone(), SessionOptions::new()).expect("the runtime's own limits fit a session")
+    }
+
+    /// A [`session`](Self::session) with a files directory or tighter
+    /// limits. Fails with [`Error::Config`] for limits above the runtime's,
+    /// and [`Error::Mount`] for a directory that cannot be granted.
+    pub fn session_with(&self, options: SessionOptions) -> Result<Session, Error> {
+        Session::new(self.pool.clone(), options)
     }
 
     /// Creates up to `n` warm instances ahead of time (they serve the typed

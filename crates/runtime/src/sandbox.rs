@@ -58,30 +58,43 @@ const FIXED_MOUNTS: usize = 3;
 
 impl Layout {
     pub(crate) fn new(stdlib: &Path, packages: &Path, vendor: &Path, extra: &[Mount]) -> Result<Layout, Error> {
-        let mut mounts = vec![
+        let mounts = vec![
             Mount::read_only(stdlib, STDLIB_GUEST_PATH),
             Mount::read_only(packages, PACKAGES_GUEST_PATH),
             Mount::read_only(vendor, VENDOR_GUEST_PATH),
         ];
+        let mut layout = Layout { mounts };
         for m in extra {
-            let guest = normalize_guest_path(&m.guest).ok_or_else(|| {
-                Error::Config(format!(
-                    "the guest path {:?} of {} must be absolute and must not contain `..`",
-                    m.guest,
-                    m.host.display()
-                ))
-            })?;
-            if mounts.iter().any(|e| e.guest == guest) {
-                return Err(Error::Config(format!("two directories are mounted at {guest}")));
-            }
-            match std::fs::metadata(&m.host) {
-                Ok(meta) if meta.is_dir() => {}
-                Ok(_) => return Err(Error::Mount { path: m.host.clone(), reason: "not a directory".into() }),
-                Err(e) => return Err(Error::Mount { path: m.host.clone(), reason: e.to_string() }),
-            }
-            mounts.push(Mount { host: m.host.clone(), guest, writable: m.writable });
+            layout.push(m)?;
         }
-        Ok(Layout { mounts })
+        Ok(layout)
+    }
+
+    /// This layout and one more grant (a session's directory).
+    pub(crate) fn with(&self, mount: &Mount) -> Result<Layout, Error> {
+        let mut layout = self.clone();
+        layout.push(mount)?;
+        Ok(layout)
+    }
+
+    fn push(&mut self, m: &Mount) -> Result<(), Error> {
+        let guest = normalize_guest_path(&m.guest).ok_or_else(|| {
+            Error::Config(format!(
+                "the guest path {:?} of {} must be absolute and must not contain `..`",
+                m.guest,
+                m.host.display()
+            ))
+        })?;
+        if self.mounts.iter().any(|e| e.guest == guest) {
+            return Err(Error::Config(format!("two directories are mounted at {guest}")));
+        }
+        match std::fs::metadata(&m.host) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => return Err(Error::Mount { path: m.host.clone(), reason: "not a directory".into() }),
+            Err(e) => return Err(Error::Mount { path: m.host.clone(), reason: e.to_string() }),
+        }
+        self.mounts.push(Mount { host: m.host.clone(), guest, writable: m.writable });
+        Ok(())
     }
 
     /// The fixed mounts alone: what the snapshot is taken with.
@@ -151,21 +164,42 @@ fn normalize_guest_path(path: &str) -> Option<String> {
 
 /// Caps the guest's memory. A denied `memory.grow` is reported to Python as
 /// `MemoryError`; `hit` remembers it so a later hard failure can be named.
+/// It also counts the linear memory the instance holds (for
+/// [`Usage`](crate::Usage)): wasmtime asks it before creating a memory
+/// (from 0) and before every growth.
 pub(crate) struct Limiter {
     pub memory_limit: u64,
     pub hit: bool,
+    /// Bytes of linear memory held, over all the instance's memories.
+    pub held: u64,
+    /// The growth last allowed, taken back if wasmtime then fails it.
+    last_growth: u64,
+}
+
+impl Limiter {
+    pub(crate) fn new(memory_limit: u64) -> Limiter {
+        Limiter { memory_limit, hit: false, held: 0, last_growth: 0 }
+    }
 }
 
 /// The most table elements an instance may grow to.
 const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 
 impl ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired as u64 > self.memory_limit {
             self.hit = true;
             return Ok(false);
         }
+        self.last_growth = desired.saturating_sub(current) as u64;
+        self.held += self.last_growth;
         Ok(true)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        tracing::debug!(%error, "a memory growth the limiter allowed failed");
+        self.held -= std::mem::take(&mut self.last_growth);
+        Ok(())
     }
 
     fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
@@ -198,7 +232,7 @@ impl State {
         Ok(State {
             wasi: layout.wasi(&stdout, &stderr)?,
             table: ResourceTable::new(),
-            limiter: Limiter { memory_limit, hit: false },
+            limiter: Limiter::new(memory_limit),
             stdout,
             stderr,
             write_quota: WriteQuota::new(write_quota),

@@ -1,44 +1,154 @@
-//! [`Session`]: a persistent interpreter.
+//! [`Session`]: a persistent interpreter, and the [`SessionOptions`] that
+//! give it a directory of its own and tighter limits.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::error::{ExecError, ExecFailure, SandboxError};
-use crate::output::Output;
+use crate::builder::MIN_MEMORY_LIMIT;
+use crate::error::{Error, ExecError};
+use crate::files::SessionFiles;
 use crate::pool::{Pool, globals_json};
 use crate::python::Execution;
-use crate::worker::Worker;
+use crate::sandbox::{Layout, Mount};
+use crate::worker::{CallLimits, Worker};
+
+/// Where a session's [files directory](SessionOptions::files) appears in
+/// the guest.
+pub const SESSION_GUEST_PATH: &str = "/session";
+
+/// Settings of one [`Session`], within the runtime's own limits
+/// ([`Runtime::session_with`](crate::Runtime::session_with) refuses more).
+///
+/// ```no_run
+/// use mung_runtime::{Runtime, SessionOptions};
+/// let runtime = Runtime::builder().build()?;
+/// let dir = tempfile::tempdir()?;
+/// let mut session = runtime.session_with(
+///     SessionOptions::new().files(dir.path()).files_quota(64 << 20).memory_limit(512 << 20),
+/// )?;
+/// session.execute("open('/session/out.txt', 'w').write('kept')", &())?;
+/// assert_eq!(std::fs::read_to_string(dir.path().join("out.txt"))?, "kept");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct SessionOptions {
+    files: Option<PathBuf>,
+    files_quota: Option<u64>,
+    memory_limit: Option<u64>,
+    timeout: Option<Duration>,
+}
+
+impl SessionOptions {
+    /// The runtime's limits, no directory.
+    pub fn new() -> SessionOptions {
+        SessionOptions::default()
+    }
+
+    /// Grants the session an existing host directory, read-write at
+    /// [`SESSION_GUEST_PATH`]. It outlives the interpreter: after a sandbox
+    /// stop the next call starts a new interpreter that sees the same files.
+    /// The guest may not link out of it; its writes count against the
+    /// [files quota](Self::files_quota).
+    pub fn files(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.files = Some(dir.into());
+        self
+    }
+
+    /// The most bytes the files directory may hold (default: the runtime's
+    /// [write quota](crate::RuntimeBuilder::write_quota)). Each call may
+    /// write what is left when it starts (every byte written counts, also
+    /// overwrites); past it, writes fail with "No space left on device".
+    pub fn files_quota(mut self, bytes: u64) -> Self {
+        self.files_quota = Some(bytes);
+        self
+    }
+
+    /// Caps the interpreter's memory (at most the runtime's cap, at least
+    /// [`MIN_MEMORY_LIMIT`]).
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.memory_limit = Some(bytes);
+        self
+    }
+
+    /// The deadline of each call (at most the runtime's).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+}
 
 /// A persistent interpreter, like MuNG Studio's single Pyodide worker: each
 /// [`execute`](Session::execute) sees the names defined by the earlier ones,
 /// until [`reset`](Session::reset).
 ///
-/// The instance is created on first use. If the sandbox stops a call
-/// (deadline, trap, `os._exit`), the instance is discarded with its state and
-/// the next call starts a new one.
+/// The instance is created on first use and holds one of the runtime's
+/// [instances](crate::RuntimeBuilder::max_instances) until the session is
+/// dropped. If the sandbox stops a call (deadline, memory, trap,
+/// `os._exit`), the instance is discarded with its state and the next call
+/// starts a new one; the files directory is kept.
 pub struct Session {
     pool: Arc<Pool>,
     worker: Option<Worker>,
+    layout: Layout,
+    limits: CallLimits,
+    memory_limit: u64,
+    files: Option<SessionFiles>,
+    /// The guest's write quota when there is no files directory.
+    write_quota: u64,
 }
 
 impl Session {
-    pub(crate) fn new(pool: Arc<Pool>) -> Session {
-        Session { pool, worker: None }
+    pub(crate) fn new(pool: Arc<Pool>, options: SessionOptions) -> Result<Session, Error> {
+        let memory_limit = options.memory_limit.unwrap_or(pool.memory_limit);
+        if !(MIN_MEMORY_LIMIT..=pool.memory_limit).contains(&memory_limit) {
+            return Err(Error::Config(format!(
+                "a session's memory limit must be between {} MiB and the runtime's {} MiB, not {memory_limit} bytes",
+                MIN_MEMORY_LIMIT >> 20,
+                pool.memory_limit >> 20
+            )));
+        }
+        let mut limits = pool.limits;
+        if let Some(timeout) = options.timeout {
+            if timeout.is_zero() || timeout > limits.deadline {
+                return Err(Error::Config(format!(
+                    "a session's timeout must be longer than zero and at most the runtime's {:?}, not {timeout:?}",
+                    limits.deadline
+                )));
+            }
+            limits.deadline = timeout;
+        }
+        let layout = match &options.files {
+            Some(dir) => pool.layout.with(&Mount::read_write(dir, SESSION_GUEST_PATH))?,
+            None => pool.layout.clone(),
+        };
+        let write_quota = options.files_quota.unwrap_or(pool.write_quota);
+        let files = options.files.as_deref().map(|dir| SessionFiles::new(dir, write_quota));
+        Ok(Session { pool, worker: None, layout, limits, memory_limit, files, write_quota })
     }
 
     /// Runs `code` with `globals` merged into the session's names; returns
     /// the value of the final expression as JSON.
     pub fn execute(&mut self, code: &str, globals: &impl Serialize) -> Result<Execution, ExecError> {
         let globals = globals_json(globals)?;
+        // What the files directory still has room for is this call's quota.
+        let quota = match &self.files {
+            Some(files) => Some(files.quota().saturating_sub(files.used().map_err(|e| ExecError::setup(e.into()))?)),
+            None => None,
+        };
         let worker = match &mut self.worker {
             Some(worker) => worker,
-            slot @ None => slot.insert(self.pool.new_worker().map_err(|e| ExecError {
-                failure: ExecFailure::Sandbox(SandboxError::from(e)),
-                output: Output::default(),
-            })?),
+            slot @ None => slot.insert(
+                self.pool.new_worker_in(&self.layout, self.memory_limit, self.write_quota).map_err(ExecError::setup)?,
+            ),
         };
-        let result = self.pool.execute_on(worker, code, &globals);
+        if let Some(quota) = quota {
+            worker.set_write_quota(quota);
+        }
+        let result = self.pool.execute_on(worker, self.limits, code, &globals);
         // `sys.exit()`/`exit()` end the interpreter, as in Python itself.
         let exited = matches!(&result, Err(e) if e.is_exit());
         if !worker.is_healthy() || exited {
@@ -48,7 +158,7 @@ impl Session {
     }
 
     /// Forgets every name defined so far (the interpreter keeps its imports).
-    pub fn reset(&mut self) -> Result<(), SandboxError> {
+    pub fn reset(&mut self) -> Result<(), crate::SandboxError> {
         let Some(worker) = &mut self.worker else { return Ok(()) };
         let result = self.pool.reset_on(worker);
         if !worker.is_healthy() {
@@ -60,5 +170,26 @@ impl Session {
     /// Whether the session currently has a live instance.
     pub fn is_started(&self) -> bool {
         self.worker.is_some()
+    }
+
+    /// Ends the interpreter (its names and imports) now, keeping the files;
+    /// the next call starts a new one. Frees the instance it held.
+    pub fn stop(&mut self) {
+        self.worker = None;
+    }
+
+    /// The files directory, if the session has one.
+    pub fn files(&self) -> Option<&SessionFiles> {
+        self.files.as_ref()
+    }
+
+    /// The interpreter's memory cap.
+    pub fn memory_limit(&self) -> u64 {
+        self.memory_limit
+    }
+
+    /// The deadline of each call.
+    pub fn timeout(&self) -> Duration {
+        self.limits.deadline
     }
 }

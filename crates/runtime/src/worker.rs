@@ -9,6 +9,7 @@ use wasmtime::Store;
 use crate::bindings;
 use crate::error::{Error, SandboxError};
 use crate::output::{Output, take_output};
+use crate::python::Usage;
 use crate::sandbox::State;
 
 /// The limits of one call.
@@ -24,6 +25,8 @@ pub(crate) struct Worker {
     api: bindings::Runtime,
     /// False once a call was stopped: the instance must not run again.
     healthy: bool,
+    /// What the last call cost.
+    usage: Usage,
     _slot: SlotPermit,
 }
 
@@ -46,11 +49,21 @@ impl Worker {
         let api = tokio
             .block_on(pre.instantiate_async(&mut store))
             .map_err(Error::wasmtime("instantiating the component"))?;
-        Ok(Worker { store, api, healthy: true, _slot: slot })
+        Ok(Worker { store, api, healthy: true, usage: Usage::default(), _slot: slot })
     }
 
     pub(crate) fn is_healthy(&self) -> bool {
         self.healthy
+    }
+
+    /// Sets how many bytes the guest may still write to its grants.
+    pub(crate) fn set_write_quota(&self, bytes: u64) {
+        self.store.data().write_quota.set(bytes);
+    }
+
+    /// What the last call cost.
+    pub(crate) fn usage(&self) -> Usage {
+        self.usage
     }
 
     /// What the guest printed since the last call to this.
@@ -80,6 +93,11 @@ impl Worker {
         let store = &mut self.store;
         let api = &self.api;
         let result = tokio.block_on(async move { tokio::time::timeout(limits.deadline, f(store, api)).await });
+        self.usage = Usage {
+            wall: start.elapsed(),
+            memory_peak_bytes: self.store.data().limiter.held,
+            fuel: limits.fuel.map(|given| given.saturating_sub(self.store.get_fuel().unwrap_or(0))),
+        };
         match result {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => {

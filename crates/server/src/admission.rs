@@ -49,6 +49,12 @@ impl Admission {
         }
     }
 
+    /// Admits a request whose route has no [`admit`] layer (one that must
+    /// find its session first), or says the server is busy.
+    pub(crate) fn admitted(&self) -> Result<Admitted, Problem> {
+        self.admit().map(Admitted)
+    }
+
     /// Whether a new request would be admitted now.
     pub(crate) fn has_room(&self) -> bool {
         self.admitted.available_permits() > 0

@@ -137,17 +137,16 @@ pub(crate) async fn require_token(State(state): State<Arc<AppState>>, mut reques
 /// Whether a `Host` header names this server: an IP address (which DNS
 /// rebinding cannot forge), `localhost`, or one of `public_hosts`.
 pub(crate) fn host_allowed(host: &str, public_hosts: &[String]) -> bool {
-    let name =
-        match host.strip_prefix('[') {
-            // `[v6]:port`
-            Some(rest) => match rest.split_once(']') {
-                Some((v6, _)) => return v6.parse::<IpAddr>().is_ok(),
-                None => return false,
-            },
-            None => host
-                .rsplit_once(':')
-                .map_or(host, |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name } else { host }),
-        };
+    let name = match host.strip_prefix('[') {
+        // `[v6]:port`
+        Some(rest) => match rest.split_once(']') {
+            Some((v6, _)) => return v6.parse::<IpAddr>().is_ok(),
+            None => return false,
+        },
+        None => host
+            .rsplit_once(':')
+            .map_or(host, |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name } else { host }),
+    };
     let name = name.trim_end_matches('.');
     name.parse::<IpAddr>().is_ok()
         || name.eq_ignore_ascii_case("localhost")

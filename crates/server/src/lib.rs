@@ -30,11 +30,13 @@ mod batch;
 mod body;
 mod extract;
 mod listen;
+mod mcp;
 mod metrics;
 mod middleware;
 mod openapi;
 mod problem;
 mod routes;
+mod sessions;
 mod wire;
 
 use std::future::Future;
@@ -49,6 +51,7 @@ pub use body::RGBA;
 pub use metrics::Metrics;
 pub use openapi::{ROUTES, RouteDoc, openapi};
 pub use problem::{PROBLEM_JSON, Problem};
+pub use sessions::SessionsConfig;
 
 /// The default [`ServerConfig::queue`] per job.
 const QUEUE_PER_JOB: usize = 16;
@@ -111,6 +114,13 @@ pub struct ServerConfig {
     /// `localhost`; a request naming another host gets 421 (a defence
     /// against DNS rebinding). Default: none.
     pub public_hosts: Vec<String>,
+    /// The session routes' limits (they need `allow_execute` too).
+    pub sessions: SessionsConfig,
+    /// Whether `/mcp` serves the Model Context Protocol (streamable HTTP);
+    /// needs `allow_execute`, since its `run_python` runs scripts. Each MCP
+    /// session holds an interpreter and counts against
+    /// [`SessionsConfig::max_sessions`] once it ran a script.
+    pub mcp: bool,
 }
 
 impl Default for ServerConfig {
@@ -135,6 +145,8 @@ impl Default for ServerConfig {
             metrics_need_token: false,
             cors_origins: Vec::new(),
             public_hosts: Vec::new(),
+            sessions: SessionsConfig::default(),
+            mcp: false,
         }
     }
 }
@@ -262,6 +274,33 @@ impl ServerConfig {
         }
         Ok(())
     }
+    /// Sets [`mcp`](Self::mcp).
+    pub fn mcp(mut self, yes: bool) -> Self {
+        self.mcp = yes;
+        self
+    }
+
+    /// Sets [`sessions`](Self::sessions).
+    pub fn sessions(mut self, sessions: SessionsConfig) -> Self {
+        self.sessions = sessions;
+        self
+    }
+}
+
+/// A byte size such as `512M`, `1G`, `65536` or `64KiB` (binary units).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| format!("{text:?} is not a size like 512M or 1G"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        other => return Err(format!("unknown size unit {other:?} (use K, M or G)")),
+    };
+    n.checked_mul(1 << shift).ok_or_else(|| format!("{text:?} is too large"))
 }
 
 /// What every handler shares.
@@ -272,6 +311,9 @@ pub(crate) struct AppState {
     /// Batch bodies being spooled at once (one per job).
     pub batch_uploads: Arc<tokio::sync::Semaphore>,
     pub metrics: Metrics,
+    pub sessions: sessions::Sessions,
+    /// Ends every MCP session at shutdown.
+    pub mcp_cancel: tokio_util::sync::CancellationToken,
     pub ready: AtomicBool,
     pub shutting_down: AtomicBool,
 }
@@ -288,6 +330,7 @@ impl Server {
         if config.max_connections.is_none() {
             config.max_connections = Some(listen::default_max_connections(runtime.info().max_instances));
         }
+        let sessions = sessions::Sessions::new(config.sessions.clone());
         Server {
             state: Arc::new(AppState {
                 runtime,
@@ -295,6 +338,8 @@ impl Server {
                 config,
                 admission,
                 metrics: Metrics::new(),
+                sessions,
+                mcp_cancel: tokio_util::sync::CancellationToken::new(),
                 ready: AtomicBool::new(false),
                 shutting_down: AtomicBool::new(false),
             }),
@@ -341,7 +386,26 @@ impl Server {
             });
         }
         let app = self.router();
-        listen::serve(state, listener, app, shutdown).await
+        sessions::start_sweeper(&state);
+        // MCP's event streams end as shutdown begins, so they do not hold
+        // the drain until its grace period is over.
+        let cancel = state.mcp_cancel.clone();
+        let shutdown = async move {
+            shutdown.await;
+            cancel.cancel();
+        };
+        let served = listen::serve(state.clone(), listener, app, shutdown).await;
+        let ended = state.sessions.close();
+        if ended > 0 {
+            tracing::info!(sessions = ended, "ended the live sessions and removed their directories");
+        }
+        served
+    }
+
+    /// Ends every session and removes their directories (what `serve` does
+    /// once it has stopped); returns how many there were.
+    pub fn close_sessions(&self) -> usize {
+        self.state.sessions.close()
     }
 
     /// Whether `/readyz` answers 200.

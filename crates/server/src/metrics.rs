@@ -1,5 +1,5 @@
 //! Prometheus metrics: requests by route and status, latency, instances,
-//! queue, sandbox stops.
+//! queue, sandbox stops, sessions, and what scripts cost.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -31,6 +31,11 @@ struct StopLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
     state: String,
 }
@@ -46,6 +51,12 @@ pub struct Metrics {
     busy: AtomicI64,
     connections: Gauge,
     refused: Counter,
+    sessions_live: Gauge,
+    sessions_created: Counter,
+    sessions_ended: Family<ReasonLabels, Counter>,
+    script_calls: Family<RouteLabels, Counter>,
+    script_wall: Family<RouteLabels, Counter<f64, std::sync::atomic::AtomicU64>>,
+    script_fuel: Family<RouteLabels, Counter>,
 }
 
 impl Metrics {
@@ -73,7 +84,64 @@ impl Metrics {
             "Connections answered 503 or closed at once because the connection limit was reached",
             refused.clone(),
         );
-        Metrics { registry, requests, latency, stops, instances, queued, busy: AtomicI64::new(0), connections, refused }
+        let sessions_live = Gauge::default();
+        registry.register("sessions_live", "Sessions alive now", sessions_live.clone());
+        let sessions_created = Counter::default();
+        registry.register("sessions_created", "Sessions created", sessions_created.clone());
+        let sessions_ended = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "sessions_ended",
+            "Sessions ended, by reason (deleted, idle, lifetime); idle and lifetime are expiries",
+            sessions_ended.clone(),
+        );
+        let script_calls = Family::<RouteLabels, Counter>::default();
+        registry.register("script_calls", "Scripts run, by route", script_calls.clone());
+        let script_wall = Family::<RouteLabels, Counter<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register("script_wall_seconds", "Wall-clock time scripts ran, by route", script_wall.clone());
+        let script_fuel = Family::<RouteLabels, Counter>::default();
+        registry.register("script_fuel", "Fuel scripts consumed (when metered), by route", script_fuel.clone());
+        Metrics {
+            registry,
+            requests,
+            latency,
+            stops,
+            instances,
+            queued,
+            busy: AtomicI64::new(0),
+            connections,
+            refused,
+            sessions_live,
+            sessions_created,
+            sessions_ended,
+            script_calls,
+            script_wall,
+            script_fuel,
+        }
+    }
+
+    /// A session was created.
+    pub(crate) fn session_created(&self) {
+        self.sessions_created.inc();
+    }
+
+    /// A session ended for `reason`.
+    pub(crate) fn session_ended(&self, reason: &str) {
+        self.sessions_ended.get_or_create(&ReasonLabels { reason: reason.into() }).inc();
+    }
+
+    /// `n` sessions are alive now.
+    pub(crate) fn sessions_live(&self, n: usize) {
+        self.sessions_live.set(n as i64);
+    }
+
+    /// Adds one script's cost to its route's totals.
+    pub(crate) fn usage(&self, route: &str, usage: &mung_runtime::Usage) {
+        let labels = RouteLabels { route: route.into() };
+        self.script_calls.get_or_create(&labels).inc();
+        self.script_wall.get_or_create(&labels).inc_by(usage.wall.as_secs_f64());
+        if let Some(fuel) = usage.fuel {
+            self.script_fuel.get_or_create(&labels).inc_by(fuel);
+        }
     }
 
     /// Counts one answered request.

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 /// One documented route.
 #[derive(Clone, Copy, Debug)]
 pub struct RouteDoc {
-    /// `get` or `post`.
+    /// `get`, `post`, `put` or `delete`.
     pub method: &'static str,
     /// The path.
     pub path: &'static str,
@@ -161,6 +161,105 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "post",
+        path: "/v1/sessions",
+        summary: "Create a session: a persistent interpreter with a files directory, bound to the caller's token; 201 with Location (only with `serve --allow-execute`)",
+        request: &[("application/json", "SessionRequest")],
+        ok: 201,
+        answers: &[("application/json", "Session")],
+        headers: &[],
+        query: &[],
+        errors: &[400, 403, 413, 415, 500, 503],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/v1/sessions/{id}",
+        summary: "A session's limits, expiry, files in use and usage so far",
+        request: &[],
+        ok: 200,
+        answers: &[("application/json", "SessionState")],
+        headers: &[],
+        query: &[],
+        errors: &[404],
+    },
+    RouteDoc {
+        method: "post",
+        path: "/v1/sessions/{id}/execute",
+        summary: "Run Python in the session: names, imports and files persist; calls take turns (409 after waiting a deadline); a sandbox stop ends the interpreter (state_lost), not the files",
+        request: &[("application/json", "ExecuteRequest")],
+        ok: 200,
+        answers: &[("application/json", "ExecuteResult")],
+        headers: &[],
+        query: &[],
+        errors: &[400, 403, 404, 409, 413, 415, 422, 500, 503, 504],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/v1/sessions/{id}/files",
+        summary: "The session's files with their sizes, the bytes used and the quota",
+        request: &[],
+        ok: 200,
+        answers: &[("application/json", "FileListing")],
+        headers: &[],
+        query: &[],
+        errors: &[404],
+    },
+    RouteDoc {
+        method: "put",
+        path: "/v1/sessions/{id}/files/{path}",
+        summary: "Upload a file (streamed to disk; the script sees it at /session/{path}); 201 new, 200 replaced; 413 larger than the quota, 507 larger than what is left",
+        request: &[("application/octet-stream", "Binary")],
+        ok: 201,
+        answers: &[("application/json", "FileWritten")],
+        headers: &[],
+        query: &[],
+        errors: &[400, 404, 409, 413, 507],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/v1/sessions/{id}/files/{path}",
+        summary: "Download a file (streamed); symbolic links are not followed",
+        request: &[],
+        ok: 200,
+        answers: &[("application/octet-stream", "Binary")],
+        headers: &[],
+        query: &[],
+        errors: &[400, 404],
+    },
+    RouteDoc {
+        method: "delete",
+        path: "/v1/sessions/{id}/files/{path}",
+        summary: "Remove a file, or a directory with its contents",
+        request: &[],
+        ok: 204,
+        answers: &[("application/json", "Empty")],
+        headers: &[],
+        query: &[],
+        errors: &[400, 404, 409],
+    },
+    RouteDoc {
+        method: "delete",
+        path: "/v1/sessions/{id}",
+        summary: "End a session now, with its interpreter and files (a call still running finishes first)",
+        request: &[],
+        ok: 204,
+        answers: &[("application/json", "Empty")],
+        headers: &[],
+        query: &[],
+        errors: &[404],
+    },
+    RouteDoc {
+        method: "post",
+        path: "/mcp",
+        summary: "The Model Context Protocol over streamable HTTP (only with `serve --mcp`): tools run_python (one interpreter per MCP session), write_file, validate_mung, fix_mung, binarize_region, detect_stafflines; the session's files as resources",
+        request: &[("application/json", "Object")],
+        ok: 200,
+        answers: &[("text/event-stream", "Text")],
+        headers: &[],
+        query: &[],
+        errors: &[400, 401, 403, 404, 406, 415],
+    },
+    RouteDoc {
+        method: "post",
         path: "/v1/extract/binarize",
         summary: "Binarize a page region (Otsu on bilateral-filtered lightness), optionally inside a polygon; a grey PNG, JSON (Accept: application/json) or MuNG Studio's RGBA (Accept: application/vnd.mung.rgba)",
         request: REGION,
@@ -264,6 +363,37 @@ fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
+/// The shapes of the session routes.
+fn session_schemas() -> Value {
+    let int = json!({"type": "integer"});
+    json!({
+        "Usage": {"type": "object", "description": "What a script cost", "properties": {"wall_ms": {"type": "number"},
+            "memory_peak_bytes": int, "fuel": {"type": "integer", "description": "only when the server meters fuel"}},
+            "required": ["wall_ms", "memory_peak_bytes"]},
+        "Empty": {"type": "null"},
+        "Size": {"oneOf": [{"type": "integer", "description": "bytes"}, {"type": "string", "description": "e.g. 512M, 1G"}]},
+        "SessionRequest": {"type": "object", "description": "Every field is optional and capped by the server's own limits",
+            "properties": {"ttl": {"type": "number", "description": "idle seconds before it expires"}, "memory": schema_ref("Size"),
+                "timeout": {"type": "number", "description": "seconds per call"}, "files_quota": schema_ref("Size")}},
+        "SessionLimits": {"type": "object", "properties": {"ttl": {"type": "number"}, "max_lifetime": {"type": "number"},
+            "memory": int, "timeout": {"type": "number"}, "files_quota": int},
+            "required": ["ttl", "max_lifetime", "memory", "timeout", "files_quota"]},
+        "Session": {"type": "object", "properties": {"id": {"type": "string", "description": "32 hex digits (128 random bits)"},
+            "expires_at": {"type": "string", "format": "date-time"}, "limits": schema_ref("SessionLimits")},
+            "required": ["id", "expires_at", "limits"]},
+        "SessionState": {"type": "object", "properties": {"id": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+            "expires_at": {"type": "string", "format": "date-time"}, "limits": schema_ref("SessionLimits"),
+            "interpreter_started": {"type": ["boolean", "null"], "description": "null while a call runs"}, "busy": {"type": "boolean"},
+            "files_used": {"type": ["integer", "null"]},
+            "usage": {"type": "object", "properties": {"calls": int, "wall_ms": {"type": "number"}, "memory_peak_bytes": int, "fuel": int}}},
+            "required": ["id", "created_at", "expires_at", "limits", "usage"]},
+        "FileListing": {"type": "object", "properties": {"files": {"type": "array", "items": {"type": "object",
+            "properties": {"path": {"type": "string"}, "size": int}, "required": ["path", "size"]}},
+            "used": int, "quota": int, "truncated": {"type": "boolean"}}, "required": ["files", "used", "quota", "truncated"]},
+        "FileWritten": {"type": "object", "properties": {"path": {"type": "string"}, "size": int}, "required": ["path", "size"]}
+    })
+}
+
 fn schemas() -> Value {
     let int = json!({"type": "integer"});
     let ints = json!({"type": "array", "items": {"type": "integer"}});
@@ -304,8 +434,9 @@ fn schemas() -> Value {
         "BatchForm": {"type": "object", "additionalProperties": {"type": "string", "contentMediaType": "application/xml"}},
         "ExecuteRequest": {"type": "object", "properties": {"code": {"type": "string"}, "globals": {"type": "object"}}, "required": ["code"]},
         "ExecuteResult": {"type": "object", "properties": {"value": {}, "stdout": {"type": "string"}, "stderr": {"type": "string"},
-            "stdout_truncated": {"type": "boolean"}, "stderr_truncated": {"type": "boolean"},
-            "exit_code": {"type": "integer", "description": "0 when the script ended with sys.exit(0)"}}, "required": ["value", "stdout", "stderr"]},
+            "stdout_truncated": {"type": "boolean"}, "stderr_truncated": {"type": "boolean"}, "usage": schema_ref("Usage"),
+            "exit_code": {"type": "integer", "description": "0 when the script ended with sys.exit(0)"}},
+            "required": ["value", "stdout", "stderr", "usage"]},
         "Region": {"oneOf": [
             {"type": "string", "pattern": "^\\s*\\d+\\s*,\\s*\\d+\\s*,\\s*\\d+\\s*,\\s*\\d+\\s*$"},
             {"type": "array", "items": int, "minItems": 4, "maxItems": 4},
@@ -337,6 +468,14 @@ fn schemas() -> Value {
             "mask": schema_ref("Mask")}, "required": ["document", "class_name", "mask"]},
         "InsertNodeResult": {"type": "object", "properties": {"document": {"type": "string"}, "id": int}, "required": ["document", "id"]}
     })
+}
+
+fn all_schemas() -> Value {
+    let mut all = schemas();
+    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), session_schemas()) {
+        all.extend(more);
+    }
+    all
 }
 
 /// The OpenAPI 3.1 document.
@@ -372,23 +511,25 @@ pub fn openapi() -> Value {
             "operationId": format!("{}{}", route.method, route.path.replace(['/', '-', '.', '{', '}'], "_")),
             "responses": responses,
         });
+        let in_path = route
+            .path
+            .split('/')
+            .filter_map(|part| part.strip_prefix('{')?.strip_suffix('}'))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}));
+        let in_query = route.query.iter().map(|name| {
+            let about = QUERY.iter().find(|(n, _)| n == name).map_or("", |(_, d)| d);
+            json!({"name": name, "in": "query", "required": false, "description": about, "schema": {"type": "string"}})
+        });
+        let parameters: Vec<Value> = in_path.chain(in_query).collect();
+        if !parameters.is_empty() {
+            operation["parameters"] = parameters.into();
+        }
         if !route.request.is_empty() {
             let content: Map<String, Value> =
                 route.request.iter().map(|(m, s)| (m.to_string(), json!({"schema": schema_ref(s)}))).collect();
             operation["requestBody"] = json!({"required": true, "content": content});
         }
-        if !route.query.is_empty() {
-            let parameters: Vec<Value> = route
-                .query
-                .iter()
-                .map(|name| {
-                    let about = QUERY.iter().find(|(n, _)| n == name).map_or("", |(_, d)| d);
-                    json!({"name": name, "in": "query", "required": false, "description": about, "schema": {"type": "string"}})
-                })
-                .collect();
-            operation["parameters"] = Value::Array(parameters);
-        }
-        if route.path.starts_with("/v1/") {
+        if route.path.starts_with("/v1/") || route.path == "/mcp" {
             operation["security"] = json!([{"bearer": []}, {}]);
         }
         let item = paths.entry(route.path.to_string()).or_insert_with(|| json!({}));
@@ -404,7 +545,7 @@ pub fn openapi() -> Value {
         },
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": all_schemas(),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                 "description": "Needed on /v1 routes when the server was started with --token-file"}}
         }

@@ -47,6 +47,11 @@ impl Problem {
         Problem::new(StatusCode::BAD_REQUEST, "bad-request", "Malformed request", detail)
     }
 
+    /// 500: a bug or a failure of the host itself; the server goes on.
+    pub fn internal(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", detail)
+    }
+
     /// 415: the body's media type is not accepted here.
     pub fn unsupported_media_type(detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type", detail)
@@ -65,11 +70,6 @@ impl Problem {
             "Request body stalled",
             format!("no part of the request body arrived for {limit:?} (see `serve --idle-timeout`)"),
         )
-    }
-
-    /// 500: a bug of ours; the detail says what went wrong.
-    pub fn internal(detail: impl Into<String>) -> Problem {
-        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", detail)
     }
 
     /// 503: every instance is busy and the queue is full.
@@ -218,7 +218,7 @@ impl From<ExecError> for Problem {
             ExecFailure::Sandbox(s) => Problem::sandbox(s),
             other => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", chain(other)),
         };
-        p.with("output", output)
+        p.with("output", output).with("usage", crate::wire::usage_json(&e.usage))
     }
 }
 

@@ -46,7 +46,14 @@ pub(crate) fn router(state: Arc<AppState>) -> axum::Router {
     if state.config.metrics_need_token {
         metrics_route = metrics_route.route_layer(from_fn_with_state(state.clone(), crate::auth::require_token));
     }
-    let protected = calls.merge(batch).route_layer(from_fn_with_state(state.clone(), crate::auth::require_token));
+    // Scripts run there: only with execution allowed.
+    let mcp =
+        if state.config.mcp && state.config.allow_execute { crate::mcp::routes(&state) } else { axum::Router::new() };
+    let protected = calls
+        .merge(batch)
+        .merge(crate::sessions::routes(&state))
+        .merge(mcp)
+        .route_layer(from_fn_with_state(state.clone(), crate::auth::require_token));
     let mut router = axum::Router::new()
         .route("/", get(crate::assets::index))
         .route("/assets/{file}", get(crate::assets::asset))
@@ -56,7 +63,9 @@ pub(crate) fn router(state: Arc<AppState>) -> axum::Router {
         .merge(metrics_route)
         .merge(protected)
         .fallback(not_found)
-        .layer(DefaultBodyLimit::disable())
+        // Routes that take their body whole (small JSON) stay within
+        // --max-body; the sandbox routes read theirs with the same bound.
+        .layer(DefaultBodyLimit::max(state.config.max_body))
         .layer(from_fn_with_state(state.clone(), crate::middleware::observe))
         .layer(from_fn(crate::middleware::security_headers));
     // Outside the token check, so that preflights (which carry no token)
@@ -219,8 +228,10 @@ async fn execute(
         ));
     }
     let check = |parts: &Parts| check_json(&parts.headers);
+    let metrics = state.clone();
     admitted
-        .call(&state, request, check, |rt, parts, body| {
+        .call(&state, request, check, move |rt, parts, body| {
+            let metrics = &metrics.metrics;
             let request: ExecuteRequest = json_body(&parts.headers, &body)?;
             drop(body);
             let globals = request.globals.unwrap_or_else(|| json!({}));
@@ -228,23 +239,19 @@ async fn execute(
                 return Err(Problem::bad_request("`globals` must be a JSON object"));
             }
             // Always a fresh instance: nothing of one request is seen by the next.
-            let (value, output, exit_code) = match rt.execute(&request.code, &globals) {
-                Ok(done) => (done.value, done.output, None),
+            let result = rt.execute(&request.code, &globals);
+            metrics.usage("/v1/execute", result.as_ref().map_or_else(|e| &e.usage, |done| &done.usage));
+            match result {
+                Ok(done) => Ok(Json(crate::wire::execution_json(&done)).into_response()),
                 // `sys.exit(0)` is a success, as for `mung-runtime exec`.
-                Err(e) if e.is_exit() && exit_code(&e) == Some(0) => (Value::Null, e.output, Some(0)),
-                Err(e) => return Err(Problem::from(e)),
-            };
-            let mut body = json!({
-                "value": value,
-                "stdout": output.stdout_text(),
-                "stderr": output.stderr_text(),
-                "stdout_truncated": output.stdout_truncated,
-                "stderr_truncated": output.stderr_truncated,
-            });
-            if let Some(code) = exit_code {
-                body["exit_code"] = json!(code);
+                Err(e) if e.is_exit() && exit_code(&e) == Some(0) => {
+                    let mut body = crate::wire::output_json(&e.output, &e.usage);
+                    body["value"] = Value::Null;
+                    body["exit_code"] = json!(0);
+                    Ok(Json(body).into_response())
+                }
+                Err(e) => Err(Problem::from(e)),
             }
-            Ok(Json(body).into_response())
         })
         .await
 }

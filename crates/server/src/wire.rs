@@ -169,3 +169,35 @@ pub(crate) fn base64_bytes(text: &str, what: &str) -> Result<Vec<u8>, Problem> {
         .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(payload))
         .map_err(|e| Problem::bad_request(format!("{what} is not base64: {e}")))
 }
+
+/// What a script that ran to the end answers (`/v1/execute` and a session's
+/// `execute`).
+pub(crate) fn execution_json(done: &mung_runtime::Execution) -> serde_json::Value {
+    let mut json = output_json(&done.output, &done.usage);
+    json["value"] = done.value.clone();
+    json
+}
+
+/// What a script printed and what it cost (without a value).
+pub(crate) fn output_json(output: &mung_runtime::Output, usage: &mung_runtime::Usage) -> serde_json::Value {
+    serde_json::json!({
+        "stdout": output.stdout_text(),
+        "stderr": output.stderr_text(),
+        "stdout_truncated": output.stdout_truncated,
+        "stderr_truncated": output.stderr_truncated,
+        "usage": usage_json(usage),
+    })
+}
+
+/// A call's cost: `wall_ms` (fractional), `memory_peak_bytes`, and `fuel`
+/// when the server meters it.
+pub(crate) fn usage_json(usage: &mung_runtime::Usage) -> serde_json::Value {
+    let mut json = serde_json::json!({
+        "wall_ms": usage.wall.as_secs_f64() * 1e3,
+        "memory_peak_bytes": usage.memory_peak_bytes,
+    });
+    if let Some(fuel) = usage.fuel {
+        json["fuel"] = fuel.into();
+    }
+    json
+}
