@@ -19,6 +19,7 @@ mod isolation;
 mod mounts;
 mod props;
 mod python_native;
+mod robustness;
 mod runtime;
 mod serve;
 mod soak;

@@ -59,10 +59,10 @@ mod validation;
 mod worker;
 
 pub use builder::{
-    DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT, DEFAULT_WRITE_QUOTA, Isolation, MIN_MEMORY_LIMIT,
-    RuntimeBuilder, RuntimeInfo,
+    DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT, DEFAULT_WRITE_QUOTA, HashSeed, Isolation,
+    MIN_MEMORY_LIMIT, RuntimeBuilder, RuntimeInfo,
 };
-pub use cache::Cache;
+pub use cache::{Cache, CleanReport};
 pub use compile_cache::{CacheOutcome, wasmtime_version};
 pub use error::{Error, ExecError, ExecFailure, PythonError, PythonErrorKind, SandboxError};
 pub use extraction::{ExtractError, Mask, Node, PlacedMask, Point, Region, RegionTool, RgbaImage};

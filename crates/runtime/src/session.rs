@@ -17,6 +17,11 @@ use crate::worker::Worker;
 /// The instance is created on first use. If the sandbox stops a call
 /// (deadline, trap, `os._exit`), the instance is discarded with its state and
 /// the next call starts a new one.
+///
+/// A live session holds one of the runtime's
+/// [`max_instances`](crate::RuntimeBuilder::max_instances) until it is
+/// dropped. Its calls block the calling thread, like those of
+/// [`Runtime`](crate::Runtime#blocking): keep them off async executors.
 pub struct Session {
     pool: Arc<Pool>,
     worker: Option<Worker>,
