@@ -405,3 +405,95 @@ fn i15_ids_are_read_exactly_up_to_the_64_bit_limit() {
     let issues = runtime().validate(&ok).unwrap();
     assert!(!issues.is_empty() && issues.iter().all(|i| i.node_id == 3), "{issues:?}");
 }
+
+/// The text of the first `<name>` element inside `node`.
+fn field<'a>(node: &'a str, name: &str) -> Option<&'a str> {
+    let start = node.find(&format!("<{name}>"))? + name.len() + 2;
+    let end = start + node[start..].find(&format!("</{name}>"))?;
+    Some(&node[start..end])
+}
+
+/// A document of copies of the nodes of a real page (ids and links shifted
+/// per copy, masks kept only where validation needs them, as `1:W*H`), as
+/// large as fits in `max` bytes.
+fn copies_of_a_real_page(max: u64) -> String {
+    let page = crate::common::shared_data().join("muscima-pp-v2.0/annotations/CVC-MUSCIMA_W-03_N-18_D-ideal.xml");
+    let text = std::fs::read_to_string(page).unwrap();
+    let nodes: Vec<&str> = text.split("<Node>").skip(1).map(|n| &n[..n.find("</Node>").unwrap()]).collect();
+    let span = nodes.iter().map(|n| field(n, "Id").unwrap().trim().parse::<i64>().unwrap()).max().unwrap() + 1;
+    let copy = |k: i64| -> String {
+        let mut out = String::new();
+        for n in &nodes {
+            let num = |name: &str| field(n, name).unwrap().trim().parse::<i64>().unwrap();
+            let class = field(n, "ClassName").unwrap();
+            out.push_str(&format!(
+                "<Node><Id>{}</Id><ClassName>{class}</ClassName><Top>{}</Top><Left>{}</Left><Width>{}</Width><Height>{}</Height>",
+                num("Id") + k * span,
+                num("Top"),
+                num("Left"),
+                num("Width"),
+                num("Height")
+            ));
+            if ["barlineSingle", "barlineHeavy", "staffLine", "stem"].contains(&class) {
+                out.push_str(&format!("<Mask>1:{}</Mask>", num("Width") * num("Height")));
+            }
+            for links in ["Outlinks", "Inlinks"] {
+                if let Some(ids) = field(n, links) {
+                    let shifted: Vec<String> =
+                        ids.split_whitespace().map(|i| (i.parse::<i64>().unwrap() + k * span).to_string()).collect();
+                    out.push_str(&format!("<{links}>{}</{links}>", shifted.join(" ")));
+                }
+            }
+            out.push_str("</Node>\n");
+        }
+        out
+    };
+    let (head, tail) =
+        ("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Nodes dataset=\"copies\" document=\"copies\">\n", "</Nodes>\n");
+    let mut doc = head.to_string();
+    for k in 0.. {
+        let next = copy(k);
+        if (doc.len() + next.len() + tail.len()) as u64 > max {
+            break;
+        }
+        doc.push_str(&next);
+    }
+    doc + tail
+}
+
+#[test]
+#[cfg_attr(
+    not(mung_shared_data),
+    ignore = "needs ../shared/data (or MUNG_RUNTIME_DATA); under CI=true it runs and fails without it"
+)]
+fn i15_a_document_at_the_default_size_limit_validates_with_the_default_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = copies_of_a_real_page(mung_runtime::DEFAULT_MAX_DOCUMENT);
+    let nodes = doc.matches("<Node>").count();
+    assert!(nodes > 140_000, "{nodes} nodes in {} bytes", doc.len());
+    let path = dir.path().join("large.xml");
+    std::fs::write(&path, &doc).unwrap();
+    let out = run(cli().args(["validate", "--format", "json"]).arg(&path));
+    assert_eq!(out.status.code(), Some(1), "issues, not an error: {}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report[0]["issues"].as_array().unwrap().len() > nodes, "{}", report[0]["error"]);
+    // A byte more than the limit is refused before it is read, saying which
+    // limits go together.
+    let over = doc.clone() + &"\n".repeat(mung_runtime::DEFAULT_MAX_DOCUMENT as usize + 1 - doc.len());
+    std::fs::write(&path, &over).unwrap();
+    let out = run(cli().args(["validate", "--format", "json"]).arg(&path));
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report[0]["error"]["kind"], "too-large", "{report}");
+    let message = report[0]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("--max-size") && message.contains("24M") && message.contains("1G"), "{message}");
+}
+
+#[test]
+fn i15_a_result_larger_than_128_mib_crosses_when_the_limits_allow_it() {
+    // wasmtime lets one call copy 128 MiB out of the guest by default; the
+    // runtime allows what the guest's memory cap allows.
+    let rt = Runtime::builder().output_limit(200 << 20).build().expect("a runtime");
+    let value = rt.execute("'x' * (140 << 20)", &json!({})).expect("a 140 MiB value").value;
+    assert_eq!(value.as_str().map(str::len), Some(140 << 20));
+}

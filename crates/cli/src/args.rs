@@ -58,6 +58,17 @@ impl std::str::FromStr for Seconds {
     }
 }
 
+impl std::fmt::Display for ByteSize {
+    /// The largest unit that divides the size: `24M`, `1G`, `65536`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match [(30, "G"), (20, "M"), (10, "K")].into_iter().find(|(shift, _)| self.0 != 0 && self.0 % (1 << shift) == 0)
+        {
+            Some((shift, unit)) => write!(f, "{}{unit}", self.0 >> shift),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
 /// `HOST[:GUEST][:ro|rw]`: a host directory granted to the guest, at GUEST
 /// (an absolute path) or else at the host directory's own absolute path;
 /// read-only unless `:rw`. GUEST starts after the last `:` that is followed
@@ -148,6 +159,13 @@ mod tests {
         assert_eq!(size("512M"), Ok(512 << 20));
         assert_eq!(size(" 1g "), Ok(1 << 30));
         assert_eq!(size("2 GB"), Ok(2 << 30));
+    }
+
+    #[test]
+    fn sizes_print_as_they_parse() {
+        for text in ["24M", "1G", "64K", "65537", "0"] {
+            assert_eq!(text.parse::<ByteSize>().unwrap().to_string(), text);
+        }
     }
 
     #[test]

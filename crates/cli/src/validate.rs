@@ -52,7 +52,9 @@ pub(crate) struct ValidateArgs {
     max_listed: usize,
 
     /// Refuse documents larger than this (they are reported, not validated).
-    #[arg(long, value_name = "SIZE", default_value = "32M")]
+    /// The default is what validates within the default --memory; raise
+    /// both together.
+    #[arg(long, value_name = "SIZE", default_value_t = ByteSize(mung_runtime::DEFAULT_MAX_DOCUMENT))]
     max_size: ByteSize,
 
     #[command(flatten)]
@@ -239,8 +241,10 @@ fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, (&'static str, String)
         InputError::TooLarge { size, .. } => (
             "too-large",
             format!(
-                "the document is {size} bytes, more than --max-size ({max} bytes); raise --max-size (and --memory) \
-                 to validate it"
+                "the document is {size} bytes, more than --max-size ({max} bytes); raise --max-size and --memory \
+                 together to validate it (the defaults, {} and {}, go together)",
+                ByteSize(mung_runtime::DEFAULT_MAX_DOCUMENT),
+                ByteSize(mung_runtime::DEFAULT_MEMORY_LIMIT)
             ),
         ),
         e @ InputError::NotAFile { .. } => ("not-a-file", e.to_string()),

@@ -208,3 +208,54 @@ fn load(engine: &Engine, path: &Path) -> Result<Component, Error> {
     tracing::debug!(elapsed = ?start.elapsed(), "deserialized the component");
     Ok(component)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A loader that always fails, as under `ulimit -v`.
+    fn failing(_: &Path) -> Result<(), Error> {
+        Err(Error::Config("cannot map the file".into()))
+    }
+
+    #[test]
+    fn an_intact_entry_that_fails_to_load_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.cwasm");
+        store(&path, b"compiled code").unwrap();
+        let err = load_cached(&path, failing).unwrap_err();
+        assert!(matches!(&err, Error::CacheEntryUnusable { why, .. } if why.contains("checksum matches")), "{err}");
+        assert!(path.exists() && checksum_path(&path).exists());
+        assert_eq!(load_cached(&path, |_| Ok(7)).unwrap(), Some(7), "and it loads once the cause is gone");
+    }
+
+    #[test]
+    fn a_corrupt_entry_is_deleted_to_be_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.cwasm");
+        store(&path, b"compiled code").unwrap();
+        std::fs::write(&path, b"compiled cod").unwrap();
+        assert_eq!(load_cached(&path, failing).unwrap(), None);
+        assert!(!path.exists() && !checksum_path(&path).exists());
+        assert_eq!(load_cached(&path, failing).unwrap(), None, "missing");
+        // Without a checksum (written by an older version), only a file that
+        // is not compiled code at all counts as corrupt.
+        std::fs::write(&path, b"not an ELF file").unwrap();
+        assert_eq!(load_cached(&path, failing).unwrap(), None);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn pruning_drops_the_checksums_of_pruned_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..KEEP_COMPILED + 2 {
+            store(&dir.path().join(format!("{i}.cwasm")), b"x").unwrap();
+        }
+        prune_compiled(dir.path());
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(names.len(), 2 * KEEP_COMPILED);
+        assert!(names.iter().all(|p| !p.to_string_lossy().ends_with(".sha256") || {
+            Path::new(p.to_str().unwrap().strip_suffix(".sha256").unwrap()).exists()
+        }));
+    }
+}

@@ -77,7 +77,9 @@ pub use python::Execution;
 pub use runtime::Runtime;
 pub use sandbox::{Mount, PACKAGES_GUEST_PATH, STDLIB_GUEST_PATH, VENDOR_GUEST_PATH};
 pub use session::Session;
-pub use validation::{ClassUpdate, FixedDocument, Resolution, ValidateError, ValidationIssue, document_text};
+pub use validation::{
+    ClassUpdate, DEFAULT_MAX_DOCUMENT, FixedDocument, Resolution, ValidateError, ValidationIssue, document_text,
+};
 
 /// The exact upstream artifacts and tool versions mung-runtime is built
 /// from: the one source for cache keys, `--version`, tests and the bench.
