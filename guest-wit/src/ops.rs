@@ -160,8 +160,14 @@ fn points_arg(lines: &[Vec<Point>]) -> Value {
 }
 
 fn point_from(v: &Value) -> Result<Point, ExtractionError> {
-    let c = |i: usize| v[i].as_i64().map(|n| n as i32).ok_or_else(|| internal_x(format!("bad point {v}")));
-    Ok(Point { x: c(0)?, y: c(1)? })
+    let c = |i: usize| v[i].as_i64().ok_or_else(|| internal_x(format!("bad point {v}")));
+    Ok(Point { x: fit(c(0)?, "x")?, y: fit(c(1)?, "y")? })
+}
+
+/// A coordinate or size computed by the prelude, which must fit its WIT
+/// type (never wrapped: a result past the page coordinates is refused).
+fn fit<T: TryFrom<i64>>(n: i64, what: &str) -> Result<T, ExtractionError> {
+    T::try_from(n).map_err(|_| ExtractionError::InvalidInput(format!("the result's {what} {n} is out of range")))
 }
 
 fn node_arg<'a>(frame: &mut Frame<'a>, n: &'a Node) -> Value {
@@ -202,10 +208,10 @@ fn node_from(reply: &Reply, v: &Value) -> Result<Node, ExtractionError> {
             .as_str()
             .ok_or_else(|| internal_x(format!("node without class_name: {v}")))?
             .to_string(),
-        top: int("top")? as i32,
-        left: int("left")? as i32,
-        width: int("width")? as u32,
-        height: int("height")? as u32,
+        top: fit(int("top")?, "top")?,
+        left: fit(int("left")?, "left")?,
+        width: fit(int("width")?, "width")?,
+        height: fit(int("height")?, "height")?,
         outlinks: ids("outlinks")?,
         inlinks: ids("inlinks")?,
         precedence_outlinks: ids("precedence_outlinks")?,
@@ -268,8 +274,8 @@ impl extraction::Guest for Glue {
             .iter()
             .map(|b| {
                 Ok(PlacedMask {
-                    left: b["left"].as_i64().ok_or_else(|| internal_x("band without left"))? as i32,
-                    top: b["top"].as_i64().ok_or_else(|| internal_x("band without top"))? as i32,
+                    left: fit(b["left"].as_i64().ok_or_else(|| internal_x("band without left"))?, "left")?,
+                    top: fit(b["top"].as_i64().ok_or_else(|| internal_x("band without top"))?, "top")?,
                     mask: mask_from(&reply, &b["mask"])?,
                 })
             })

@@ -58,6 +58,26 @@ impl CacheDir {
     pub fn lock(&self, name: &str) -> Result<FileLock> {
         FileLock::exclusive(&self.subdir("locks")?.join(format!("{name}.lock")))
     }
+
+    /// Marks the cache entry `entry` (a path below the root, such as
+    /// `packages/0123abcd`) as used by this process until the lock is
+    /// dropped; many processes may hold it at once. Take it before checking
+    /// that the entry exists: cleaning waits for no holder, it skips held
+    /// entries (see [`CacheDir::try_take`]).
+    pub fn hold(&self, entry: &str) -> Result<FileLock> {
+        FileLock::shared(&self.in_use_lock(entry)?)
+    }
+
+    /// The right to delete `entry`: `None` while some process
+    /// [holds](CacheDir::hold) it. Holders that come meanwhile wait until the
+    /// returned lock is dropped.
+    pub fn try_take(&self, entry: &str) -> Result<Option<FileLock>> {
+        FileLock::try_exclusive(&self.in_use_lock(entry)?)
+    }
+
+    fn in_use_lock(&self, entry: &str) -> Result<PathBuf> {
+        Ok(self.subdir("locks/in-use")?.join(format!("{}.lock", entry.replace('/', "+"))))
+    }
 }
 
 /// An exclusive advisory lock on a file, released on drop.
@@ -71,12 +91,7 @@ impl FileLock {
     /// Locks `path` (created if missing), blocking while another process or
     /// thread holds it.
     pub fn exclusive(path: &Path) -> Result<FileLock> {
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(ArtifactError::io(format!("opening lock file {}", path.display())))?;
+        let file = open_lock_file(path)?;
         if file.try_lock().is_err() {
             tracing::info!(lock = %path.display(), "waiting for another process to finish");
             let start = Instant::now();
@@ -86,10 +101,39 @@ impl FileLock {
         Ok(FileLock { file, path: path.to_path_buf() })
     }
 
+    /// Takes a shared lock on `path` (created if missing), blocking while a
+    /// process holds it exclusively.
+    pub fn shared(path: &Path) -> Result<FileLock> {
+        let file = open_lock_file(path)?;
+        file.lock_shared().map_err(ArtifactError::io(format!("locking {}", path.display())))?;
+        Ok(FileLock { file, path: path.to_path_buf() })
+    }
+
+    /// Takes an exclusive lock on `path` if nobody holds it, without waiting.
+    pub fn try_exclusive(path: &Path) -> Result<Option<FileLock>> {
+        let file = open_lock_file(path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(FileLock { file, path: path.to_path_buf() })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => {
+                Err(ArtifactError::Io { context: format!("locking {}", path.display()), source: e })
+            }
+        }
+    }
+
     /// The lock file.
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+fn open_lock_file(path: &Path) -> Result<File> {
+    fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(ArtifactError::io(format!("opening lock file {}", path.display())))
 }
 
 impl Drop for FileLock {

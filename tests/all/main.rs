@@ -21,6 +21,7 @@ mod mcp;
 mod mounts;
 mod props;
 mod python_native;
+mod robustness;
 mod runtime;
 mod serve;
 mod serve_backend;

@@ -490,19 +490,39 @@ fn calls(b: &mut Bench, rt: &Runtime) {
     b.record("numpy_fresh_mounts", r);
 
     if b.quick {
-        b.skip(&["numpy_plain"], "--quick (the plain interpreter needs its own compile)");
+        b.skip(
+            &["exec_fresh_per_instance_seed", "numpy_plain"],
+            "--quick (the plain interpreter needs its own compile)",
+        );
     } else {
-        b.progress("import numpy in the plain (not pre-initialised) interpreter (compiles it on first use)");
-        let r = (|| {
-            let plain = b.builder().preinitialized(false).build()?;
-            b.progress(format_args!("  plain runtime ready ({:?})", plain.info().cache_outcome));
-            expect_value(plain.execute(NUMPY, &g)?.value, 45)?;
-            time_calls(b.runs, 0, 1, || {
-                plain.execute(NUMPY, &g)?;
-                Ok(())
-            })
-        })();
-        b.record("numpy_plain", r);
+        b.progress("the plain interpreter: a hash seed per instance (compiles it on first use)");
+        match b.builder().hash_seed(mung_runtime::HashSeed::PerInstance).build() {
+            Ok(plain) => {
+                b.progress(format_args!("  plain runtime ready ({:?})", plain.info().cache_outcome));
+                // The start cost of a per-instance secret: a fresh sandbox
+                // that initialises CPython and loads the prelude, then 1+1.
+                let r = (|| {
+                    expect_value(plain.execute(TRIVIAL, &g)?.value, 2)?;
+                    time_calls(b.runs, 0, 1, || {
+                        plain.execute(TRIVIAL, &g)?;
+                        Ok(())
+                    })
+                })();
+                b.record("exec_fresh_per_instance_seed", r);
+                let r = (|| {
+                    expect_value(plain.execute(NUMPY, &g)?.value, 45)?;
+                    time_calls(b.runs, 0, 1, || {
+                        plain.execute(NUMPY, &g)?;
+                        Ok(())
+                    })
+                })();
+                b.record("numpy_plain", r);
+            }
+            Err(e) => {
+                let why = format!("the plain runtime did not build: {e}");
+                b.skip(&["exec_fresh_per_instance_seed", "numpy_plain"], &why);
+            }
+        }
     }
 }
 
@@ -1500,6 +1520,14 @@ fn assemble(
     r.notes.push(format!("snippet: {NUMPY_LISTDIR}"));
     rows.push(r);
     rows.push(row(s2, "numpy_session", "numpy call in a session (same snippet)".into(), Unit::Seconds));
+    let mut r = row(
+        s2,
+        "exec_fresh_per_instance_seed",
+        "execute('1+1'), fresh sandbox, hash seed per instance (plain interpreter)".into(),
+        Unit::Seconds,
+    );
+    vs(&mut r, "exec_fresh", "the same call from the snapshot (per-machine seed)", "per-instance / snapshot");
+    rows.push(r);
     let mut r = row(s2, "numpy_plain", "  same, plain interpreter: import numpy on first use".into(), Unit::Seconds);
     vs(&mut r, "numpy_fresh", "the same call from the pre-initialised snapshot", "plain / snapshot");
     rows.push(r);

@@ -18,6 +18,46 @@ impl std::str::FromStr for ByteSize {
     }
 }
 
+/// A deadline in seconds, such as `60`, `0.5` or `1e3`: positive and at
+/// most [`Seconds::MAX`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Seconds(pub Duration);
+
+impl Seconds {
+    /// The longest deadline accepted (a year): longer ones are mistakes, and
+    /// deadlines are added to clock readings, which must not overflow.
+    const MAX: Duration = Duration::from_secs(365 * 24 * 3600);
+}
+
+impl std::str::FromStr for Seconds {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let secs: f64 = s.trim().parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+        if !(secs.is_finite() && secs > 0.0) {
+            return Err(format!("{s:?} is not a positive number of seconds"));
+        }
+        match Duration::try_from_secs_f64(secs) {
+            Ok(d) if !d.is_zero() && d <= Seconds::MAX => Ok(Seconds(d)),
+            _ => Err(format!(
+                "{s:?} is out of range: give more than 0 and at most {} seconds (a year)",
+                Seconds::MAX.as_secs()
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for ByteSize {
+    /// The largest unit that divides the size: `24M`, `1G`, `65536`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match [(30, "G"), (20, "M"), (10, "K")].into_iter().find(|(shift, _)| self.0 != 0 && self.0 % (1 << shift) == 0)
+        {
+            Some((shift, unit)) => write!(f, "{}{unit}", self.0 >> shift),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
 /// `HOST[:GUEST][:ro|rw]`: a host directory granted to the guest, at GUEST
 /// (an absolute path) or else at the host directory's own absolute path;
 /// read-only unless `:rw`. GUEST starts after the last `:` that is followed
@@ -58,8 +98,8 @@ impl std::str::FromStr for DirGrant {
 pub(crate) struct SandboxArgs {
     /// Wall-clock deadline of each call, in seconds (stops busy loops and
     /// blocking calls alike).
-    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
-    pub timeout: f64,
+    #[arg(long, value_name = "SECS", default_value = "60")]
+    pub timeout: Seconds,
 
     /// Memory cap of each sandboxed interpreter, e.g. 512M or 2G.
     #[arg(long, value_name = "SIZE", default_value = "1G")]
@@ -78,11 +118,7 @@ pub(crate) struct SandboxArgs {
 
 impl SandboxArgs {
     pub(crate) fn builder(&self, cache_dir: Option<PathBuf>) -> Result<RuntimeBuilder, String> {
-        if !(self.timeout.is_finite() && self.timeout > 0.0) {
-            return Err(format!("--timeout must be a positive number of seconds, not {}", self.timeout));
-        }
-        let mut b =
-            mung_runtime::Runtime::builder().timeout(Duration::from_secs_f64(self.timeout)).memory_limit(self.memory.0);
+        let mut b = mung_runtime::Runtime::builder().timeout(self.timeout.0).memory_limit(self.memory.0);
         if let Some(dir) = cache_dir {
             b = b.cache_dir(dir);
         }
@@ -115,6 +151,13 @@ mod tests {
     }
 
     #[test]
+    fn sizes_print_as_they_parse() {
+        for text in ["24M", "1G", "64K", "65537", "0"] {
+            assert_eq!(text.parse::<ByteSize>().unwrap().to_string(), text);
+        }
+    }
+
+    #[test]
     fn bad_sizes_say_what_is_wrong() {
         assert!(size("").unwrap_err().contains("not a size"));
         assert!(size("M").unwrap_err().contains("not a size"));
@@ -122,6 +165,18 @@ mod tests {
         assert!(size("1.5G").unwrap_err().contains("unknown size unit"));
         assert!(size("3T").unwrap_err().contains("unknown size unit"));
         assert!(size("99999999999G").unwrap_err().contains("too large"));
+    }
+
+    #[test]
+    fn deadlines_are_positive_finite_and_at_most_a_year() {
+        let secs = |s: &str| s.parse::<Seconds>().map(|d| d.0);
+        assert_eq!(secs("60"), Ok(Duration::from_secs(60)));
+        assert_eq!(secs("0.25"), Ok(Duration::from_millis(250)));
+        assert_eq!(secs("1e3"), Ok(Duration::from_secs(1000)));
+        for bad in ["0", "-1", "nan", "NaN", "inf", "-inf", "1e20", "1e-12", "ten", ""] {
+            assert!(secs(bad).is_err(), "{bad} was accepted");
+        }
+        assert!(secs("1e20").unwrap_err().contains("out of range"));
     }
 
     fn grant(s: &str) -> Result<Mount, String> {

@@ -15,6 +15,8 @@ pub(crate) enum CacheCommand {
     Info,
     /// Delete compiled artifacts, snapshots and components (they are rebuilt
     /// on next use). With --all, also the downloads and unpacked interpreter.
+    /// Directories a running mung-runtime (e.g. `serve`) mounts are kept and
+    /// listed.
     Clean {
         /// Delete everything, downloads included.
         #[arg(long)]
@@ -66,8 +68,11 @@ fn info(cache: &Cache) -> u8 {
 
 fn clean(cache: &Cache, all: bool) -> u8 {
     match cache.clean(all) {
-        Ok(freed) => {
-            outln!("freed {}", human(freed));
+        Ok(report) => {
+            outln!("freed {}", human(report.freed));
+            for path in &report.kept_in_use {
+                outln!("kept {} (a running mung-runtime uses it; clean again once it has ended)", path.display());
+            }
             0
         }
         Err(e) => fail(format!("cannot clean {}: {e}", cache.root().display())),

@@ -12,7 +12,8 @@ use crate::fail;
 use crate::out::outln;
 
 /// Exit statuses: the script's own (0, `sys.exit(n)`), 1 for an uncaught
-/// exception, 2 for bad arguments or setup, 124 when the deadline stopped
+/// exception, 2 for bad arguments, setup or output that could not be
+/// written, 124 when the deadline stopped
 /// it, 125 for other sandbox stops (trap, fuel, memory).
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Isolation {
@@ -20,9 +21,19 @@ enum Isolation {
     Session,
 }
 
+/// Where the interpreter's `hash()` secret comes from.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum HashSeedArg {
+    /// This machine's secret, drawn when its snapshot was built (fast start).
+    Machine,
+    /// A new secret for every interpreter: each starts from scratch (slower
+    /// start; imports are paid when first used).
+    Random,
+}
+
 #[derive(Args)]
 #[command(after_help = "Exit status: 0 success; N when the script calls sys.exit(N); 1 uncaught exception or \
-    syntax error; 2 bad arguments or setup failure; 124 deadline exceeded; 125 stopped by the sandbox \
+    syntax error; 2 bad arguments, setup failure, or output that could not be written; 124 deadline exceeded; 125 stopped by the sandbox \
     (trap, out of fuel, memory).\n\nThe script runs in a fresh interpreter (numpy, scipy, lxml, PIL, mung and \
     mstudio already imported) that sees no files but the ones granted with --allow-dir, and no network. \
     The value of its final expression, if any, is printed as JSON after its output.")]
@@ -40,6 +51,12 @@ pub(crate) struct ExecArgs {
     /// interpreter, each seeing the names the earlier ones defined.
     #[arg(long, value_enum, default_value_t = Isolation::Fresh)]
     isolation: Isolation,
+
+    /// Where the interpreter's `hash()` secret comes from: `machine` (drawn
+    /// at random when this machine's snapshot was built, shared by its
+    /// interpreters) or `random` (a new one for every interpreter).
+    #[arg(long, value_enum, value_name = "SEED", default_value_t = HashSeedArg::Machine)]
+    hash_seed: HashSeedArg,
 
     /// Names to define before the script runs, as a JSON object.
     #[arg(long, value_name = "JSON")]
@@ -111,7 +128,12 @@ pub(crate) fn run(args: ExecArgs, cache_dir: Option<PathBuf>) -> u8 {
         None => json!({}),
     };
     let mut builder = match args.sandbox.builder(cache_dir) {
-        Ok(b) => b.output_limit(args.output_limit.0 as usize).write_quota(args.rw_quota.0),
+        Ok(b) => {
+            b.output_limit(args.output_limit.0 as usize).write_quota(args.rw_quota.0).hash_seed(match args.hash_seed {
+                HashSeedArg::Machine => mung_runtime::HashSeed::PerMachine,
+                HashSeedArg::Random => mung_runtime::HashSeed::PerInstance,
+            })
+        }
         Err(e) => return fail(e),
     };
     for grant in &args.allow_dir {

@@ -115,6 +115,11 @@ fn main() -> ExitCode {
         Command::Serve(a) => serve::run(a, cache_dir),
         Command::Mcp(a) => mcp::run(a, cache_dir),
     };
+    // Output that did not reach its file is a failure of the tool, whatever
+    // the command found (a reader that went away is not).
+    if let Some(error) = out::failure() {
+        return ExitCode::from(fail(format!("cannot write the output: {error}")));
+    }
     ExitCode::from(status)
 }
 

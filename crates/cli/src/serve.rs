@@ -180,7 +180,7 @@ pub(crate) fn run(args: ServeArgs, cache_dir: Option<PathBuf>) -> u8 {
         .max_body(usize::try_from(args.max_body.0).unwrap_or(usize::MAX))
         .max_batch_body(args.max_batch_body.0)
         .max_image_bytes(args.sandbox.memory.0)
-        .request_timeout(Duration::from_secs_f64(args.sandbox.timeout) + Duration::from_secs(15))
+        .request_timeout(args.sandbox.timeout.0 + Duration::from_secs(15))
         .header_timeout(args.header_timeout)
         .idle_timeout(args.idle_timeout)
         .shutdown_grace(args.shutdown_grace)

@@ -23,7 +23,9 @@ const EXIT_UNREADABLE: u8 = 2;
 
 #[derive(Args)]
 #[command(after_help = "Exit status: 0 when no document has issues, 1 when some document has issues, 2 when \
-    some document could not be read or parsed (the others are still validated) or no document was found.\n\nA PATH that is a \
+    some document could not be read or parsed (the others are still validated), a --fix copy could not be written, \
+    the output could not be written (a closed pipe, as with `| head`, is not an error) or no document was \
+    found.\n\nA PATH that is a \
     directory is searched recursively for *.xml files. Documents are validated in parallel, each in \
     its own sandboxed interpreter; results are printed in input order.")]
 pub(crate) struct ValidateArgs {
@@ -50,7 +52,9 @@ pub(crate) struct ValidateArgs {
     max_listed: usize,
 
     /// Refuse documents larger than this (they are reported, not validated).
-    #[arg(long, value_name = "SIZE", default_value = "32M")]
+    /// The default is what validates within the default --memory; raise
+    /// both together.
+    #[arg(long, value_name = "SIZE", default_value_t = ByteSize(mung_runtime::DEFAULT_MAX_DOCUMENT))]
     max_size: ByteSize,
 
     #[command(flatten)]
@@ -153,10 +157,12 @@ pub(crate) fn run(args: ValidateArgs, cache_dir: Option<PathBuf>) -> u8 {
             progress.set_message(documents[i].relative.display().to_string());
             pending.insert(i, report);
             while let Some(report) = pending.remove(&printed) {
-                status = status.max(match &report.outcome {
-                    Outcome::Issues(issues) if issues.is_empty() => EXIT_CLEAN,
-                    Outcome::Issues(_) => EXIT_ISSUES,
-                    Outcome::Failed { .. } => EXIT_UNREADABLE,
+                status = status.max(match (&report.outcome, &report.fixed) {
+                    // A fixed copy that could not be written is a failure,
+                    // not "issues found".
+                    (_, Some(Err(_))) | (Outcome::Failed { .. }, _) => EXIT_UNREADABLE,
+                    (Outcome::Issues(issues), _) if issues.is_empty() => EXIT_CLEAN,
+                    (Outcome::Issues(_), _) => EXIT_ISSUES,
                 });
                 progress.suspend(|| printer.print(&documents[printed].path, &report));
                 printed += 1;
@@ -235,8 +241,10 @@ fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, (&'static str, String)
         InputError::TooLarge { size, .. } => (
             "too-large",
             format!(
-                "the document is {size} bytes, more than --max-size ({max} bytes); raise --max-size (and --memory) \
-                 to validate it"
+                "the document is {size} bytes, more than --max-size ({max} bytes); raise --max-size and --memory \
+                 together to validate it (the defaults, {} and {}, go together)",
+                ByteSize(mung_runtime::DEFAULT_MAX_DOCUMENT),
+                ByteSize(mung_runtime::DEFAULT_MEMORY_LIMIT)
             ),
         ),
         e @ InputError::NotAFile { .. } => ("not-a-file", e.to_string()),

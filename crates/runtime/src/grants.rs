@@ -6,8 +6,13 @@
 //! grants, and refuses absolute link targets; but a relative link such as
 //! `../../etc` is created on the host as written, a trap for host tools that
 //! later walk the directory. Nothing bounds how much a script writes either.
-//! Both are enforced here by shadowing four `wasi:filesystem/types` methods
+//! Both are enforced here by shadowing six `wasi:filesystem/types` methods
 //! in the linker, which then call wasmtime-wasi's own implementation.
+//!
+//! A link is judged where it lies, so moving it counts as making it anew:
+//! `a/l -> ..` stays inside, but renamed to `l` it would point out. `rename-at`
+//! and `link-at` re-check a link that is moved or hard-linked at its new
+//! place, and `rename-at` of a directory re-checks every link below it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,8 +20,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, Resource};
+use wasmtime_wasi::filesystem::WasiFilesystemCtxView;
 use wasmtime_wasi::filesystem::WasiFilesystemView;
-use wasmtime_wasi::p2::bindings::filesystem::types::{Descriptor, ErrorCode, HostDescriptor};
+use wasmtime_wasi::p2::bindings::filesystem::types::{
+    Descriptor, DescriptorFlags, DescriptorType, ErrorCode, HostDescriptor, HostDirectoryEntryStream, OpenFlags,
+    PathFlags,
+};
 use wasmtime_wasi::p2::{DynOutputStream, FsError, OutputStream, Pollable, StreamError, StreamResult};
 
 use crate::error::Error;
@@ -77,8 +86,108 @@ pub(crate) fn link_escapes(link: &str, target: &str) -> bool {
     false
 }
 
-/// Shadows `symlink-at`, `write`, `write-via-stream` and `append-via-stream`
-/// of `wasi:filesystem/types` in `linker` (after wasmtime-wasi was added).
+/// The most entries below a directory that `rename-at` checks for links;
+/// renaming a larger tree inside a grant is refused.
+const MAX_RENAMED_ENTRIES: usize = 100_000;
+
+/// Whether moving (or hard-linking) what is at `old` under `fd` to `new`
+/// under `new_fd` would leave a link that leads out of `new_fd`'s directory:
+/// `old` itself if it is a link, or any link below it if it is a directory.
+/// `Err` carries the error code the guest gets.
+async fn moved_links_escape(
+    fs: &mut WasiFilesystemCtxView<'_>,
+    fd: &Resource<Descriptor>,
+    old: &str,
+    new: &str,
+) -> Result<bool, ErrorCode> {
+    let borrow = |r: &Resource<Descriptor>| Resource::<Descriptor>::new_borrow(r.rep());
+    if let Ok(target) = HostDescriptor::readlink_at(fs, borrow(fd), old.to_string()).await {
+        return Ok(link_escapes(new, &target));
+    }
+    match HostDescriptor::stat_at(fs, borrow(fd), PathFlags::empty(), old.to_string()).await {
+        Ok(stat) if stat.type_ == DescriptorType::Directory => {}
+        // Not a link, not a directory, or not there: nothing to check (the
+        // operation itself reports a missing file).
+        _ => return Ok(false),
+    }
+    // Over paths relative to `old`, one open directory at a time (a deep
+    // tree must not use up file descriptors).
+    let mut dirs = vec![String::new()];
+    let mut seen = 0usize;
+    while let Some(rel) = dirs.pop() {
+        let path = if rel.is_empty() { old.to_string() } else { format!("{old}/{rel}") };
+        let dir = HostDescriptor::open_at(
+            fs,
+            borrow(fd),
+            PathFlags::empty(),
+            path,
+            OpenFlags::DIRECTORY,
+            DescriptorFlags::READ,
+        )
+        .await
+        .map_err(to_code)?;
+        let result = links_in_dir(fs, &dir, &rel, new, &mut dirs, &mut seen).await;
+        let _ = fs.table.delete(dir);
+        if result? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Checks the links directly inside `dir` (at `rel` below the moved
+/// directory, which goes to `new`) and queues its subdirectories.
+async fn links_in_dir(
+    fs: &mut WasiFilesystemCtxView<'_>,
+    dir: &Resource<Descriptor>,
+    rel: &str,
+    new: &str,
+    dirs: &mut Vec<String>,
+    seen: &mut usize,
+) -> Result<bool, ErrorCode> {
+    let borrow = || Resource::<Descriptor>::new_borrow(dir.rep());
+    let stream = HostDescriptor::read_directory(fs, borrow()).await.map_err(to_code)?;
+    let mut entries = Vec::new();
+    loop {
+        match HostDirectoryEntryStream::read_directory_entry(fs, Resource::new_borrow(stream.rep())).await {
+            Ok(Some(entry)) => entries.push(entry),
+            Ok(None) => break,
+            Err(e) => {
+                let _ = fs.table.delete(stream);
+                return Err(to_code(e));
+            }
+        }
+    }
+    let _ = fs.table.delete(stream);
+    for entry in entries {
+        *seen += 1;
+        if *seen > MAX_RENAMED_ENTRIES {
+            return Err(ErrorCode::NotPermitted);
+        }
+        let rel = if rel.is_empty() { entry.name.clone() } else { format!("{rel}/{}", entry.name) };
+        match entry.type_ {
+            DescriptorType::SymbolicLink => {
+                let target = HostDescriptor::readlink_at(fs, borrow(), entry.name).await.map_err(to_code)?;
+                if link_escapes(&format!("{new}/{rel}"), &target) {
+                    return Ok(true);
+                }
+            }
+            DescriptorType::Directory => dirs.push(rel),
+            _ => {}
+        }
+    }
+    Ok(false)
+}
+
+/// The error code of a failed filesystem call (a trap-worthy failure of the
+/// host becomes an I/O error here; the operation then fails in the guest).
+fn to_code(e: FsError) -> ErrorCode {
+    e.downcast().unwrap_or(ErrorCode::Io)
+}
+
+/// Shadows `symlink-at`, `rename-at`, `link-at`, `write`, `write-via-stream`
+/// and `append-via-stream` of `wasi:filesystem/types` in `linker` (after
+/// wasmtime-wasi was added).
 pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> Result<(), Error> {
     linker.allow_shadowing(true);
     let mut types = linker.instance(FILESYSTEM_TYPES).map_err(Error::wasmtime("finding wasi:filesystem/types"))?;
@@ -96,6 +205,41 @@ pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> Result<(), Error> {
             },
         )
         .map_err(Error::wasmtime("shadowing symlink-at"))?;
+    types
+        .func_wrap_async(
+            "[method]descriptor.rename-at",
+            |mut store: StoreContextMut<'_, State>,
+             (fd, old, new_fd, new): (Resource<Descriptor>, String, Resource<Descriptor>, String)| {
+                Box::new(async move {
+                    let mut fs = store.data_mut().filesystem();
+                    match moved_links_escape(&mut fs, &fd, &old, &new).await {
+                        Ok(false) => {}
+                        Ok(true) => return Ok((Err(ErrorCode::NotPermitted),)),
+                        Err(code) => return Ok((Err(code),)),
+                    }
+                    Ok((guest_result(HostDescriptor::rename_at(&mut fs, fd, old, new_fd, new).await)?,))
+                })
+            },
+        )
+        .map_err(Error::wasmtime("shadowing rename-at"))?;
+    types
+        .func_wrap_async(
+            "[method]descriptor.link-at",
+            |mut store: StoreContextMut<'_, State>,
+             (fd, flags, old, new_fd, new): (Resource<Descriptor>, PathFlags, String, Resource<Descriptor>, String)| {
+                Box::new(async move {
+                    let mut fs = store.data_mut().filesystem();
+                    // A hard link to a link is a second name for it.
+                    match moved_links_escape(&mut fs, &fd, &old, &new).await {
+                        Ok(false) => {}
+                        Ok(true) => return Ok((Err(ErrorCode::NotPermitted),)),
+                        Err(code) => return Ok((Err(code),)),
+                    }
+                    Ok((guest_result(HostDescriptor::link_at(&mut fs, fd, flags, old, new_fd, new).await)?,))
+                })
+            },
+        )
+        .map_err(Error::wasmtime("shadowing link-at"))?;
     types
         .func_wrap_async(
             "[method]descriptor.write",

@@ -81,10 +81,7 @@ impl Runtime {
             let packages = PackagesDir::at(&info.packages_dir)?;
             crate::snapshot::ensure(cache, &upstream, &packages, &self.pool.layout)?
         } else {
-            CoreModule {
-                path: upstream.interpreter.module_path(),
-                sha256: upstream.interpreter.module_sha256().to_string(),
-            }
+            CoreModule::plain(cache, &upstream)?
         };
         artifacts::build_component(cache, &core)
     }

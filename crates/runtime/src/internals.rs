@@ -14,7 +14,7 @@ pub fn engine(runtime: &Runtime) -> &wasmtime::Engine {
 /// context and its instantiation took (no Python runs).
 pub fn instantiate(runtime: &Runtime) -> Result<(Duration, Duration), Error> {
     let pool = &runtime.pool;
-    let slot = pool.acquire_slot();
+    let slot = pool.acquire_slot()?;
     let start = Instant::now();
     let state =
         crate::sandbox::State::new(&pool.layout, pool.memory_limit, pool.output_limit, pool.write_quota, None, None)?;

@@ -61,10 +61,10 @@ mod validation;
 mod worker;
 
 pub use builder::{
-    DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT, DEFAULT_WRITE_QUOTA, Isolation, MIN_MEMORY_LIMIT,
-    RuntimeBuilder, RuntimeInfo,
+    DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT, DEFAULT_WRITE_QUOTA, HashSeed, Isolation,
+    MIN_MEMORY_LIMIT, RuntimeBuilder, RuntimeInfo,
 };
-pub use cache::Cache;
+pub use cache::{Cache, CleanReport};
 pub use compile_cache::{CacheOutcome, wasmtime_version};
 pub use error::{Error, ExecError, ExecFailure, PythonError, PythonErrorKind, SandboxError};
 pub use extraction::{ExtractError, Mask, Node, PlacedMask, Point, Region, RegionTool, RgbaImage};
@@ -81,7 +81,9 @@ pub use python::{Execution, Usage};
 pub use runtime::Runtime;
 pub use sandbox::{Mount, PACKAGES_GUEST_PATH, STDLIB_GUEST_PATH, VENDOR_GUEST_PATH};
 pub use session::{SESSION_GUEST_PATH, Session, SessionOptions};
-pub use validation::{ClassUpdate, FixedDocument, Resolution, ValidateError, ValidationIssue, document_text};
+pub use validation::{
+    ClassUpdate, DEFAULT_MAX_DOCUMENT, FixedDocument, Resolution, ValidateError, ValidationIssue, document_text,
+};
 
 /// The exact upstream artifacts and tool versions mung-runtime is built
 /// from: the one source for cache keys, `--version`, tests and the bench.

@@ -6,7 +6,7 @@
 //! go back to the pool after a call that finished normally.
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::bindings;
 use crate::builder::Isolation;
@@ -33,6 +33,11 @@ pub(crate) struct Pool {
     pub(crate) slots: std::sync::Arc<Slots>,
     pub(crate) idle: Mutex<Vec<Worker>>,
     pub(crate) max_instances: u32,
+    /// How long a call waits for a free slot before it fails.
+    pub(crate) acquire_timeout: Duration,
+    /// The cache entries the instances mount, marked in use (`cache clean`
+    /// skips them) for as long as the pool lives.
+    pub(crate) _cache_holds: Vec<std::sync::Arc<mung_runtime_python_wasm::FileLock>>,
     /// Drives wasmtime's async calls; `Option` only so that `Drop` can shut
     /// it down without blocking (it may be dropped from async code).
     pub(crate) tokio: Option<tokio::runtime::Runtime>,
@@ -58,18 +63,27 @@ impl Pool {
         self.idle.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(crate) fn acquire_slot(&self) -> SlotPermit {
+    /// A free slot, waiting at most [`Pool::acquire_timeout`]: slots held by
+    /// live sessions are only given back when those end, possibly never (a
+    /// session kept by the very thread that waits).
+    pub(crate) fn acquire_slot(&self) -> Result<SlotPermit, Error> {
+        let start = Instant::now();
         loop {
             if let Some(permit) = self.slots.try_acquire() {
-                return permit;
+                return Ok(permit);
             }
             // Every slot is taken: give up a warm instance if there is one.
             if let Some(worker) = self.idle().pop() {
                 drop(worker);
                 continue;
             }
-            if let Some(permit) = self.slots.acquire_timeout(Duration::from_millis(200)) {
-                return permit;
+            let left = self.acquire_timeout.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return Err(Error::AllInstancesBusy { max_instances: self.max_instances, waited: start.elapsed() });
+            }
+            // Wake up now and then: a warm instance may have come back idle.
+            if let Some(permit) = self.slots.acquire_timeout(left.min(Duration::from_millis(200))) {
+                return Ok(permit);
             }
         }
     }
@@ -81,7 +95,7 @@ impl Pool {
 
     /// [`Self::new_worker`] with other mounts and caps (a session's).
     pub(crate) fn new_worker_in(&self, layout: &Layout, memory_limit: u64, write_quota: u64) -> Result<Worker, Error> {
-        let slot = self.acquire_slot();
+        let slot = self.acquire_slot()?;
         let state = State::new(
             layout,
             memory_limit,

@@ -18,6 +18,19 @@ use crate::session::{Session, SessionOptions};
 /// beside their types: validation in [`ValidationIssue`](crate::ValidationIssue)'s
 /// module, the mask tools beside [`Mask`](crate::Mask).
 ///
+/// # Blocking
+///
+/// Every call blocks the calling thread until the guest answers or the
+/// call's deadline passes (the runtime drives wasmtime on its own async
+/// runtime). Do not call it from a task of an async executor: it would stall
+/// that executor's thread, and under tokio it panics ("Cannot start a runtime
+/// from within a runtime"). From async code, move the call to a blocking
+/// thread, e.g. `tokio::task::spawn_blocking(move || runtime.validate(&xml))`.
+/// A call that needs a new instance while all
+/// [`max_instances`](crate::RuntimeBuilder::max_instances) are alive waits
+/// for one at most [`acquire_timeout`](crate::RuntimeBuilder::acquire_timeout),
+/// then fails with [`Error::AllInstancesBusy`].
+///
 /// ```no_run
 /// let runtime = mung_runtime::Runtime::builder().build()?;
 /// let value = runtime.execute("1 + 1", &serde_json::json!({}))?.value;

@@ -85,11 +85,14 @@ impl SessionOptions {
 /// [`execute`](Session::execute) sees the names defined by the earlier ones,
 /// until [`reset`](Session::reset).
 ///
-/// The instance is created on first use and holds one of the runtime's
-/// [instances](crate::RuntimeBuilder::max_instances) until the session is
-/// dropped. If the sandbox stops a call (deadline, memory, trap,
-/// `os._exit`), the instance is discarded with its state and the next call
-/// starts a new one; the files directory is kept.
+/// The instance is created on first use. If the sandbox stops a call
+/// (deadline, memory, trap, `os._exit`), the instance is discarded with its
+/// state and the next call starts a new one; the files directory is kept.
+///
+/// A live session holds one of the runtime's
+/// [`max_instances`](crate::RuntimeBuilder::max_instances) until it is
+/// dropped. Its calls block the calling thread, like those of
+/// [`Runtime`](crate::Runtime#blocking): keep them off async executors.
 pub struct Session {
     pool: Arc<Pool>,
     worker: Option<Worker>,

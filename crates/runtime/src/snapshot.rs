@@ -2,6 +2,16 @@
 //! after numpy, scipy.ndimage, lxml, PIL, `mung` and `mstudio` were imported
 //! and the glue's prelude was loaded.
 //!
+//! It starts from the wheel's plain reactor (`python.wasm`), not from its
+//! pre-initialised `python-snapshot.wasm`: CPython draws its hash secret
+//! (`PYTHONHASHSEED` unset, so from WASI's random source) while it
+//! initialises, and the wheel's snapshot froze a published one (zero). Ours
+//! is drawn when the snapshot is built, so no two machines (no two cache
+//! directories) share it, and `sys.flags.hash_randomization` is 1. The secret
+//! cannot change after that (every dictionary in the snapshot holds hashes
+//! made with it); a secret per instance needs the plain interpreter
+//! ([`HashSeed::PerInstance`](crate::HashSeed::PerInstance)).
+//!
 //! Why the core module and not the component: wasmtime-wizer 48's core API
 //! is proven on this guest (exception handling included), and snapshotting
 //! before wrapping keeps the result an ordinary input to the same wrap and
@@ -160,7 +170,7 @@ pub(crate) fn ensure(
     layout: &Layout,
 ) -> Result<CoreModule, Error> {
     let layout = &layout.fixed();
-    let key = snapshot_key(upstream, packages, layout);
+    let key = snapshot_key(packages, layout);
     let path = cache.root().join("snapshots").join(format!("{}.wasm", &key[..32]));
     let core = CoreModule { path: path.clone(), sha256: key.clone() };
     if path.exists() {
@@ -180,11 +190,11 @@ pub(crate) fn ensure(
     Ok(core)
 }
 
-fn snapshot_key(upstream: &Upstream, packages: &PackagesDir, layout: &Layout) -> String {
+fn snapshot_key(packages: &PackagesDir, layout: &Layout) -> String {
     let paths = layout.guest_paths().join("\n");
     let toolchain = mung_runtime_python_wasm::pins::toolchain();
     let parts = [
-        upstream.interpreter.module_sha256(),
+        mung_runtime_python_wasm::pins::PLAIN_MODULE_SHA256,
         packages.hash(),
         mung_runtime_python_wasm::pins::MUNG_SDIST_SHA256,
         PRELUDE,
@@ -195,6 +205,8 @@ fn snapshot_key(upstream: &Upstream, packages: &PackagesDir, layout: &Layout) ->
         &paths,
         &toolchain,
         "data segments merged",
+        INITIALIZE,
+        "hash secret drawn at build",
     ];
     crate::artifacts::cache_key(&parts.map(str::as_bytes))
 }
@@ -213,17 +225,17 @@ fn build(cache: &CacheDir, upstream: &Upstream, layout: &Layout) -> Result<Vec<u
         let what = what.to_string();
         move |e: wasmtime::Error| Error::Snapshot(format!("{what}: {e:#}"))
     };
-    let base_path = upstream.interpreter.module_path();
+    let base_path = upstream.interpreter.plain_module(cache)?;
     let base = std::fs::read(&base_path).map_err(Error::io(format!("reading {}", base_path.display())))?;
     let base = mung_runtime_python_wasm::exports::export_named_function(&base, RESET_PREOPENS, RESET_PREOPENS)
         .map_err(|e| Error::Snapshot(format!("exporting {RESET_PREOPENS}: {e:#}")))?;
-    let wizer = Wizer::new();
+    let wizer = plain_reactor_wizer();
     let (cx, instrumented) = wizer.instrument(&base).map_err(snap_err("instrumenting the module"))?;
 
     let mut config = engine::base_config(false);
     config.epoch_interruption(false);
     let engine = Engine::new(&config).map_err(Error::wasmtime("configuring wasmtime"))?;
-    let module = load_instrumented(cache, &engine, &instrumented, upstream)?;
+    let module = load_instrumented(cache, &engine, &instrumented)?;
     drop(instrumented);
 
     let stdout = Capture::new(1 << 20, None);
@@ -234,6 +246,7 @@ fn build(cache: &CacheDir, upstream: &Upstream, layout: &Layout) -> Result<Vec<u
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s| &mut s.wasi).map_err(snap_err("linking WASI"))?;
     linker.func_wrap("host", "call", host_call).map_err(snap_err("linking host.call"))?;
     let instance = linker.instantiate(&mut store, &module).map_err(snap_err("instantiating"))?;
+    initialize_reactor(&mut store, &instance).map_err(snap_err("initialising the reactor"))?;
 
     store.data_mut().input = Some(PRELUDE.as_bytes().to_vec());
     let reply = run_turn(&mut store, &instance, BOOT).map_err(snap_err("loading the prelude"))?;
@@ -280,35 +293,51 @@ fn build(cache: &CacheDir, upstream: &Upstream, layout: &Layout) -> Result<Vec<u
 
 /// The instrumented module, compiled once and cached (it only depends on the
 /// base module).
-fn load_instrumented(
-    cache: &CacheDir,
-    engine: &Engine,
-    instrumented: &[u8],
-    upstream: &Upstream,
-) -> Result<Module, Error> {
+fn load_instrumented(cache: &CacheDir, engine: &Engine, instrumented: &[u8]) -> Result<Module, Error> {
     let key = crate::compile_cache::compiled_key(
         engine,
         &format!(
             "instrumented {} + export {RESET_PREOPENS}, wizer {}",
-            upstream.interpreter.module_sha256(),
+            mung_runtime_python_wasm::pins::PLAIN_MODULE_SHA256,
             mung_runtime_python_wasm::pins::WIZER_VERSION
         ),
     );
     let path: PathBuf = cache.root().join("compiled").join(format!("instrumented-{}.cwasm", &key[..32]));
     let _lock = cache.lock(&format!("compile-{}", &key[..16]))?;
-    if path.exists() {
-        // SAFETY: written by `precompile_module` of this wasmtime into our
-        // own cache; wasmtime checks version and settings in the header.
-        if let Ok(module) = unsafe { Module::deserialize_file(engine, &path) } {
-            return Ok(module);
-        }
+    // SAFETY: written by `precompile_module` of this wasmtime into our own
+    // cache; wasmtime checks version and settings in the header.
+    let load = |path: &std::path::Path| {
+        unsafe { Module::deserialize_file(engine, path) }.map_err(Error::wasmtime("loading the instrumented module"))
+    };
+    if let Some(module) = crate::compile_cache::load_cached(&path, load)? {
+        return Ok(module);
     }
     tracing::info!("compiling the instrumented interpreter (once per machine; about a minute)");
     let compiled =
         engine.precompile_module(instrumented).map_err(Error::wasmtime("compiling the instrumented module"))?;
-    write_atomic(&path, &compiled)?;
-    // SAFETY: as above.
-    unsafe { Module::deserialize_file(engine, &path) }.map_err(Error::wasmtime("loading the instrumented module"))
+    crate::compile_cache::store(&path, &compiled)?;
+    load(&path)
+}
+
+/// The plain reactor's own initialisation export, called once before the
+/// first turn; wizer leaves it out of the snapshot (instances made from the
+/// snapshot must not run it again).
+const INITIALIZE: &str = "_initialize";
+
+/// The plain reactor also exports `wizer.initialize` (its makers' own
+/// snapshot step, not used here): wizer removes the export it is told is
+/// the initialiser, so that the snapshot does not offer to run it again.
+fn plain_reactor_wizer() -> Wizer {
+    let mut wizer = Wizer::new();
+    wizer.init_func("wizer.initialize");
+    wizer
+}
+
+/// Runs the reactor's C constructors (`_initialize`); CPython itself starts
+/// in the first turn, drawing its hash secret from WASI's random source.
+fn initialize_reactor(store: &mut Store<Init>, instance: &Instance) -> wasmtime::Result<()> {
+    let init: TypedFunc<(), ()> = instance.get_typed_func(&mut *store, INITIALIZE)?;
+    init.call(&mut *store, ())
 }
 
 /// Runs one turn of `source` and returns the frame it posted.

@@ -105,6 +105,18 @@ impl ValidateError {
     }
 }
 
+/// The largest MuNG document to accept by default, in bytes (24 MiB): what
+/// `mung-runtime validate --max-size` and the HTTP server's document limit
+/// start from. Memory, not size, is what limits validation: measured with
+/// documents made of real MuNG nodes (copies of a MUSCIMA++ page, ~170
+/// bytes a node), 175,000 nodes (30 MB, 380,000 issues) validate within
+/// [`DEFAULT_MEMORY_LIMIT`](crate::DEFAULT_MEMORY_LIMIT) and 200,000 nodes
+/// (34 MB) do not; this default leaves a margin below that. Real pages are
+/// under 1 MB. Past the memory cap a document gets
+/// [`ValidateError::InvalidInput`] ("not enough memory in the sandbox"),
+/// never a crash: raise both limits together for larger ones.
+pub const DEFAULT_MAX_DOCUMENT: u64 = 24 << 20;
+
 /// A document's bytes as text: MuNG documents are UTF-8, and anything else
 /// (a binary file, say) is [`ValidateError::InvalidInput`].
 pub fn document_text(bytes: &[u8]) -> Result<&str, ValidateError> {

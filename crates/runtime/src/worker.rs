@@ -40,6 +40,11 @@ impl Worker {
     ) -> Result<Worker, Error> {
         let mut store = Store::new(pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
+        // What one call may copy out of the guest (its result): wasmtime's
+        // default of 128 MiB refused the issues of a large document. The
+        // guest's memory cap bounds such a result already.
+        let memory_limit = store.data().limiter.memory_limit;
+        store.set_hostcall_fuel(usize::try_from(memory_limit).unwrap_or(usize::MAX));
         // Yield to the executor at every epoch tick: that is when the
         // call's deadline (a tokio timeout) gets a chance to fire.
         store.epoch_deadline_async_yield_and_update(1);

@@ -22,6 +22,7 @@ import re
 import numpy as np
 
 from mstudio.errors import InvalidInput
+from mstudio.mungxml import parse_id
 
 try:  # a subclass of InvalidInput for unreadable documents, where available
     from mstudio.errors import InvalidDocument
@@ -338,7 +339,7 @@ def _node_id(el):
     ids = el.findall("Id")
     text = ids[0].text if ids else None
     try:
-        return int(float(text.strip()))
+        return parse_id(text.strip())
     except (AttributeError, ValueError, OverflowError):
         raise _doc_error(f"a <{el.tag}> element has no valid <Id> (got {text!r})",
                          line=el.sourceline)
@@ -411,6 +412,8 @@ def add_node(xml: str | bytes, class_name: str, top: int, left: int, mask: np.nd
     if root.tag == tag:
         raise _doc_error(f"the root element is a single <{tag}>; nothing to append to")
     new_id = max(_node_id(el) for el in existing) + 1 if existing else 0
+    if new_id > 2 ** 63 - 1:
+        raise _doc_error("the largest id is already 2**63 - 1; no id is left for a new node")
 
     sroot = _scan(text)
     nodes = [el for el in _iter_elements(sroot) if el.name == tag]

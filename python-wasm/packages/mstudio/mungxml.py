@@ -10,7 +10,8 @@ spec, §1):
 * node elements are all ``Node`` elements at any depth, in document order, if the
   document has at least one (root included); otherwise all ``CropObject`` elements
   (MUSCIMA++ 1.0);
-* each field is the first direct child of its name; ``Id`` is ``int(float(text))``,
+* each field is the first direct child of its name; ``Id`` is ``int(float(text))``
+  (but see :func:`parse_id`),
   ``Top``/``Left``/``Width``/``Height`` are ``int(text)``; ``Outlinks``/``Inlinks`` are
   split on single spaces and every token must be an int; ``Data``/``DataItem`` typed as in
   ``mung.io``;
@@ -34,6 +35,10 @@ Decisions that deviate from mung/MuNG Studio (documented for the product):
   node that has a mask (mung fails on it too).
 * A mask is never decoded into more than ``MAX_DECODED_PIXELS`` pixels (an error instead
   of a MemoryError); masks that are only checked are never materialised.
+* **Ids beyond 2**53.** mung reads ``Id`` as ``int(float(text))``, which rounds large ids
+  (``9007199254740993`` becomes ``...992``) and can merge two nodes into one id. An
+  integer literal is read exactly instead (the same value wherever mung's is exact); a
+  non-integer literal (``1e17``, ``3.0``) whose value is 2**53 or more is an error.
 * A ``str`` document is parsed as the text it is: an ``encoding=`` in its XML declaration
   is ignored (as lxml cannot apply it to already-decoded text).
 """
@@ -49,6 +54,27 @@ if TYPE_CHECKING:
 
 _I64_MIN = -(2 ** 63)
 _I64_MAX = 2 ** 63 - 1
+_EXACT_IN_FLOAT = 2 ** 53
+
+
+class InexactId(ValueError):
+    """An ``Id`` that only a rounding float conversion could read."""
+
+
+def parse_id(text):
+    """An ``Id`` text as an int: exactly for an integer literal (``int(text)``), else as
+    mung reads it (``int(float(text))``, so ``3.0`` and ``3.7`` are 3) as long as that is
+    exact. Raises ``InexactId`` for a non-integer literal of magnitude 2**53 or more,
+    ``ValueError``/``OverflowError``/``TypeError`` for text that is not a number."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    value = float(text)
+    if abs(value) >= _EXACT_IN_FLOAT:
+        raise InexactId(f"Id {_short(text)} is not an integer literal and is too large to "
+                        "read exactly (write it as a plain integer)")
+    return int(value)
 
 __all__ = ["parse_xml", "read_mung", "MungDocument", "decode_rle", "decode_bitmap",
            "RLE", "BITMAP"]
@@ -329,7 +355,9 @@ def _explain_node(rec, i, line):
             f"node element #{i + 1} has {'no' if r_id is _ABSENT else 'an empty'} <Id>",
             line=line)
     try:
-        nid = int(float(r_id))
+        nid = parse_id(r_id)
+    except InexactId as exc:
+        raise InvalidDocument(f"node element #{i + 1}: {exc}", line=line)
     except (ValueError, OverflowError):
         raise InvalidDocument(f"node element #{i + 1}: Id is not a number: {_short(r_id)!r}",
                               line=line)
@@ -537,7 +565,7 @@ def read_mung(xml: str | bytes | bytearray | memoryview,
     for i, rec in enumerate(records):
         r_id, cls, r_top, r_left, r_width, r_height, mtext, r_out, r_in, data_el = rec
         try:
-            nid = int(float(r_id))
+            nid = parse_id(r_id)
             top = int(r_top)
             left = int(r_left)
             width = int(r_width)

@@ -204,7 +204,7 @@ def _line_flags(masks, axis):
     """For each 2-D 0/1 mask: is it a single-pixel line? ``axis`` 1 sums each row (the
     vector has one entry per row), 0 each column. Flag when ``k / n >= 0.8`` (float64),
     ``k`` = entries equal to 1, ``n`` = vector length; ``n == 0`` never flags.
-    Vectorised over all masks with one ``np.add.reduceat``."""
+    Vectorised with one ``np.add.reduceat`` per batch of masks."""
     import numpy as np
     if axis == 0:
         # few, large masks (staff lines): numpy's own column sums are fastest
@@ -217,7 +217,27 @@ def _line_flags(masks, axis):
             k = int(np.count_nonzero(m.sum(axis=0, dtype=np.int64) == 1))
             flags.append(k / w >= 0.8)
         return flags
-    # many, small masks (stems, barlines): row sums of all of them in one reduceat
+    # many, small masks (stems, barlines): row sums of a batch of them in one reduceat;
+    # batches are bounded because reduceat with an int64 total copies its input to int64
+    # (8 bytes a pixel: 460 MiB for the 60 million pixels of 200,000 small nodes)
+    flags = []
+    start = 0
+    while start < len(masks):
+        end, pixels = start + 1, masks[start].size
+        while end < len(masks) and pixels + masks[end].size <= _LINE_BATCH_PIXELS:
+            pixels += masks[end].size
+            end += 1
+        flags.extend(_row_line_flags(masks[start:end]))
+        start = end
+    return flags
+
+
+_LINE_BATCH_PIXELS = 1 << 22
+
+
+def _row_line_flags(masks):
+    """``_line_flags`` with ``axis`` 1 for one batch of masks."""
+    import numpy as np
     flags = [False] * len(masks)
     parts = []
     seg_len = []            # n: number of sums (rows) per mask
