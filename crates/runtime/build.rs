@@ -24,7 +24,7 @@ const NO_RUSTUP_ENV: &str = "MUNG_RUNTIME_NO_RUSTUP";
 /// packaged crate does not hold them): the WIT package (`bindings.rs`), the
 /// guest crates (built here; the glue's Python half is embedded by
 /// `snapshot.rs`) and the Python tree (embedded here).
-const REPOSITORY_INPUTS: [&str; 4] = ["wit", "guest-wit", "guest-http", "python-wasm/packages"];
+const REPOSITORY_INPUTS: [&str; 5] = ["wit", "guest-wit", "guest-http", "crates/wire", "python-wasm/packages"];
 
 fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
@@ -65,6 +65,10 @@ fn build_guest(root: &Path, out: &Path, dir: &str, lib: &str, prebuilt_env: &str
         println!("cargo:rerun-if-changed={}", crate_dir.join(p).display());
     }
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
+    // The HTTP contract, a path dependency of guest-http.
+    for p in ["crates/wire/src", "crates/wire/Cargo.toml"] {
+        println!("cargo:rerun-if-changed={}", root.join(p).display());
+    }
 
     println!("cargo:rerun-if-env-changed={prebuilt_env}");
     println!("cargo:rerun-if-env-changed={NO_RUSTUP_ENV}");

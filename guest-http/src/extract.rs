@@ -6,11 +6,12 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
+use mung_runtime_wire::{headers, media};
 use serde_json::json;
 
 use crate::http::{Request, Response};
 use crate::mung::runtime::extraction::{self as wit, Mask, Point};
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemType, Problems as _};
 
 /// The bound on decoded images, in bytes as RGBA (the native default: the
 /// sandbox's default memory cap).
@@ -296,14 +297,18 @@ fn to_png(mask: &Mask) -> Vec<u8> {
     png
 }
 
-/// A mask as PNG (placement in `X-Mung-Left`/`X-Mung-Top`) or JSON.
+/// A mask as PNG (placement and size in the `X-Mung-*` headers) or JSON.
 fn mask_response(json: bool, left: i32, top: i32, mask: &Mask) -> Response {
     if json {
         // Serialised as the struct (field order), as the native `Json(MaskJson)`.
         let body = serde_json::to_vec(&MaskJson::new(left, top, mask)).expect("a mask serialises");
         return Response::new(200, "application/json", body);
     }
-    Response::new(200, "image/png", to_png(mask)).header("x-mung-left", left).header("x-mung-top", top)
+    Response::new(200, media::PNG, to_png(mask))
+        .header(headers::LEFT, left)
+        .header(headers::TOP, top)
+        .header(headers::WIDTH, mask.width)
+        .header(headers::HEIGHT, mask.height)
 }
 
 #[derive(Deserialize)]
@@ -333,7 +338,7 @@ fn region_tool(request: &Request, tool: Tool) -> Result<Response, Problem> {
         (request.body.clone(), None, None)
     } else {
         let body: RegionRequestJson = json_body(request).map_err(|p| {
-            if p.status == 415 {
+            if p.kind == ProblemType::UNSUPPORTED_MEDIA_TYPE {
                 Problem::unsupported_media_type(
                     "send multipart/form-data (image, region, polygon), application/json, or the image itself",
                 )

@@ -3,7 +3,7 @@
 use wasip2::http::types::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
 use wasip2::io::streams::StreamError;
 
-use crate::problem::Problem;
+use crate::problem::{Problem, Problems as _};
 
 /// The largest request body, as the native server's default `--max-body`.
 pub(crate) const MAX_BODY: usize = 64 << 20;

@@ -14,6 +14,8 @@ mod http;
 mod problem;
 mod routes;
 
+use problem::Problems as _;
+
 wit_bindgen::generate!({
     path: ["../wit", "wit"],
     world: "mung:http/http@0.1.0",

@@ -4,10 +4,12 @@
 use serde::Serialize;
 use serde_json::json;
 
+use mung_runtime_wire::headers;
+
 use crate::extract;
 use crate::http::{Request, Response};
 use crate::mung::runtime::validation::{self, Operation};
-use crate::problem::Problem;
+use crate::problem::{Problem, Problems as _};
 
 /// Answers one request.
 pub(crate) fn route(request: &Request) -> Response {
@@ -46,12 +48,10 @@ fn xml_body(request: &Request) -> Result<&str, Problem> {
         return Err(Problem::bad_request("the request body is empty; send a MuNG XML document"));
     }
     std::str::from_utf8(&request.body).map_err(|e| {
-        Problem::new(
-            422,
-            "invalid-document",
-            "Unreadable MuNG document",
-            format!("not UTF-8 text (a binary file?): invalid byte at offset {}", e.valid_up_to()),
-        )
+        Problem::invalid_document(format!(
+            "not UTF-8 text (a binary file?): invalid byte at offset {}",
+            e.valid_up_to()
+        ))
     })
 }
 
@@ -105,5 +105,5 @@ fn validate(request: &Request) -> Result<Response, Problem> {
 fn fix(request: &Request) -> Result<Response, Problem> {
     let xml = xml_body(request)?;
     let fixed = validation::fix(xml)?;
-    Ok(Response::new(200, "application/xml", fixed.mung_xml.into_bytes()).header("x-mung-renamed", fixed.renamed))
+    Ok(Response::new(200, "application/xml", fixed.mung_xml.into_bytes()).header(headers::RENAMED, fixed.renamed))
 }

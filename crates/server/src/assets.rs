@@ -3,8 +3,9 @@
 //! entry; it imports the others by relative path under `/assets/`).
 
 use axum::extract::Path;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
+use mung_runtime_wire::ProblemType;
 
 use crate::problem::Problem;
 
@@ -32,8 +33,7 @@ pub(crate) async fn index() -> Html<&'static str> {
 
 pub(crate) async fn asset(Path(file): Path<String>) -> Response {
     let Some(&(_, body, media)) = ASSETS.iter().find(|(name, ..)| *name == file) else {
-        return Problem::new(StatusCode::NOT_FOUND, "not-found", "No such file", format!("no asset {file:?}"))
-            .into_response();
+        return Problem::new(ProblemType::NOT_FOUND, format!("no asset {file:?}")).into_response();
     };
     ([(header::CONTENT_TYPE, media), (header::CACHE_CONTROL, "no-cache")], body).into_response()
 }

@@ -2,12 +2,13 @@
 //! `Host` header so that a page on another site cannot reach a server on
 //! loopback by DNS rebinding.
 
+use mung_runtime_wire::ProblemType;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
@@ -102,8 +103,7 @@ fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
 
 /// 401 with the challenge of RFC 6750.
 fn unauthorized(detail: &str, invalid: bool) -> Response {
-    let mut response =
-        Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required", detail).into_response();
+    let mut response = Problem::new(ProblemType::UNAUTHORIZED, detail).into_response();
     let challenge = if invalid {
         r#"Bearer realm="mung-runtime", error="invalid_token""#
     } else {
@@ -161,9 +161,7 @@ pub(crate) async fn check_host(State(state): State<Arc<AppState>>, request: Requ
     match host {
         Some(host) if host_allowed(host, &state.config.public_hosts) => next.run(request).await,
         Some(host) => Problem::new(
-            StatusCode::MISDIRECTED_REQUEST,
-            "unknown-host",
-            "Unknown host name",
+            ProblemType::UNKNOWN_HOST,
             format!(
                 "this server does not answer to the name {host:?}; start it with `--public-host NAME` for every \
                  name clients use (IP addresses and localhost are always accepted)"

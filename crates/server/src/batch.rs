@@ -10,13 +10,14 @@
 //! the whole batch is bounded by `--max-batch-expanded` bytes of documents
 //! and a deadline; past either, one error line ends the stream.
 
+use mung_runtime_wire::ProblemType;
 use std::io::Read;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -111,15 +112,12 @@ pub(crate) async fn validate_batch(State(state): State<Arc<AppState>>, request: 
 }
 
 /// The media type of the batch's answer.
-pub(crate) const NDJSON: &str = "application/x-ndjson";
+pub(crate) use mung_runtime_wire::media::NDJSON;
 
 /// Opens the spooled zip, refusing archives that zip tools read differently
 /// from us or that decompress one stream many times (422).
 fn open_zip(file: std::fs::File) -> Result<zip::ZipArchive<std::fs::File>, Problem> {
-    let unusable = |detail: String| {
-        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unusable-archive", "Unusable archive", detail.clone())
-            .with("message", detail)
-    };
+    let unusable = |detail: String| Problem::new(ProblemType::UNUSABLE_ARCHIVE, detail.clone()).with("message", detail);
     let mut archive =
         zip::ZipArchive::new(file).map_err(|e| unusable(format!("the body is not a readable zip archive: {e}")))?;
     if archive.metadata().has_duplicate_names() {

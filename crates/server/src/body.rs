@@ -12,7 +12,7 @@ use crate::problem::Problem;
 
 /// Raw pixels, as `ImageData.data` holds them: `width × height × 4` bytes,
 /// row-major RGBA, the size in `X-Mung-Width`/`X-Mung-Height` or the query.
-pub const RGBA: &str = "application/vnd.mung.rgba";
+pub use mung_runtime_wire::media::RGBA;
 
 /// The media type of the request, lower-cased, without parameters.
 pub(crate) fn media_type(headers: &HeaderMap) -> String {

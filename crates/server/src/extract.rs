@@ -5,6 +5,7 @@
 //! [`crate::admission`]) and does its parsing, decoding, call and encoding
 //! on a blocking thread.
 
+use mung_runtime_wire::{headers as wire_headers, media};
 use std::sync::Arc;
 
 use axum::Json;
@@ -172,20 +173,20 @@ impl MaskForm {
     }
 }
 
-/// A mask as PNG or raw RGBA (placement in `X-Mung-Left`/`X-Mung-Top`), or JSON.
+/// A mask as PNG or raw RGBA (placement and size in the `X-Mung-*` headers), or JSON.
 fn mask_response(form: MaskForm, left: i32, top: i32, mask: &Mask) -> Response {
     let (body, media) = match form {
         MaskForm::Json => return Json(MaskJson::new(left, top, mask)).into_response(),
-        MaskForm::Png => (mask.to_png(), "image/png"),
+        MaskForm::Png => (mask.to_png(), media::PNG),
         MaskForm::Rgba => (mask_rgba(mask), RGBA),
     };
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
-    headers.insert("x-mung-left", HeaderValue::from(left));
-    headers.insert("x-mung-top", HeaderValue::from(top));
-    headers.insert("x-mung-width", HeaderValue::from(mask.width));
-    headers.insert("x-mung-height", HeaderValue::from(mask.height));
+    headers.insert(wire_headers::LEFT, HeaderValue::from(left));
+    headers.insert(wire_headers::TOP, HeaderValue::from(top));
+    headers.insert(wire_headers::WIDTH, HeaderValue::from(mask.width));
+    headers.insert(wire_headers::HEIGHT, HeaderValue::from(mask.height));
     response
 }
 

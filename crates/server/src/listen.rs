@@ -160,9 +160,7 @@ fn overflow_answer(state: &AppState, path: &str) -> Response {
         "/readyz" => crate::routes::readiness(state),
         _ => {
             let mut p = Problem::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "too-many-connections",
-                "Too many connections",
+                mung_runtime_wire::ProblemType::TOO_MANY_CONNECTIONS,
                 "the server has as many open connections as it allows (see `serve --max-connections`); retry later",
             );
             p.retry_after = Some(1);

@@ -1,6 +1,7 @@
 //! What every request goes through: refusal while shutting down, metrics,
 //! and turning any non-problem error body into problem+json.
 
+use mung_runtime_wire::ProblemType;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -51,23 +52,20 @@ async fn as_problem(response: Response) -> Response {
         Err(_) => String::new(),
     };
     let reason = status.canonical_reason().unwrap_or("Error");
-    let (slug, title, detail) = match status {
+    let (kind, detail) = match status {
         StatusCode::PAYLOAD_TOO_LARGE => (
-            "too-large",
-            "Request body too large",
+            ProblemType::TOO_LARGE,
             "the request body is larger than the server's limit (see `serve --max-body`)".to_string(),
         ),
-        StatusCode::GATEWAY_TIMEOUT => {
-            ("deadline", "Deadline exceeded", "the request took longer than its deadline".into())
-        }
-        StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed", "see GET /openapi.json".into()),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", "Unsupported media type", text),
-        s if s.is_client_error() => {
-            ("bad-request", "Malformed request", if text.is_empty() { reason.into() } else { text })
-        }
-        _ => ("internal", "Internal error", if text.is_empty() { reason.into() } else { text }),
+        StatusCode::GATEWAY_TIMEOUT => (ProblemType::DEADLINE, "the request took longer than its deadline".into()),
+        StatusCode::METHOD_NOT_ALLOWED => (ProblemType::METHOD_NOT_ALLOWED, "see GET /openapi.json".into()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (ProblemType::UNSUPPORTED_MEDIA_TYPE, text),
+        s if s.is_client_error() => (ProblemType::BAD_REQUEST, if text.is_empty() { reason.into() } else { text }),
+        _ => (ProblemType::INTERNAL, if text.is_empty() { reason.into() } else { text }),
     };
-    let mut response = Problem::new(status, slug, title, detail).into_response();
+    let mut problem = Problem::new(kind, detail);
+    problem.status = status;
+    let mut response = problem.into_response();
     if let Some(v) = retry_after {
         response.headers_mut().insert(header::RETRY_AFTER, v);
     }

@@ -5,22 +5,19 @@ use axum::response::{IntoResponse, Response};
 use mung_runtime::{ExecError, ExecFailure, ExtractError, SandboxError, ValidateError};
 use serde_json::{Map, Value, json};
 
+pub use mung_runtime_wire::ProblemType;
 /// The media type of every error body.
-pub const PROBLEM_JSON: &str = "application/problem+json";
+pub use mung_runtime_wire::media::PROBLEM_JSON;
 
-/// Where the problem types are described (`type` is this plus a slug).
-const TYPE_BASE: &str = "https://mung-runtime.dev/problems/";
-
-/// One problem: status, a slug naming its type, a title shared by all
-/// problems of the type, and a detail about this occurrence.
+/// One problem: its type (slug, title, status; the catalogue is in
+/// `mung-runtime-wire`), a detail about this occurrence and extension members.
 #[derive(Debug, Clone)]
 pub struct Problem {
-    /// The HTTP status.
+    /// The HTTP status: the type's, unless an answer of another status is
+    /// reported as a problem of a close type (e.g. a 411 as `bad-request`).
     pub status: StatusCode,
-    /// The problem type's slug, e.g. `invalid-document`.
-    pub slug: &'static str,
-    /// A short summary of the type.
-    pub title: &'static str,
+    /// The problem type.
+    pub kind: ProblemType,
     /// What happened this time.
     pub detail: String,
     /// Extension members (e.g. the Python error's fields).
@@ -36,38 +33,51 @@ pub struct Problem {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SandboxStop(pub &'static str);
 
+impl From<mung_runtime_wire::Problem> for Problem {
+    fn from(p: mung_runtime_wire::Problem) -> Problem {
+        let mut problem = Problem::new(p.kind, p.detail);
+        problem.extensions = p.extensions;
+        problem
+    }
+}
+
 impl Problem {
-    /// A problem without extensions.
-    pub fn new(status: StatusCode, slug: &'static str, title: &'static str, detail: impl Into<String>) -> Problem {
-        Problem { status, slug, title, detail: detail.into(), extensions: Map::new(), retry_after: None, sandbox: None }
+    /// A problem of this type without extensions.
+    pub fn new(kind: ProblemType, detail: impl Into<String>) -> Problem {
+        Problem {
+            status: StatusCode::from_u16(kind.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            kind,
+            detail: detail.into(),
+            extensions: Map::new(),
+            retry_after: None,
+            sandbox: None,
+        }
     }
 
     /// 400: the request is malformed.
     pub fn bad_request(detail: impl Into<String>) -> Problem {
-        Problem::new(StatusCode::BAD_REQUEST, "bad-request", "Malformed request", detail)
+        Problem::new(ProblemType::BAD_REQUEST, detail)
     }
 
     /// 500: a bug or a failure of the host itself; the server goes on.
     pub fn internal(detail: impl Into<String>) -> Problem {
-        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", detail)
+        Problem::new(ProblemType::INTERNAL, detail)
     }
 
     /// 415: the body's media type is not accepted here.
     pub fn unsupported_media_type(detail: impl Into<String>) -> Problem {
-        Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type", detail)
+        Problem::new(ProblemType::UNSUPPORTED_MEDIA_TYPE, detail)
     }
 
     /// 413: the request body is larger than a limit.
     pub fn too_large(detail: impl Into<String>) -> Problem {
-        Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request body too large", detail)
+        Problem::new(ProblemType::TOO_LARGE, detail)
     }
 
     /// 408: the client stopped sending its body.
     pub fn stalled(limit: std::time::Duration) -> Problem {
         Problem::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "body-stalled",
-            "Request body stalled",
+            ProblemType::BODY_STALLED,
             format!("no part of the request body arrived for {limit:?} (see `serve --idle-timeout`)"),
         )
     }
@@ -75,9 +85,7 @@ impl Problem {
     /// 503: every instance is busy and the queue is full.
     pub fn overloaded(retry_after: u32) -> Problem {
         let mut p = Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "overloaded",
-            "Server busy",
+            ProblemType::OVERLOADED,
             "every sandbox is busy and the queue is full; retry after the given delay",
         );
         p.retry_after = Some(retry_after);
@@ -86,12 +94,7 @@ impl Problem {
 
     /// 503: the server is shutting down.
     pub fn shutting_down() -> Problem {
-        let mut p = Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shutting-down",
-            "Server shutting down",
-            "the server is shutting down and takes no new requests",
-        );
+        let mut p = Problem::new(ProblemType::SHUTTING_DOWN, "the server is shutting down and takes no new requests");
         p.retry_after = Some(1);
         p
     }
@@ -104,28 +107,23 @@ impl Problem {
 
     /// The JSON body.
     pub fn body(&self) -> Value {
-        let mut body = json!({
-            "type": format!("{TYPE_BASE}{}", self.slug),
-            "title": self.title,
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-        });
-        let map = body.as_object_mut().expect("an object");
-        for (k, v) in &self.extensions {
-            map.insert(k.clone(), v.clone());
-        }
-        body
+        let wire = mung_runtime_wire::Problem {
+            kind: ProblemType { status: self.status.as_u16(), ..self.kind },
+            detail: self.detail.clone(),
+            extensions: self.extensions.clone(),
+        };
+        wire.body()
     }
 
     /// A sandbox stop: 504 for the deadline, 503 when no sandbox could be
     /// started, 500 for an instance stopped earlier (our bug), 422 for what
     /// the input made the guest do (memory, fuel, trap, exit).
     pub fn sandbox(e: &SandboxError) -> Problem {
-        let (status, slug, title) = match e {
-            SandboxError::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "deadline", "Deadline exceeded"),
-            SandboxError::Setup(_) => (StatusCode::SERVICE_UNAVAILABLE, "no-sandbox", "No sandbox available"),
-            SandboxError::Stopped => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
-            _ => (StatusCode::UNPROCESSABLE_ENTITY, "sandbox-stop", "Stopped by the sandbox"),
+        let kind = match e {
+            SandboxError::Timeout { .. } => ProblemType::DEADLINE,
+            SandboxError::Setup(_) => ProblemType::NO_SANDBOX,
+            SandboxError::Stopped => ProblemType::INTERNAL,
+            _ => ProblemType::SANDBOX_STOP,
         };
         // The full chain of a trap holds a wasm backtrace: for the log, not
         // for the client, who gets the stop and its root cause.
@@ -138,7 +136,7 @@ impl Problem {
         if let Some(cause) = root.map(ToString::to_string).filter(|c| !c.contains("backtrace")) {
             detail = format!("{detail}: {cause}");
         }
-        let mut p = Problem::new(status, slug, title, detail).with("sandbox", e.kind());
+        let mut p = Problem::new(kind, detail).with("sandbox", e.kind());
         p.sandbox = Some(e.kind());
         if matches!(e, SandboxError::Setup(_)) {
             p.retry_after = Some(1);
@@ -165,15 +163,9 @@ pub(crate) fn chain(error: &dyn std::error::Error) -> String {
 impl From<ValidateError> for Problem {
     fn from(e: ValidateError) -> Problem {
         match e {
-            ValidateError::InvalidInput(m) => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-document",
-                "Unreadable MuNG document",
-                m.clone(),
-            )
-            .with("message", m),
+            ValidateError::InvalidInput(m) => mung_runtime_wire::Problem::invalid_document(m).into(),
             ValidateError::Sandbox(s) => Problem::sandbox(&s),
-            other => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", chain(&other)),
+            other => Problem::new(ProblemType::INTERNAL, chain(&other)),
         }
     }
 }
@@ -181,19 +173,10 @@ impl From<ValidateError> for Problem {
 impl From<ExtractError> for Problem {
     fn from(e: ExtractError) -> Problem {
         match e {
-            ExtractError::InvalidInput(m) => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-input",
-                "Unusable input",
-                format!("invalid input: {m}"),
-            )
-            .with("message", m),
-            ExtractError::Unsupported(m) => {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "not-applicable", "Operation does not apply", m.clone())
-                    .with("message", m)
-            }
+            ExtractError::InvalidInput(m) => mung_runtime_wire::Problem::invalid_input(m).into(),
+            ExtractError::Unsupported(m) => mung_runtime_wire::Problem::not_applicable(m).into(),
             ExtractError::Sandbox(s) => Problem::sandbox(&s),
-            other => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", chain(&other)),
+            other => Problem::new(ProblemType::INTERNAL, chain(&other)),
         }
     }
 }
@@ -207,16 +190,14 @@ impl From<ExecError> for Problem {
             "stderr_truncated": e.output.stderr_truncated,
         });
         let p = match &e.failure {
-            ExecFailure::Python(p) => {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "python-error", "The script failed", p.to_string())
-                    .with("kind", serde_json::to_value(p.kind).unwrap_or(Value::Null))
-                    .with("error_type", p.type_name.clone())
-                    .with("message", p.message.clone())
-                    .with("traceback", p.traceback.clone())
-                    .with("exit_code", p.exit_code)
-            }
+            ExecFailure::Python(p) => Problem::new(ProblemType::PYTHON_ERROR, p.to_string())
+                .with("kind", serde_json::to_value(p.kind).unwrap_or(Value::Null))
+                .with("error_type", p.type_name.clone())
+                .with("message", p.message.clone())
+                .with("traceback", p.traceback.clone())
+                .with("exit_code", p.exit_code),
             ExecFailure::Sandbox(s) => Problem::sandbox(s),
-            other => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", chain(other)),
+            other => Problem::new(ProblemType::INTERNAL, chain(other)),
         };
         p.with("output", output).with("usage", crate::wire::usage_json(&e.usage))
     }

@@ -2,6 +2,8 @@
 //! validation and execution routes (extraction in [`crate::extract`], the
 //! batch stream in [`crate::batch`]).
 
+use mung_runtime_wire::ProblemType;
+use mung_runtime_wire::headers as wire_headers;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -93,8 +95,8 @@ const CORS_REQUEST_HEADERS: [HeaderName; 8] = [
     header::AUTHORIZATION,
     header::CONTENT_TYPE,
     header::ACCEPT,
-    HeaderName::from_static("x-mung-width"),
-    HeaderName::from_static("x-mung-height"),
+    HeaderName::from_static(wire_headers::WIDTH),
+    HeaderName::from_static(wire_headers::HEIGHT),
     HeaderName::from_static("mcp-session-id"),
     HeaderName::from_static("mcp-protocol-version"),
     HeaderName::from_static("last-event-id"),
@@ -102,11 +104,11 @@ const CORS_REQUEST_HEADERS: [HeaderName; 8] = [
 
 /// Response headers a cross-origin page may read.
 const CORS_EXPOSED_HEADERS: [HeaderName; 9] = [
-    HeaderName::from_static("x-mung-renamed"),
-    HeaderName::from_static("x-mung-left"),
-    HeaderName::from_static("x-mung-top"),
-    HeaderName::from_static("x-mung-width"),
-    HeaderName::from_static("x-mung-height"),
+    HeaderName::from_static(wire_headers::RENAMED),
+    HeaderName::from_static(wire_headers::LEFT),
+    HeaderName::from_static(wire_headers::TOP),
+    HeaderName::from_static(wire_headers::WIDTH),
+    HeaderName::from_static(wire_headers::HEIGHT),
     header::RETRY_AFTER,
     header::LOCATION,
     header::WWW_AUTHENTICATE,
@@ -134,7 +136,7 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
 }
 
 async fn not_found() -> Problem {
-    Problem::new(StatusCode::NOT_FOUND, "not-found", "No such route", "see GET /openapi.json for the routes")
+    Problem::new(ProblemType::NOT_FOUND, "see GET /openapi.json for the routes")
 }
 
 async fn healthz() -> Json<Value> {
@@ -153,9 +155,7 @@ pub(crate) fn readiness(state: &AppState) -> Response {
     }
     if !state.ready.load(Ordering::SeqCst) {
         let mut p = Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not-ready",
-            "Not ready",
+            ProblemType::NOT_READY,
             "the sandboxes are still starting (the first start on a machine compiles the interpreter)",
         );
         p.retry_after = Some(1);
@@ -200,7 +200,7 @@ async fn fix(State(state): State<Arc<AppState>>, admitted: Admitted, request: Re
             let mut response = fixed.mung_xml.into_response();
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
-            headers.insert("x-mung-renamed", HeaderValue::from(fixed.renamed));
+            headers.insert(wire_headers::RENAMED, HeaderValue::from(fixed.renamed));
             Ok(response)
         })
         .await
@@ -221,9 +221,7 @@ async fn execute(
 ) -> Result<Response, Problem> {
     if !state.config.allow_execute {
         return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "execute-disabled",
-            "Execution is disabled",
+            ProblemType::EXECUTE_DISABLED,
             "this server does not run scripts; start it with `mung-runtime serve --allow-execute`",
         ));
     }

@@ -4,6 +4,7 @@
 
 mod files;
 
+use mung_runtime_wire::ProblemType;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Weak};
@@ -152,9 +153,7 @@ impl Entry {
         match tokio::time::timeout(self.limits.timeout, self.session.clone().lock_owned()).await {
             Ok(guard) => Ok(guard),
             Err(_) => Err(Problem::new(
-                StatusCode::CONFLICT,
-                "session-busy",
-                "Session busy",
+                ProblemType::SESSION_BUSY,
                 format!(
                     "another call on this session ran for the whole deadline of {:.1} s; calls on one session run \
                      one at a time",
@@ -250,9 +249,7 @@ impl Sessions {
                 Ok(e)
             }
             _ => Err(Problem::new(
-                StatusCode::NOT_FOUND,
-                "no-session",
-                "No such session",
+                ProblemType::NO_SESSION,
                 format!("there is no session {id:?} (it may have expired; create one with POST /v1/sessions)"),
             )),
         }
@@ -358,9 +355,7 @@ fn require_execute(state: &AppState) -> Result<(), Problem> {
         return Ok(());
     }
     Err(Problem::new(
-        StatusCode::FORBIDDEN,
-        "execute-disabled",
-        "Execution is disabled",
+        ProblemType::EXECUTE_DISABLED,
         "this server does not run scripts; start it with `mung-runtime serve --allow-execute`",
     ))
 }
@@ -432,9 +427,7 @@ async fn create(
     };
     let Ok(place) = state.sessions.places.clone().try_acquire_owned() else {
         let mut p = Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "sessions-full",
-            "Too many sessions",
+            ProblemType::SESSIONS_FULL,
             format!(
                 "this server holds its maximum of {} live sessions; delete one or retry when one expires",
                 config.max_sessions
@@ -597,16 +590,10 @@ impl From<mung_runtime::FileError> for Problem {
     fn from(e: mung_runtime::FileError) -> Problem {
         use mung_runtime::FileError as F;
         match &e {
-            F::InvalidPath { .. } | F::Link { .. } => {
-                Problem::new(StatusCode::BAD_REQUEST, "bad-path", "Unusable file path", e.to_string())
-            }
-            F::NotFound { .. } => Problem::new(StatusCode::NOT_FOUND, "no-file", "No such file", e.to_string()),
-            F::Quota { needed, quota, .. } if needed > quota => {
-                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Larger than the files quota", e.to_string())
-            }
-            F::Quota { .. } => {
-                Problem::new(StatusCode::INSUFFICIENT_STORAGE, "quota", "Files quota full", e.to_string())
-            }
+            F::InvalidPath { .. } | F::Link { .. } => Problem::new(ProblemType::BAD_PATH, e.to_string()),
+            F::NotFound { .. } => Problem::new(ProblemType::NO_FILE, e.to_string()),
+            F::Quota { needed, quota, .. } if needed > quota => Problem::new(ProblemType::TOO_LARGE, e.to_string()),
+            F::Quota { .. } => Problem::new(ProblemType::QUOTA, e.to_string()),
             _ => Problem::internal(crate::problem::chain(&e)),
         }
     }
