@@ -16,6 +16,7 @@ mod extraction;
 mod glue;
 mod hardening;
 mod isolation;
+mod kernels;
 mod mounts;
 mod props;
 mod python_native;

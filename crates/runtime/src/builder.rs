@@ -13,6 +13,7 @@ use crate::bindings;
 use crate::compile_cache::{self, CacheOutcome};
 use crate::engine::{self, EngineSettings};
 use crate::error::Error;
+use crate::extraction::MaskKernels;
 use crate::grants;
 use crate::output::OutputSink;
 use crate::pool::Pool;
@@ -58,6 +59,7 @@ pub struct RuntimeBuilder {
     max_instances: Option<u32>,
     preinitialized: Option<bool>,
     isolation: Isolation,
+    mask_kernels: MaskKernels,
     epoch_interruption: bool,
     stdout_sink: Option<OutputSink>,
     stderr_sink: Option<OutputSink>,
@@ -90,6 +92,7 @@ impl Default for RuntimeBuilder {
             max_instances: None,
             preinitialized: None,
             isolation: Isolation::Warm,
+            mask_kernels: MaskKernels::Compiled,
             epoch_interruption: true,
             stdout_sink: None,
             stderr_sink: None,
@@ -187,6 +190,14 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Which code runs the mask tools (default [`MaskKernels::Compiled`]);
+    /// [`MaskKernels::Reference`] runs `mstudio`'s numpy implementation
+    /// instead, to compare the two.
+    pub fn mask_kernels(mut self, kernels: MaskKernels) -> Self {
+        self.mask_kernels = kernels;
+        self
+    }
+
     /// Turns off epoch interruption, so the deadline can no longer stop a
     /// busy guest (only blocking calls). For measuring its overhead only.
     #[cfg(feature = "bench-internals")]
@@ -228,8 +239,9 @@ impl RuntimeBuilder {
             Some(dir) => PackagesDir::at(dir)?,
             None => PackagesDir::embedded(&cache)?,
         };
-        let layout =
+        let mut layout =
             Layout::new(&upstream.interpreter.stdlib_dir(), packages.path(), &upstream.mung.site_dir(), &self.mounts)?;
+        layout.env.extend(self.mask_kernels.guest_env());
         // The snapshot serves any mounts (see `snapshot.rs`), so mounts no
         // longer turn it off.
         let preinitialized = self.preinitialized.unwrap_or(true);

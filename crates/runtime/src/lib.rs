@@ -65,7 +65,7 @@ pub use builder::{
 pub use cache::Cache;
 pub use compile_cache::{CacheOutcome, wasmtime_version};
 pub use error::{Error, ExecError, ExecFailure, PythonError, PythonErrorKind, SandboxError};
-pub use extraction::{ExtractError, Mask, Node, PlacedMask, Point, Region, RegionTool, RgbaImage};
+pub use extraction::{ExtractError, Mask, MaskKernels, Node, PlacedMask, Point, Region, RegionTool, RgbaImage};
 pub use http::WASMTIME_SERVE_TESTED;
 /// The `image` crate, whose types appear in conversions of [`RgbaImage`] and [`Mask`].
 pub use image;

@@ -51,6 +51,9 @@ impl Mount {
 #[derive(Clone, Debug)]
 pub(crate) struct Layout {
     pub mounts: Vec<Mount>,
+    /// Environment variables of the guest beyond the fixed ones (not part of
+    /// the snapshot: the interpreter read its environment before it).
+    pub env: Vec<(&'static str, &'static str)>,
 }
 
 /// How many of [`Layout::mounts`] are the fixed ones.
@@ -81,12 +84,13 @@ impl Layout {
             }
             mounts.push(Mount { host: m.host.clone(), guest, writable: m.writable });
         }
-        Ok(Layout { mounts })
+        Ok(Layout { mounts, env: Vec::new() })
     }
 
-    /// The fixed mounts alone: what the snapshot is taken with.
+    /// The fixed mounts alone, without extra environment: what the snapshot
+    /// is taken with.
     pub(crate) fn fixed(&self) -> Layout {
-        Layout { mounts: self.mounts[..FIXED_MOUNTS].to_vec() }
+        Layout { mounts: self.mounts[..FIXED_MOUNTS].to_vec(), env: Vec::new() }
     }
 
     /// The guest paths in preopen order.
@@ -115,6 +119,7 @@ impl Layout {
             .env("HOME", "/tmp")
             .env("TMPDIR", "/tmp")
             .env("PYTHONTZPATH", "")
+            .envs(&self.env)
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .allow_tcp(false)
