@@ -170,6 +170,68 @@ const PAIRS: [(i32, i32); 6] = [(0, 1), (0, 2), (1, -1), (1, 0), (1, 1), (2, 0)]
 /// need the exact computation (the estimate is within 8.3e-4 of it).
 const MARGIN: f32 = 1e-3;
 
+/// `2²³`: adding it to a float in `[0, 2²²)` rounds it to an integer (ties
+/// to even) held in the low mantissa bits.
+const MAGIC: f32 = 8_388_608.0;
+
+// The row loops below are small functions of their own: each keeps its few
+// pointers in registers, where one big loop body spilled and reloaded them.
+
+/// `out[i] = table[|a[i] − b[i]|]` for every `i < out.len()`; `a` and `b`
+/// hold 16 bytes more than `out`, `delta` is scratch of the same length.
+#[inline(never)]
+fn weights_of(table: &[f32; 256], a: &[u8], b: &[u8], delta: &mut [u8], out: &mut [f32]) {
+    let n = out.len();
+    let mut i = 0;
+    while i < n {
+        U8x16::load(&a[i..]).abs_diff(U8x16::load(&b[i..])).store(&mut delta[i..]);
+        i += 16;
+    }
+    for (w, &d) in out.iter_mut().zip(&delta[..n]) {
+        *w = table[usize::from(d)];
+    }
+}
+
+/// `s += wp·vp + wm·vm` and `wt += wp + wm` for the first `s.len()` floats
+/// (a whole number of vectors) of each row.
+#[inline(never)]
+fn add_pair(s: &mut [f32], wt: &mut [f32], [wp, wm, vp, vm]: [&[f32]; 4]) {
+    let n = s.len();
+    assert!(n % 4 == 0 && wt.len() >= n && [wp, wm, vp, vm].iter().all(|r| r.len() >= n));
+    let mut x = 0;
+    while x < n {
+        // SAFETY: x + 4 ≤ n ≤ every length (asserted).
+        let (a, b, c, d) =
+            unsafe { (F32x4::load_at(wp, x), F32x4::load_at(wm, x), F32x4::load_at(vp, x), F32x4::load_at(vm, x)) };
+        let (sx, wx) = unsafe { (F32x4::load_at(s, x), F32x4::load_at(wt, x)) };
+        wx.add(a.add(b)).store(&mut wt[x..]);
+        sx.add(a.mul(c).add(b.mul(d))).store(&mut s[x..]);
+        x += 4;
+    }
+}
+
+/// `line[x] = rne(s[x] / wt[x])` for `x < w`, and the columns where that
+/// quotient lies within [`MARGIN`] of a half-integer into `unsure`.
+#[inline(never)]
+fn finish(s: &[f32], wt: &[f32], w: usize, line: &mut [u8], unsure: &mut Vec<usize>) {
+    let (magic, limit) = (F32x4::splat(MAGIC), F32x4::splat(0.5 - MARGIN));
+    let mut x = 0;
+    while x < w {
+        let q = F32x4::load(&s[x..]).div(F32x4::load(&wt[x..]));
+        let t = q.add(magic);
+        t.store_low_bytes(&mut line[x..]);
+        let mut open = q.sub(t.sub(magic)).abs().ge_mask(limit);
+        while open != 0 {
+            let i = open.trailing_zeros() as usize;
+            if x + i < w {
+                unsure.push(x + i);
+            }
+            open &= open - 1;
+        }
+        x += 4;
+    }
+}
+
 /// The filter of a `w`×`h` image into `out`, bit-identical to OpenCV.
 ///
 /// # Panics
@@ -184,20 +246,21 @@ pub fn bilateral(src: &[u8], w: usize, h: usize, out: &mut [u8]) {
     // Weight rows of the pairs, for the last three image rows (ring), at
     // column offset R: weights[(pair, row % 3)][x + R] = weight of tap `d`
     // at (row, x).
-    let wlen = w.next_multiple_of(4) + 2 * R + 4;
+    let w4 = w.next_multiple_of(4);
+    let wlen = w4 + 2 * R + 4;
     let mut weights = vec![0f32; 6 * 3 * wlen];
     // The padded rows as floats, for the last five padded rows (ring).
     let mut rows_f = vec![0f32; 5 * stride];
     let mut delta = vec![0u8; stride];
-    let half_margin = F32x4::splat(0.5 - MARGIN);
+    let (mut sums, mut totals) = (vec![0f32; w4], vec![0f32; w4]);
+    let mut line = vec![0u8; w4];
+    let mut unsure = Vec::new();
 
     // Padded row `py` holds image row `py − 2`. The weights of image row
     // `yy` read rows `yy` and `yy + dy` (≤ yy + 2), so they are made when
     // padded row `yy + 4` arrives, for every `yy ≥ −2`; output row `y` then
     // needs the weights of rows `y − 2 ..= y` and the values of rows
     // `y − 2 ..= y + 2`, all there when its own weights are.
-    let w4 = w.next_multiple_of(4);
-    let mut line = vec![0u8; w4];
     for py in 0..h + 2 * R {
         p.load(py, src, w, h);
         let slot = py % 5;
@@ -209,49 +272,37 @@ pub fn bilateral(src: &[u8], w: usize, h: usize, out: &mut [u8]) {
         let centre = p.row(ring);
         for (k, &(dy, dx)) in PAIRS.iter().enumerate() {
             // the columns that taps ±d read: −dx..w for dx > 0, 0..w − dx for dx < 0
-            let lo = -(dx.max(0) as isize);
-            let n = (w as isize + dx.abs() as isize) as usize;
-            let (c0, o0) = ((lo + R as isize) as usize, (lo + R as isize + dx as isize) as usize);
-            let other = p.row(ring + dy as usize);
-            let mut i = 0;
-            while i < n {
-                U8x16::load(&centre[c0 + i..]).abs_diff(U8x16::load(&other[o0 + i..])).store(&mut delta[i..]);
-                i += 16;
-            }
+            let lo = R as isize - dx.max(0) as isize;
+            let n = w + dx.unsigned_abs() as usize;
             let row = &mut weights[(k * 3 + ring % 3) * wlen..][..wlen];
-            let table = pair_tables[k];
-            for (wgt, &d) in row[c0..].iter_mut().zip(&delta[..n]) {
-                *wgt = table[usize::from(d)];
-            }
+            let other = &p.row(ring + dy as usize)[(lo + dx as isize) as usize..];
+            weights_of(pair_tables[k], &centre[lo as usize..], other, &mut delta, &mut row[lo as usize..][..n]);
         }
         let Some(y) = ring.checked_sub(R) else { continue };
-        // values of image row y + dy: padded row y + R + dy, ring slot of that
+        // Per pair, the rows each tap reads, shifted so that index x is the
+        // value for output column x: the weights of tap d (this row) and of
+        // tap −d (row y − dy, column x − dx), and the neighbours' values.
         let values = |dy: i32| &rows_f[((y + R).wrapping_add_signed(dy as isize) % 5) * stride..][..stride];
-        let mut x = 0;
-        while x < w {
-            let c = x + R;
-            let v0 = F32x4::load(&values(0)[c..]);
-            let (mut s, mut wt) = (v0, F32x4::splat(1.0));
-            for (k, &(dy, dx)) in PAIRS.iter().enumerate() {
-                let plus = &weights[(k * 3 + (y + R) % 3) * wlen..];
-                let minus = &weights[(k * 3 + (y + R - dy as usize) % 3) * wlen..];
-                let wp = F32x4::load(&plus[c..]);
-                let wm = F32x4::load(&minus[c.wrapping_add_signed(-dx as isize)..]);
-                let vp = F32x4::load(&values(dy)[c.wrapping_add_signed(dx as isize)..]);
-                let vm = F32x4::load(&values(-dy)[c.wrapping_add_signed(-dx as isize)..]);
-                wt = wt.add(wp.add(wm));
-                s = s.add(wp.mul(vp).add(wm.mul(vm)));
-            }
-            let qv = s.div(wt);
-            let r = qv.round();
-            r.store_u8(&mut line[x..]);
-            let unsure = qv.sub(r).abs().ge_mask(half_margin);
-            if unsure != 0 {
-                for i in (0..4).filter(|i| unsure >> i & 1 == 1 && x + i < w) {
-                    line[x + i] = exact_at(&p, w, x + i, y);
-                }
-            }
-            x += 4;
+        sums.copy_from_slice(&values(0)[R..R + w4]);
+        totals.fill(1.0);
+        for (k, &(dy, dx)) in PAIRS.iter().enumerate() {
+            let plus = &weights[(k * 3 + (y + R) % 3) * wlen..][..wlen];
+            let minus = &weights[(k * 3 + (y + R - dy as usize) % 3) * wlen..][..wlen];
+            add_pair(
+                &mut sums,
+                &mut totals,
+                [
+                    &plus[R..],
+                    &minus[(R as i32 - dx) as usize..],
+                    &values(dy)[(R as i32 + dx) as usize..],
+                    &values(-dy)[(R as i32 - dx) as usize..],
+                ],
+            );
+        }
+        unsure.clear();
+        finish(&sums, &totals, w, &mut line, &mut unsure);
+        for &x in &unsure {
+            line[x] = exact_at(&p, w, x, y);
         }
         out[y * w..(y + 1) * w].copy_from_slice(&line[..w]);
     }

@@ -19,8 +19,8 @@
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use crate::fma32;
-use crate::simd::F32x4;
+use crate::simd::{F32x4, U8x16};
+use crate::{ToolError, fma32};
 
 /// Kernel size and radius.
 pub const SIZE: usize = 101;
@@ -76,120 +76,137 @@ fn check(src: &[u8], w: usize, h: usize, out: &[u8]) {
     assert_eq!(out.len(), w * h, "the output is not {w}×{h}");
 }
 
-/// Rows of the estimate `V'`, one after the other, from a ring of the
-/// horizontal pass's rows (the window of 101 rows one output row reads), so
-/// memory stays a few rows of floats whatever the image size.
+/// Columns of one vector block: four float32 vectors.
+const BLOCK: usize = 16;
+
+/// `k₅₀·c + Σₜ k₅₀₊ₜ·(c₋ₜ + c₊ₜ)` for the 16 lanes at element `R` of a
+/// line of elements `S` floats apart that starts at `q`: lane group `j`
+/// reads floats `q + e·S + 4j`.
+///
+/// Shaped for the wasm compilers: every address is `q` plus a constant (the
+/// fifty taps are written out), so loads take immediate offsets where a loop
+/// over `t` recomputed each address; and the loads and stores are volatile,
+/// which keeps each tap's loads beside its arithmetic (otherwise LLVM issues
+/// all 400 loads first and Cranelift spills them to the stack). The stores to
+/// `sink` exist for that ordering only.
+///
+/// # Safety
+/// `q .. q + 2R·S + 16` is readable.
+#[inline(always)]
+unsafe fn taps<const S: usize>(q: *const f32, ks: &[F32x4; R + 1]) -> [F32x4; 4] {
+    // SAFETY (every load): offsets stay below 2R·S + 16, which the caller
+    // keeps readable.
+    let mut a: [F32x4; 4] = core::array::from_fn(|j| ks[0].mul(unsafe { F32x4::load_ptr(q.add(R * S + 4 * j)) }));
+    let mut sink = a;
+    macro_rules! tap {
+        ($t:literal) => {
+            for j in 0..4 {
+                let (lo, hi) = unsafe {
+                    (
+                        F32x4::load_volatile(q.add((R - $t) * S + 4 * j)),
+                        F32x4::load_volatile(q.add((R + $t) * S + 4 * j)),
+                    )
+                };
+                a[j] = a[j].add(ks[$t].mul(lo.add(hi)));
+                // SAFETY: a local.
+                unsafe { core::ptr::write_volatile(&mut sink[j], a[j]) };
+            }
+        };
+    }
+    macro_rules! taps {
+        ($($t:literal)*) => { $( tap!($t); )* };
+    }
+    taps!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50);
+    a
+}
+
+/// The estimate `V'` of every pixel, as columns of 16: the horizontal pass
+/// goes into a plane laid out block by block (each block's rows, with R
+/// replicated rows above and below, are contiguous), so the vertical pass
+/// reads each block like a line.
 struct Estimate<'a> {
     src: &'a [u8],
     w: usize,
     h: usize,
-    /// Row length of the float rows (a whole number of vectors).
-    w4: usize,
     /// `kᵢ` for `i = 50…100`, splatted.
-    ks: Vec<F32x4>,
-    /// The source row with its replicated border, as floats.
-    line: Vec<f32>,
-    /// Horizontal results of rows `y − 50 ..= y + 50`: row `r` in slot `r % RING`.
-    ring: Vec<f32>,
-    /// Rows of the ring made so far.
-    made: usize,
-    /// The current output row.
-    out: Vec<f32>,
+    ks: [F32x4; R + 1],
+    /// Block `b`, padded row `r` (image row `r − R`) at `(b·(h + 2R) + r)·16`.
+    plane: Vec<f32>,
 }
 
-const RING: usize = SIZE;
-
 impl<'a> Estimate<'a> {
-    fn new(src: &'a [u8], w: usize, h: usize) -> Estimate<'a> {
-        let w4 = w.next_multiple_of(16);
-        Estimate {
+    fn new(src: &'a [u8], w: usize, h: usize) -> Result<Estimate<'a>, ToolError> {
+        let blocks = w.div_ceil(BLOCK);
+        let rows = if h == 1 { 1 } else { h + 2 * R };
+        let mut e = Estimate {
             src,
             w,
             h,
-            w4,
-            ks: kernel()[R..].iter().map(|&v| F32x4::splat(v)).collect(),
-            line: vec![0f32; w4 + 2 * R + 16],
-            ring: vec![0f32; RING.min(h) * w4],
-            made: 0,
-            out: vec![0f32; w4],
+            ks: core::array::from_fn(|t| F32x4::splat(kernel()[R + t])),
+            plane: crate::tools::zeroed(blocks * rows * BLOCK)?,
+        };
+        e.horizontal();
+        Ok(e)
+    }
+
+    fn rows(&self) -> usize {
+        if self.h == 1 { 1 } else { self.h + 2 * R }
+    }
+
+    /// The horizontal pass of every row (a copy when the width is 1), and
+    /// the replicated rows above and below.
+    fn horizontal(&mut self) {
+        let (w, h, rows) = (self.w, self.h, self.rows());
+        let top = if h == 1 { 0 } else { R };
+        let blocks = w.div_ceil(BLOCK);
+        // the row with its replicated border, as floats
+        let mut line = vec![0f32; blocks * BLOCK + 2 * R];
+        for y in 0..h {
+            let row = &self.src[y * w..(y + 1) * w];
+            for b in 0..blocks {
+                let at = (b * rows + top + y) * BLOCK;
+                if w == 1 {
+                    self.plane[at] = f32::from(row[0]);
+                    continue;
+                }
+                if b == 0 {
+                    for (j, l) in line.iter_mut().enumerate() {
+                        *l = f32::from(row[j.saturating_sub(R).min(w - 1)]);
+                    }
+                }
+                // SAFETY: line[b·16 .. b·16 + 2R + 16] is in bounds.
+                let a = unsafe { taps::<1>(line.as_ptr().add(b * BLOCK), &self.ks) };
+                for (j, a) in a.iter().enumerate() {
+                    a.store(&mut self.plane[at + 4 * j..]);
+                }
+            }
         }
-    }
-
-    fn slot(&self, row: usize) -> usize {
-        (row % RING.min(self.h)) * self.w4
-    }
-
-    /// The horizontal pass of row `y` into its ring slot (a copy when the
-    /// width is 1).
-    fn horizontal(&mut self, y: usize) {
-        let (w, w4) = (self.w, self.w4);
-        let row = &self.src[y * w..(y + 1) * w];
-        let at = self.slot(y);
-        let dst = &mut self.ring[at..at + w4];
-        if w == 1 {
-            dst[0] = f32::from(row[0]);
+        if h == 1 {
             return;
         }
-        for (j, l) in self.line.iter_mut().enumerate() {
-            *l = f32::from(row[j.saturating_sub(R).min(w - 1)]);
-        }
-        let (ks, line) = (&self.ks, &self.line);
-        // sixteen columns at a time, as the vertical pass
-        let mut x = 0;
-        while x < w {
-            let c = x + R;
-            let mut a: [F32x4; 4] = core::array::from_fn(|j| ks[0].mul(F32x4::load(&line[c + 4 * j..])));
-            for t in 1..=R {
-                let (lo, hi) = (&line[c - t..], &line[c + t..]);
-                for (j, a) in a.iter_mut().enumerate() {
-                    let pair = F32x4::load(&lo[4 * j..]).add(F32x4::load(&hi[4 * j..]));
-                    *a = a.add(ks[t].mul(pair));
-                }
+        for b in 0..blocks {
+            let strip = &mut self.plane[b * rows * BLOCK..(b + 1) * rows * BLOCK];
+            let (first, last) = (R * BLOCK, (R + h - 1) * BLOCK);
+            for r in 0..R {
+                strip.copy_within(first..first + BLOCK, r * BLOCK);
+                strip.copy_within(last..last + BLOCK, (R + h + r) * BLOCK);
             }
-            for (j, a) in a.iter().enumerate() {
-                a.store(&mut dst[x + 4 * j..]);
-            }
-            x += 16;
         }
     }
 
-    /// `V'` of row `y`; rows must be asked for in order, from 0. Lanes past
-    /// the width are meaningless.
-    fn row(&mut self, y: usize) -> &[f32] {
-        let need = (y + R).min(self.h - 1) + 1;
-        while self.made < need {
-            self.horizontal(self.made);
-            self.made += 1;
-        }
+    /// `V'` of image row `y` in block `b` (16 columns from `16·b`; lanes past
+    /// the width are meaningless).
+    #[inline]
+    fn at(&self, b: usize, y: usize) -> [F32x4; 4] {
+        let rows = self.rows();
+        let strip = &self.plane[b * rows * BLOCK..(b + 1) * rows * BLOCK];
         if self.h == 1 {
-            let at = self.slot(0);
-            self.out.copy_from_slice(&self.ring[at..at + self.w4]);
-            return &self.out;
+            return core::array::from_fn(|j| F32x4::load(&strip[4 * j..]));
         }
-        let mut above = [0usize; R + 1];
-        let mut below = [0usize; R + 1];
-        for t in 0..=R {
-            above[t] = self.slot(y.saturating_sub(t));
-            below[t] = self.slot((y + t).min(self.h - 1));
-        }
-        let (ks, ring) = (&self.ks, &self.ring);
-        // sixteen columns at a time: four accumulators, one cache line a row
-        let mut x = 0;
-        while x < self.w {
-            let mut a: [F32x4; 4] = core::array::from_fn(|j| ks[0].mul(F32x4::load(&ring[below[0] + x + 4 * j..])));
-            for t in 1..=R {
-                let (lo, hi) = (&ring[below[t] + x..], &ring[above[t] + x..]);
-                for (j, a) in a.iter_mut().enumerate() {
-                    let pair = F32x4::load(&lo[4 * j..]).add(F32x4::load(&hi[4 * j..]));
-                    *a = a.add(ks[t].mul(pair));
-                }
-            }
-            for (j, a) in a.iter().enumerate() {
-                a.store(&mut self.out[x + 4 * j..]);
-            }
-            x += 16;
-        }
-        &self.out
+        // padded rows y ..= y + 2R, whose middle is image row y
+        assert!((y + 2 * R + 1) * BLOCK <= strip.len());
+        // SAFETY: asserted just above.
+        unsafe { taps::<BLOCK>(strip.as_ptr().add(y * BLOCK), &self.ks) }
     }
 }
 
@@ -277,28 +294,34 @@ fn to_u8(s: f32) -> u8 {
 /// The local mean `μ` of every pixel of a `w`×`h` image into `out`,
 /// bit-identical to OpenCV.
 ///
+/// # Errors
+/// Not enough memory for the float plane (4 bytes per pixel, plus 100 rows).
+///
 /// # Panics
 /// If the image is empty or the slices are not `w·h` long.
-pub fn local_mean(src: &[u8], w: usize, h: usize, out: &mut [u8]) {
+pub fn local_mean(src: &[u8], w: usize, h: usize, out: &mut [u8]) -> Result<(), ToolError> {
     check(src, w, h, out);
     if w == 1 && h == 1 {
         out[0] = src[0];
-        return;
+        return Ok(());
     }
-    let mut est = Estimate::new(src, w, h);
+    let est = Estimate::new(src, w, h)?;
     let mut unsure = Vec::new();
-    for y in 0..h {
-        let v = est.row(y);
-        for x in 0..w {
-            let e = v[x];
-            let r = e.round_ties_even();
-            if (e - r).abs() >= 0.5 - (REL * e + ABS) {
-                unsure.push(y * w + x);
+    for b in 0..w.div_ceil(BLOCK) {
+        let x0 = b * BLOCK;
+        for y in 0..h {
+            let v = est.at(b, y);
+            for (x, e) in (x0..w.min(x0 + BLOCK)).zip(v.iter().flat_map(|v| v.to_lanes())) {
+                let r = e.round_ties_even();
+                if (e - r).abs() >= 0.5 - (REL * e + ABS) {
+                    unsure.push(y * w + x);
+                }
+                out[y * w + x] = to_u8(r);
             }
-            out[y * w + x] = to_u8(r);
         }
     }
     Exact::new(src, w, h).each(unsure, |x, y, s| out[y * w + x] = to_u8(s));
+    Ok(())
 }
 
 /// The local mean computed pixel by pixel with the exact sequence (slow;
@@ -319,44 +342,52 @@ pub fn local_mean_exact(src: &[u8], w: usize, h: usize, out: &mut [u8]) {
 /// `μ ≥ E + 10` exactly when `S > E + 9.5` (or equals it and rounds up), so
 /// the estimate decides every pixel farther than its bound from `E + 9.5`.
 ///
+/// # Errors
+/// As [`local_mean`].
+///
 /// # Panics
 /// If the image is empty or the slices are not `w·h` long.
-pub fn stafflines_ink(closed: &[u8], w: usize, h: usize, out: &mut [u8]) {
+pub fn stafflines_ink(closed: &[u8], w: usize, h: usize, out: &mut [u8]) -> Result<(), ToolError> {
     check(closed, w, h, out);
     if w == 1 && h == 1 {
         out[0] = 0; // μ = E
-        return;
+        return Ok(());
     }
-    let mut est = Estimate::new(closed, w, h);
+    let est = Estimate::new(closed, w, h)?;
     let mut unsure = Vec::new();
     let (rel, abs, offset) = (F32x4::splat(REL), F32x4::splat(ABS), F32x4::splat(9.5));
     let zero = F32x4::splat(0.0);
-    let mut e4 = [0u8; 4];
-    for y in 0..h {
-        let row = &closed[y * w..(y + 1) * w];
-        let v = est.row(y);
-        let mut x = 0;
-        while x < w {
-            let n = (w - x).min(4);
-            e4[..n].copy_from_slice(&row[x..x + n]);
-            let vv = F32x4::load(&v[x..]);
-            let d = vv.sub(F32x4::from_u8(&e4).add(offset));
-            let b = rel.mul(vv).add(abs);
-            let ink = d.gt_mask(b);
-            let clear = zero.sub(d).gt_mask(b);
-            for i in 0..n {
-                let p = y * w + x + i;
-                out[p] = (ink >> i & 1) as u8;
-                if (ink | clear) >> i & 1 == 0 && e4[i] < 246 {
-                    unsure.push(p);
-                }
+    let mut e = [0u8; BLOCK];
+    for b in 0..w.div_ceil(BLOCK) {
+        let x0 = b * BLOCK;
+        let n = (w - x0).min(BLOCK);
+        let lanes = (1u32 << n) - 1;
+        for y in 0..h {
+            let at = y * w + x0;
+            e[..n].copy_from_slice(&closed[at..at + n]);
+            // bit k: column x0 + k is surely ink, surely not, or E ≥ 246 (never ink)
+            let (mut ink, mut clear) = (0u32, 0u32);
+            for (j, v) in est.at(b, y).into_iter().enumerate() {
+                let d = v.sub(F32x4::from_u8(&e[4 * j..]).add(offset));
+                let bound = rel.mul(v).add(abs);
+                ink |= d.gt_mask(bound) << (4 * j);
+                clear |= zero.sub(d).gt_mask(bound) << (4 * j);
             }
-            x += 4;
+            clear |= U8x16::load(&e).ge_bits(U8x16::splat(246));
+            for (k, o) in out[at..at + n].iter_mut().enumerate() {
+                *o = (ink >> k & 1) as u8;
+            }
+            let mut open = !(ink | clear) & lanes;
+            while open != 0 {
+                unsure.push(at + open.trailing_zeros() as usize);
+                open &= open - 1;
+            }
         }
     }
     Exact::new(closed, w, h).each(unsure, |x, y, s| {
         out[y * w + x] = u8::from(i16::from(closed[y * w + x]) <= i16::from(to_u8(s)) - 10);
     });
+    Ok(())
 }
 
 /// The stafflines decision from the exact local mean of every pixel (slow;
@@ -427,10 +458,10 @@ mod tests {
             })
             .collect();
         let (mut a, mut b) = (vec![0; w * h], vec![0; w * h]);
-        local_mean(&px, w, h, &mut a);
+        local_mean(&px, w, h, &mut a).unwrap();
         local_mean_exact(&px, w, h, &mut b);
         assert_eq!(a, b);
-        stafflines_ink(&px, w, h, &mut a);
+        stafflines_ink(&px, w, h, &mut a).unwrap();
         stafflines_ink_exact(&px, w, h, &mut b);
         assert_eq!(a, b);
         assert!(a.iter().any(|&v| v == 1) && a.iter().any(|&v| v == 0));
@@ -441,7 +472,7 @@ mod tests {
         #[test]
         fn local_mean_matches_the_exact_sequence((w, h, px) in image()) {
             let (mut a, mut b) = (vec![0; w * h], vec![0; w * h]);
-            local_mean(&px, w, h, &mut a);
+            local_mean(&px, w, h, &mut a).unwrap();
             local_mean_exact(&px, w, h, &mut b);
             prop_assert_eq!(a, b);
         }
@@ -449,7 +480,7 @@ mod tests {
         #[test]
         fn the_decision_matches_the_exact_sequence((w, h, px) in image()) {
             let (mut a, mut b) = (vec![0; w * h], vec![0; w * h]);
-            stafflines_ink(&px, w, h, &mut a);
+            stafflines_ink(&px, w, h, &mut a).unwrap();
             stafflines_ink_exact(&px, w, h, &mut b);
             prop_assert_eq!(a, b);
         }

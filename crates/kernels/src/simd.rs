@@ -28,6 +28,39 @@ mod imp {
             // SAFETY: as in `load`.
             unsafe { v128_store(s.as_mut_ptr().cast(), self.0) }
         }
+        /// `s[i..i + 4]` without a bounds check.
+        ///
+        /// # Safety
+        /// `i + 4 <= s.len()`.
+        #[inline(always)]
+        pub unsafe fn load_at(s: &[f32], i: usize) -> Self {
+            debug_assert!(i + 4 <= s.len());
+            // SAFETY: the caller keeps the four floats in bounds.
+            Self(unsafe { v128_load(s.as_ptr().add(i).cast()) })
+        }
+        /// Four floats at `p`.
+        ///
+        /// # Safety
+        /// `p..p + 4` is readable.
+        #[inline(always)]
+        pub unsafe fn load_ptr(p: *const f32) -> Self {
+            // SAFETY: the caller keeps the four floats readable.
+            Self(unsafe { v128_load(p.cast()) })
+        }
+        /// Four floats at `p`, read with a volatile load.
+        ///
+        /// # Safety
+        /// `p..p + 4` is readable.
+        #[inline(always)]
+        pub unsafe fn load_volatile(p: *const f32) -> Self {
+            /// A vector at a float's alignment.
+            #[repr(C, packed(4))]
+            #[derive(Clone, Copy)]
+            struct Floats(v128);
+            // SAFETY: the caller keeps the four floats readable; `Floats`
+            // needs only the alignment of `f32`.
+            Self(unsafe { core::ptr::read_volatile(p.cast::<Floats>()) }.0)
+        }
         /// The first four bytes of `s` as floats.
         #[inline(always)]
         pub fn from_u8(s: &[u8]) -> Self {
@@ -56,11 +89,6 @@ mod imp {
         pub fn abs(self) -> Self {
             Self(f32x4_abs(self.0))
         }
-        /// Round to the nearest integer, ties to even.
-        #[inline(always)]
-        pub fn round(self) -> Self {
-            Self(f32x4_nearest(self.0))
-        }
         /// Bit `i` set where lane `i` of self ≥ lane `i` of `o`.
         #[inline(always)]
         pub fn ge_mask(self, o: Self) -> u32 {
@@ -71,13 +99,21 @@ mod imp {
         pub fn gt_mask(self, o: Self) -> u32 {
             u32::from(i32x4_bitmask(f32x4_gt(self.0, o.0)) as u8)
         }
-        /// Integral lanes in 0..=255 stored as bytes.
+        /// The four lanes.
         #[inline(always)]
-        pub fn store_u8(self, s: &mut [u8]) {
+        pub fn to_lanes(self) -> [f32; 4] {
+            [
+                f32x4_extract_lane::<0>(self.0),
+                f32x4_extract_lane::<1>(self.0),
+                f32x4_extract_lane::<2>(self.0),
+                f32x4_extract_lane::<3>(self.0),
+            ]
+        }
+        /// The low byte of each lane's bits, stored as four bytes.
+        #[inline(always)]
+        pub fn store_low_bytes(self, s: &mut [u8]) {
             let s = &mut s[..4];
-            let i = i32x4_trunc_sat_f32x4(self.0);
-            let w = u16x8_narrow_i32x4(i, i);
-            let b = u8x16_narrow_i16x8(w, w);
+            let b = i8x16_shuffle::<0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12>(self.0, self.0);
             // SAFETY: four bytes are in bounds.
             unsafe { v128_store32_lane::<0>(b, s.as_mut_ptr().cast()) }
         }
@@ -122,6 +158,11 @@ mod imp {
         pub fn le_01(self, o: Self) -> Self {
             Self(v128_and(u8x16_le(self.0, o.0), u8x16_splat(1)))
         }
+        /// Bit `i` set where lane `i` of self ≥ lane `i` of `o`.
+        #[inline(always)]
+        pub fn ge_bits(self, o: Self) -> u32 {
+            u32::from(u8x16_bitmask(u8x16_ge(self.0, o.0)))
+        }
         /// The largest lane.
         #[inline(always)]
         pub fn max_lane(self) -> u8 {
@@ -158,6 +199,35 @@ mod imp {
         pub fn store(self, s: &mut [f32]) {
             s[..4].copy_from_slice(&self.0);
         }
+        /// `s[i..i + 4]` without a bounds check.
+        ///
+        /// # Safety
+        /// `i + 4 <= s.len()`.
+        #[inline(always)]
+        pub unsafe fn load_at(s: &[f32], i: usize) -> Self {
+            debug_assert!(i + 4 <= s.len());
+            // SAFETY: the caller keeps the four floats in bounds.
+            Self(unsafe { s.as_ptr().add(i).cast::<[f32; 4]>().read_unaligned() })
+        }
+        /// Four floats at `p`.
+        ///
+        /// # Safety
+        /// `p..p + 4` is readable.
+        #[inline(always)]
+        pub unsafe fn load_ptr(p: *const f32) -> Self {
+            // SAFETY: the caller keeps the four floats readable.
+            Self(unsafe { p.cast::<[f32; 4]>().read_unaligned() })
+        }
+        /// Four floats at `p` (volatile only in the wasm build, where it
+        /// orders the loads).
+        ///
+        /// # Safety
+        /// `p..p + 4` is readable.
+        #[inline(always)]
+        pub unsafe fn load_volatile(p: *const f32) -> Self {
+            // SAFETY: the caller keeps the four floats readable.
+            unsafe { Self::load_ptr(p) }
+        }
         #[inline(always)]
         pub fn from_u8(s: &[u8]) -> Self {
             Self(core::array::from_fn(|i| f32::from(s[i])))
@@ -183,10 +253,6 @@ mod imp {
             Self(self.0.map(f32::abs))
         }
         #[inline(always)]
-        pub fn round(self) -> Self {
-            Self(self.0.map(f32::round_ties_even))
-        }
-        #[inline(always)]
         pub fn ge_mask(self, o: Self) -> u32 {
             (0..4).map(|i| u32::from(self.0[i] >= o.0[i]) << i).sum()
         }
@@ -195,9 +261,13 @@ mod imp {
             (0..4).map(|i| u32::from(self.0[i] > o.0[i]) << i).sum()
         }
         #[inline(always)]
-        pub fn store_u8(self, s: &mut [u8]) {
+        pub fn to_lanes(self) -> [f32; 4] {
+            self.0
+        }
+        #[inline(always)]
+        pub fn store_low_bytes(self, s: &mut [u8]) {
             for i in 0..4 {
-                s[i] = self.0[i] as u8;
+                s[i] = self.0[i].to_bits() as u8;
             }
         }
     }
@@ -238,6 +308,10 @@ mod imp {
         #[inline(always)]
         pub fn le_01(self, o: Self) -> Self {
             self.map(o, |a, b| u8::from(a <= b))
+        }
+        #[inline(always)]
+        pub fn ge_bits(self, o: Self) -> u32 {
+            (0..16).map(|i| u32::from(self.0[i] >= o.0[i]) << i).sum()
         }
         #[inline(always)]
         pub fn max_lane(self) -> u8 {

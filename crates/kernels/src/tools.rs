@@ -52,15 +52,16 @@ fn dims(image: &Image<'_>, channels: u64, what: &str) -> Result<(usize, usize), 
     Ok((w as usize, h as usize))
 }
 
-/// A zeroed buffer, or the reference's answer to a `MemoryError`.
-fn zeroed(n: usize) -> Result<Vec<u8>, ToolError> {
+/// A zeroed buffer of `n` values, or the reference's answer to a `MemoryError`.
+pub(crate) fn zeroed<T: Copy + Default>(n: usize) -> Result<Vec<T>, ToolError> {
     let mut v = Vec::new();
     v.try_reserve_exact(n).map_err(|_| {
         ToolError::InvalidInput(format!(
-            "not enough memory in the sandbox for this input (raise the memory limit): cannot allocate {n} bytes"
+            "not enough memory in the sandbox for this input (raise the memory limit): cannot allocate {} bytes",
+            n.saturating_mul(size_of::<T>())
         ))
     })?;
-    v.resize(n, 0);
+    v.resize(n, T::default());
     Ok(v)
 }
 
@@ -129,7 +130,7 @@ pub fn detect_stafflines(image: Image<'_>) -> Result<Mask, ToolError> {
     lightness::lightness(image.pixels, &mut lum);
     closing::horizontal_closing(&lum, w, h, closing::LENGTH, &mut closed);
     // the ink goes where the lightness was
-    gaussian::stafflines_ink(&closed, w, h, &mut lum);
+    gaussian::stafflines_ink(&closed, w, h, &mut lum)?;
     Ok(mask(w, h, lum))
 }
 
