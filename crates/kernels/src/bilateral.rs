@@ -197,7 +197,7 @@ fn weights_of(table: &[f32; 256], a: &[u8], b: &[u8], delta: &mut [u8], out: &mu
 #[inline(never)]
 fn add_pair(s: &mut [f32], wt: &mut [f32], [wp, wm, vp, vm]: [&[f32]; 4]) {
     let n = s.len();
-    assert!(n % 4 == 0 && wt.len() >= n && [wp, wm, vp, vm].iter().all(|r| r.len() >= n));
+    assert!(n.is_multiple_of(4) && wt.len() >= n && [wp, wm, vp, vm].iter().all(|r| r.len() >= n));
     let mut x = 0;
     while x < n {
         // SAFETY: x + 4 ≤ n ≤ every length (asserted).

@@ -14,14 +14,14 @@
 //! roundings. Each kernel module also has the plain per-pixel definition
 //! (`exact`), which the tests compare the fast path with.
 //!
-//! * [`lightness`]: the L channel of RGB→HLS (§2.1)
-//! * [`bilateral`]: `bilateralFilter(d=5, σ=25, 25)` (§2.5)
-//! * [`otsu`]: histogram and Otsu threshold (§2.6)
-//! * [`closing`]: grayscale closing with a 50×1 rectangle (§2.3)
-//! * [`gaussian`]: the 101×101 Gaussian local mean and the stafflines decision (§2.4, §3.2)
-//! * [`polygon`]: `fillPoly` (§2.7)
-//! * [`runs`]: column runs, cut lines and bands (§2.8, §3.3, §3.4)
-//! * [`tools`]: the region tools themselves, with the reference's input checks
+//! * [`lightness`] — the L channel of RGB→HLS (§2.1)
+//! * [`bilateral`] — `bilateralFilter(d=5, σ=25, 25)` (§2.5)
+//! * [`otsu`] — histogram and Otsu threshold (§2.6)
+//! * [`closing`] — grayscale closing with a 50×1 rectangle (§2.3)
+//! * [`gaussian`] — the 101×101 Gaussian local mean and the stafflines decision (§2.4, §3.2)
+//! * [`polygon`] — OpenCV's `fillPoly` (§2.7)
+//! * [`runs`] — column runs, cut lines and bands (§2.8, §3.3, §3.4)
+//! * [`tools`] — the region tools themselves, with the reference's input checks
 
 pub mod bilateral;
 pub mod closing;

@@ -79,7 +79,7 @@ mod tests {
         // where the integer shortcut (max + min + 1) / 2 is wrong
         let wrong = (0..=255u16)
             .flat_map(|a| (0..=a).map(move |b| (a, b)))
-            .filter(|&(a, b)| u16::from(lightness_of(a as u8, b as u8)) != (a + b + 1) / 2)
+            .filter(|&(a, b)| u16::from(lightness_of(a as u8, b as u8)) != (a + b).div_ceil(2))
             .count();
         assert!(wrong > 0);
     }

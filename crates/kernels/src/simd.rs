@@ -266,8 +266,8 @@ mod imp {
         }
         #[inline(always)]
         pub fn store_low_bytes(self, s: &mut [u8]) {
-            for i in 0..4 {
-                s[i] = self.0[i].to_bits() as u8;
+            for (b, v) in s[..4].iter_mut().zip(self.0) {
+                *b = v.to_bits() as u8;
             }
         }
     }
