@@ -48,6 +48,10 @@ fn main() {
 
 fn build_glue(root: &Path, out: &Path) {
     println!("cargo:rerun-if-changed={}", root.join("python-wasm/adapter/interp.wit").display());
+    // the mask kernels it is built with, and their SIMD flag
+    for p in ["crates/kernels/src", "crates/kernels/Cargo.toml", "guest-wit/.cargo/config.toml"] {
+        println!("cargo:rerun-if-changed={}", root.join(p).display());
+    }
     build_guest(root, out, "guest-wit", "mung_runtime_glue", GLUE_ENV);
 }
 
@@ -95,6 +99,8 @@ fn build_guest(root: &Path, out: &Path, dir: &str, lib: &str, prebuilt_env: &str
         .join(lib.replace('_', "-"));
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
+    // From the crate's directory, so its `.cargo/config.toml` applies.
+    cmd.current_dir(&crate_dir);
     cmd.args(["build", "--release", "--target", WASM_TARGET, "--manifest-path"])
         .arg(crate_dir.join("Cargo.toml"))
         .arg("--target-dir")

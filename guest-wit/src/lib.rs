@@ -4,9 +4,11 @@
 //! interface and exports `mung:runtime`'s typed interfaces. Every typed call
 //! becomes one interpreter turn: the arguments travel as one binary frame
 //! (see [`frame`]) handed over with `set-input`, the Python side
-//! (`prelude.py`) runs the operation and posts the reply frame back.
+//! (`prelude.py`) runs the operation and posts the reply frame back. The mask
+//! tools are the exception: the Rust kernels run them here (see [`masks`]).
 
 mod frame;
+mod masks;
 mod ops;
 
 wit_bindgen::generate!({

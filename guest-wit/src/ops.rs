@@ -11,7 +11,7 @@ use crate::exports::mung::runtime::validation::{
     self, ClassUpdate, FixedDocument, Operation, ValidationError, ValidationIssue,
 };
 use crate::frame::{Frame, Reply, execute_frame};
-use crate::{Glue, GlueError, call, call_raw};
+use crate::{Glue, GlueError, call, call_raw, masks};
 
 impl python::Guest for Glue {
     fn execute(code: String, globals_json: String) -> Result<String, PythonError> {
@@ -239,14 +239,23 @@ fn image_call(op: &'static str, image: &RgbaImage) -> Result<Mask, ExtractionErr
 
 impl extraction::Guest for Glue {
     fn otsu_binarize_region(region: RgbaImage) -> Result<Mask, ExtractionError> {
+        if masks::compiled() {
+            return masks::otsu_binarize_region(&region);
+        }
         image_call("otsu_binarize_region", &region)
     }
 
     fn detect_stafflines(region: RgbaImage) -> Result<Mask, ExtractionError> {
+        if masks::compiled() {
+            return masks::detect_stafflines(&region);
+        }
         image_call("detect_stafflines", &region)
     }
 
     fn compute_cut_lines(mask: Mask) -> Result<Vec<Vec<Point>>, ExtractionError> {
+        if masks::compiled() {
+            return masks::compute_cut_lines(&mask);
+        }
         let mut frame = Frame::new("compute_cut_lines");
         let m = image_arg(&mut frame, mask.width, mask.height, &mask.pixels);
         let reply = call(frame.arg("mask", m)).map_err(extraction_error)?;
@@ -265,6 +274,9 @@ impl extraction::Guest for Glue {
         mask: Mask,
         cut_lines: Vec<Vec<Point>>,
     ) -> Result<Vec<PlacedMask>, ExtractionError> {
+        if masks::compiled() {
+            return masks::separate_lines(left, top, &mask, &cut_lines);
+        }
         let mut frame = Frame::new("separate_lines");
         let m = image_arg(&mut frame, mask.width, mask.height, &mask.pixels);
         let frame = frame.arg("left", left).arg("top", top).arg("mask", m).arg("cut_lines", points_arg(&cut_lines));
@@ -298,6 +310,9 @@ impl extraction::Guest for Glue {
     }
 
     fn fill_polygon(width: u32, height: u32, polygon: Vec<Point>) -> Result<Mask, ExtractionError> {
+        if masks::compiled() {
+            return masks::fill_polygon(width, height, &polygon);
+        }
         let frame = Frame::new("fill_polygon")
             .arg("width", width)
             .arg("height", height)

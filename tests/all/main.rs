@@ -17,6 +17,7 @@ mod extraction;
 mod glue;
 mod hardening;
 mod isolation;
+mod kernels;
 mod mcp;
 mod mounts;
 mod props;

@@ -29,7 +29,7 @@ const WASMTIME_ENV: &str = "MUNG_RUNTIME_WASMTIME";
 const START_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 
 /// The `wasmtime` executable of wasmtime-cli [`mung_runtime::WASMTIME_SERVE_TESTED`].
-fn wasmtime() -> PathBuf {
+pub(crate) fn wasmtime() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(install_wasmtime).clone()
 }

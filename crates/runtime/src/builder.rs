@@ -13,6 +13,7 @@ use crate::bindings;
 use crate::compile_cache::{self, CacheOutcome};
 use crate::engine::{self, EngineSettings};
 use crate::error::Error;
+use crate::extraction::MaskKernels;
 use crate::grants;
 use crate::limits::Limits;
 use crate::output::OutputSink;
@@ -61,6 +62,7 @@ pub struct RuntimeBuilder {
     preinitialized: Option<bool>,
     isolation: Isolation,
     hash_seed: HashSeed,
+    mask_kernels: MaskKernels,
     epoch_interruption: bool,
     stdout_sink: Option<OutputSink>,
     stderr_sink: Option<OutputSink>,
@@ -115,6 +117,7 @@ impl Default for RuntimeBuilder {
             preinitialized: None,
             isolation: Isolation::Warm,
             hash_seed: HashSeed::PerMachine,
+            mask_kernels: MaskKernels::Compiled,
             epoch_interruption: true,
             stdout_sink: None,
             stderr_sink: None,
@@ -236,6 +239,14 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Which code runs the mask tools (default [`MaskKernels::Compiled`]);
+    /// [`MaskKernels::Reference`] runs `mstudio`'s numpy implementation
+    /// instead, to compare the two.
+    pub fn mask_kernels(mut self, kernels: MaskKernels) -> Self {
+        self.mask_kernels = kernels;
+        self
+    }
+
     /// Turns off epoch interruption, so the deadline can no longer stop a
     /// busy guest (only blocking calls). For measuring its overhead only.
     #[cfg(feature = "bench-internals")]
@@ -277,8 +288,9 @@ impl RuntimeBuilder {
             Some(dir) => PackagesDir::at(dir)?,
             None => PackagesDir::embedded(&cache)?,
         };
-        let layout =
+        let mut layout =
             Layout::new(&upstream.interpreter.stdlib_dir(), packages.path(), &upstream.mung.site_dir(), &self.mounts)?;
+        layout.env.extend(self.mask_kernels.guest_env());
         // The snapshot serves any mounts (see `snapshot.rs`), so mounts no
         // longer turn it off. A secret per instance needs the plain
         // interpreter: the snapshot's is fixed when it is built.

@@ -283,6 +283,31 @@ pub enum RegionTool {
     Stafflines,
 }
 
+/// Which code runs the mask tools inside the sandbox ([`RuntimeBuilder::mask_kernels`](crate::RuntimeBuilder::mask_kernels)).
+///
+/// Both give the same bytes (bit-identical to OpenCV 4.10 with IPP off);
+/// the reference is the slower one the kernels are tested against.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MaskKernels {
+    /// Rust kernels with wasm SIMD, run by the component's typed glue: the
+    /// pixels never enter the interpreter (the default).
+    #[default]
+    Compiled,
+    /// `mstudio`'s numpy implementation, run by the interpreter.
+    Reference,
+}
+
+impl MaskKernels {
+    /// The guest environment variable the glue reads, and its value.
+    pub(crate) fn guest_env(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            MaskKernels::Compiled => None,
+            MaskKernels::Reference => Some(("MUNG_RUNTIME_MASK_KERNELS", "reference")),
+        }
+    }
+}
+
 /// A mask placed on the page, its top-left pixel at (`left`, `top`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlacedMask {

@@ -67,7 +67,7 @@ pub use builder::{
 pub use cache::{Cache, CleanReport};
 pub use compile_cache::{CacheOutcome, wasmtime_version};
 pub use error::{Error, ExecError, ExecFailure, PythonError, PythonErrorKind, SandboxError};
-pub use extraction::{ExtractError, Mask, Node, PlacedMask, Point, Region, RegionTool, RgbaImage};
+pub use extraction::{ExtractError, Mask, MaskKernels, Node, PlacedMask, Point, Region, RegionTool, RgbaImage};
 pub use files::{FileEntry, FileError, FileListing, SessionFiles, Upload};
 pub use http::WASMTIME_SERVE_TESTED;
 /// The `image` crate, whose types appear in conversions of [`RgbaImage`] and [`Mask`].

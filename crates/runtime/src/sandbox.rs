@@ -51,6 +51,9 @@ impl Mount {
 #[derive(Clone, Debug)]
 pub(crate) struct Layout {
     pub mounts: Vec<Mount>,
+    /// Environment variables of the guest beyond the fixed ones (not part of
+    /// the snapshot: the interpreter read its environment before it).
+    pub env: Vec<(&'static str, &'static str)>,
 }
 
 /// How many of [`Layout::mounts`] are the fixed ones.
@@ -63,7 +66,7 @@ impl Layout {
             Mount::read_only(packages, PACKAGES_GUEST_PATH),
             Mount::read_only(vendor, VENDOR_GUEST_PATH),
         ];
-        let mut layout = Layout { mounts };
+        let mut layout = Layout { mounts, env: Vec::new() };
         for m in extra {
             layout.push(m)?;
         }
@@ -97,9 +100,10 @@ impl Layout {
         Ok(())
     }
 
-    /// The fixed mounts alone: what the snapshot is taken with.
+    /// The fixed mounts alone, without extra environment: what the snapshot
+    /// is taken with.
     pub(crate) fn fixed(&self) -> Layout {
-        Layout { mounts: self.mounts[..FIXED_MOUNTS].to_vec() }
+        Layout { mounts: self.mounts[..FIXED_MOUNTS].to_vec(), env: Vec::new() }
     }
 
     /// The guest paths in preopen order.
@@ -128,6 +132,7 @@ impl Layout {
             .env("HOME", "/tmp")
             .env("TMPDIR", "/tmp")
             .env("PYTHONTZPATH", "")
+            .envs(&self.env)
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .allow_tcp(false)
