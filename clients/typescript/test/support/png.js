@@ -123,17 +123,6 @@ export function pngMaskBits(file) {
   return { width, height, bits };
 }
 
-/** One byte per pixel: 1 where an RGBA mask has R = A = 255 (MuNG Studio's ink colour). */
-export function rgbaMaskBits(image) {
-  const bits = new Uint8Array(image.width * image.height);
-  for (let i = 0; i < bits.length; i++) {
-    const [r, g, b, a] = image.data.subarray(4 * i, 4 * i + 4);
-    if (r === 255 && a === 255 && g === 0 && b === 0) bits[i] = 1;
-    else if (r || g || b || a) throw new Error(`pixel ${i} is neither ink (255,0,0,255) nor empty: ${[r, g, b, a]}`);
-  }
-  return { width: image.width, height: image.height, bits };
-}
-
 /** An 8-bit grey PNG of `width × height` pixel values. */
 export function greyPng(width, height, pixels) {
   const raw = Buffer.alloc((width + 1) * height);
