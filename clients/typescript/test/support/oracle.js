@@ -3,10 +3,9 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { crc32 } from "node:zlib";
 
 import { data, PACKAGE } from "./env.js";
-import { pngMaskBits } from "./png.js";
+import { crc32, pngMaskBits } from "./png.js";
 import { cli } from "./server.js";
 
 function check(out, what) {

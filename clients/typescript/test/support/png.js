@@ -4,7 +4,7 @@
 // them (and the server's image decoder does).
 
 import { readFileSync } from "node:fs";
-import { crc32, deflateSync, inflateSync } from "node:zlib";
+import { deflateSync, inflateSync } from "node:zlib";
 
 const SIGNATURE = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
 const CHANNELS = { 0: 1, 2: 3, 4: 2, 6: 4 };
@@ -140,4 +140,14 @@ export function greyPng(width, height, pixels) {
   header.writeUInt32BE(height, 4);
   header[8] = 8; // depth; colour type 0 (grey)
   return Buffer.concat([SIGNATURE, chunk("IHDR", header), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
+}
+
+/** CRC-32 (IEEE), as PNG and zip want it. */
+export function crc32(bytes) {
+  let crc = ~0;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return ~crc >>> 0;
 }

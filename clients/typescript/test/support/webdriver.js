@@ -26,7 +26,8 @@ const TYPES = { ".html": "text/html", ".js": "text/javascript", ".json": "applic
 
 /**
  * Serves files under `roots` (`{ "/prefix/": directory }`) and `extra`
- * (`{ "/path": [type, body] }`) on 127.0.0.1: `{ origin, close() }`.
+ * (`{ "/path": [type, body] }`, read at each request, so entries may be
+ * added later) on 127.0.0.1: `{ origin, close() }`.
  */
 export async function staticServer(roots, extra = {}) {
   const server = createServer((request, response) => {
