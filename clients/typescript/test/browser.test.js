@@ -7,11 +7,12 @@
 // error. Screenshots: target/browser/client-cross-origin*.png.
 
 import assert from "node:assert/strict";
+import { webcrypto } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
-import { digest, maskOf, normalised } from "./support/canonical.js";
+import { digest as digestIn, maskOf, normalised } from "./support/canonical.js";
 import { data, needsBrowser, PACKAGE, REPO, SANDBOX_PAGE } from "./support/env.js";
 import { cliCutLines, cliNodeTools, cliRegionMask, cliSeparate, cliValidate } from "./support/oracle.js";
 import { crop, readPng } from "./support/png.js";
@@ -21,6 +22,9 @@ import { openSession, startDriver, staticServer } from "./support/webdriver.js";
 const REGION = [90, 180, 420, 110];
 const TOKEN = "cross-origin-test-token-0123456789";
 const SHOTS = join(REPO, "target/browser");
+
+/** The digest the page computes, computed here. */
+const digest = (value) => digestIn(value, webcrypto.subtle);
 
 /** Runs the page against `server` and returns its rows once every call settled. */
 async function runPage(session, page, server, token) {

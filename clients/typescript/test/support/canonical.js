@@ -83,10 +83,10 @@ export function normalised(n) {
   return out;
 }
 
-/** SHA-256 (hex) of the JSON of a value. */
-export async function digest(value) {
+/** SHA-256 (hex) of the JSON of a value (`subtle`: Web Crypto's, where there is no global one). */
+export async function digest(value, subtle = globalThis.crypto.subtle) {
   const bytes = new TextEncoder().encode(JSON.stringify(value));
-  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const hash = new Uint8Array(await subtle.digest("SHA-256", bytes));
   return Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
