@@ -52,18 +52,22 @@ export interface PlainPoint {
  */
 export type StudioPoint = typeof globalThis extends { DOMPoint: { prototype: infer T } } ? T : PlainPoint;
 
-/**
- * A node as MuNG Studio's editor holds it (its `Node` interface): what the
- * node methods of its `PythonRuntime` take. A mask pixel belongs to the node
- * iff its A is 255 (MuNG Studio sends `A // 255` to Python).
- */
-export interface StudioNodeLike {
+/** What every node has: its id, class and bounding box on the page. */
+export interface NodeBox {
   readonly id: number;
   readonly className: string;
   readonly top: number;
   readonly left: number;
   readonly width: number;
   readonly height: number;
+}
+
+/**
+ * A node as MuNG Studio's editor holds it (its `Node` interface): what the
+ * node methods of its `PythonRuntime` take. A mask pixel belongs to the node
+ * iff its A is 255 (MuNG Studio sends `A // 255` to Python).
+ */
+export interface StudioNodeLike extends NodeBox {
   readonly syntaxOutlinks: readonly number[];
   readonly syntaxInlinks: readonly number[];
   readonly precedenceOutlinks?: readonly number[] | undefined;
@@ -78,13 +82,7 @@ export interface StudioNodeLike {
  * transcription travel in `data`. Accepted wherever a node is, beside
  * {@link StudioNodeLike}.
  */
-export interface MarshalledNodeLike {
-  readonly id: number;
-  readonly className: string;
-  readonly top: number;
-  readonly left: number;
-  readonly width: number;
-  readonly height: number;
+export interface MarshalledNodeLike extends NodeBox {
   readonly outlinks: readonly number[];
   readonly inlinks: readonly number[];
   readonly mask: readonly [width: number, height: number, rgba: ArrayLike<number>] | null | undefined;
