@@ -21,6 +21,8 @@ mod props;
 mod python_native;
 mod runtime;
 mod serve;
+mod serve_backend;
+mod serve_hostile;
 mod soak;
 mod validation;
 mod wasmtime_serve;

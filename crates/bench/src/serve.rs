@@ -32,14 +32,35 @@ pub(crate) struct ServeBenchArgs {
 }
 
 /// `mung-runtime serve` in a child process, killed when dropped.
-struct ServeProcess {
-    child: Child,
-    base: String,
+pub(crate) struct ServeProcess {
+    pub(crate) child: Child,
+    pub(crate) base: String,
 }
 
 impl ServeProcess {
-    fn start(cli: &Path, cache_dir: Option<&Path>, extra: &[&str]) -> Result<ServeProcess> {
-        let mut cmd = Command::new(cli);
+    pub(crate) fn start(cli: &Path, cache_dir: Option<&Path>, extra: &[&str]) -> Result<ServeProcess> {
+        Self::spawn(Command::new(cli), cache_dir, extra)
+    }
+
+    /// Like [`start`](Self::start), under `ulimit -n fds`.
+    pub(crate) fn start_with_fd_limit(
+        cli: &Path,
+        cache_dir: Option<&Path>,
+        extra: &[&str],
+        fds: u32,
+    ) -> Result<ServeProcess> {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(format!("ulimit -n {fds} && exec \"$0\" \"$@\"")).arg(cli);
+        Self::spawn(cmd, cache_dir, extra)
+    }
+
+    /// Whether the server process is still running.
+    pub(crate) fn child_alive(&self) -> bool {
+        std::fs::metadata(format!("/proc/{}", self.child.id())).is_ok()
+            && !std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default().contains(") Z ")
+    }
+
+    fn spawn(mut cmd: Command, cache_dir: Option<&Path>, extra: &[&str]) -> Result<ServeProcess> {
         cmd.args(["serve", "--addr", "127.0.0.1:0", "-q"]).args(extra);
         if let Some(dir) = cache_dir {
             cmd.arg("--cache-dir").arg(dir);
@@ -182,7 +203,8 @@ fn wasmtime_serve(cache_dir: Option<&Path>, max: Duration) -> Result<Option<Serv
     Ok(Some(serve))
 }
 
-struct Row {
+/// One line of the table.
+pub(crate) struct Row {
     name: String,
     value: String,
     target: String,
@@ -190,7 +212,7 @@ struct Row {
     json: Value,
 }
 
-fn row(name: &str, value: String, target: &str, met: Option<bool>, json: Value) -> Row {
+pub(crate) fn row(name: &str, value: String, target: &str, met: Option<bool>, json: Value) -> Row {
     Row { name: name.into(), value, target: target.into(), met, json }
 }
 
@@ -334,6 +356,7 @@ pub(crate) fn run(
         ));
     }
     drop(server);
+    rows.extend(crate::hostile::rows(cli, cache_dir, max)?);
 
     // A web page's view: at most 200 round trips a way, and the same bound in seconds.
     eprintln!("[serve] browser round trip of otsuBinarizeRegion (headless Chromium)");

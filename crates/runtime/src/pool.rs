@@ -172,10 +172,20 @@ impl Pool {
             }),
             Ok(Ok(json)) => match serde_json::from_str(&json) {
                 Ok(value) => return Ok(Execution { value, output }),
+                // Python's JSON has integers of any size; ours, 64 bits
+                // (and floats as wide as f64).
                 Err(e) => ExecFailure::Python(PythonError {
                     kind: PythonErrorKind::NotJson,
                     type_name: "ValueError".into(),
-                    message: format!("the guest returned malformed JSON: {e}"),
+                    message: if e.to_string().contains("number out of range") {
+                        format!(
+                            "the value of the last expression holds a number JSON cannot carry here ({e}): \
+                             integers must fit in 64 bits and floats in a double; convert such numbers with str() \
+                             first"
+                        )
+                    } else {
+                        format!("the value of the last expression cannot be read back as JSON ({e})")
+                    },
                     traceback: String::new(),
                     exit_code: None,
                 }),

@@ -1,47 +1,60 @@
 //! `POST /v1/validate/batch`: many documents in, one NDJSON line out per
 //! document as soon as it is validated (the CLI's `--format jsonl` shape).
 //!
-//! Nothing grows with the dataset: a zip is spooled to a temporary file and
-//! read entry by entry, a multipart body is read field by field, and at most
-//! `jobs` documents are validated while `jobs` more wait in a bounded
-//! channel.
+//! The body (a zip, or multipart with one file per document) is first
+//! spooled to an anonymous temporary file, bounded in size and in how long
+//! it may stall; only then is the batch admitted, so a slow or stalled
+//! upload never holds a sandbox's place, and a batch that is too large or
+//! not a usable archive gets its status (413, 422) before any line. Then
+//! documents are read one at a time, at most `jobs` validated at once, and
+//! the whole batch is bounded by `--max-batch-expanded` bytes of documents
+//! and a deadline; past either, one error line ends the stream.
 
 use std::io::Read;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Multipart, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use serde_json::json;
-use tokio::io::AsyncWriteExt;
+use serde_json::{Value, json};
+use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::AppState;
 use crate::admission::Ticket;
+use crate::body::{check_declared, media_type, spool_body};
 use crate::problem::{Problem, chain};
-use crate::routes::media_type;
 
 /// One document of the batch: its name, and its bytes or why there are none.
 type Document = (String, Result<Vec<u8>, (&'static str, String)>);
 
+/// The two forms a batch comes in.
+enum Form {
+    Zip,
+    Multipart(String),
+}
+
+/// What one batch may cost, besides its body: decompressed document bytes
+/// and wall-clock time.
+#[derive(Clone, Copy, Debug)]
+struct Budget {
+    expanded: u64,
+    deadline: Instant,
+}
+
 pub(crate) async fn validate_batch(State(state): State<Arc<AppState>>, request: Request) -> Result<Response, Problem> {
-    let ticket = state.admission.admit()?;
-    let jobs = state.config.jobs.max(1);
-    let (docs_tx, docs_rx) = mpsc::channel::<Document>(jobs);
-    match media_type(request.headers()).as_str() {
-        "application/zip" | "application/x-zip-compressed" => {
-            let spooled = spool(request.into_body(), state.config.max_batch_body).await?;
-            let max_document = state.config.max_document;
-            tokio::task::spawn_blocking(move || read_zip(spooled, max_document, docs_tx));
-        }
+    let (parts, body) = request.into_parts();
+    let form = match media_type(&parts.headers).as_str() {
+        "application/zip" | "application/x-zip-compressed" => Form::Zip,
         "multipart/form-data" => {
-            let form = Multipart::from_request(request, &())
-                .await
+            let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let boundary = multer::parse_boundary(content_type)
                 .map_err(|e| Problem::bad_request(format!("unreadable multipart body: {e}")))?;
-            tokio::spawn(read_multipart(form, state.config.max_document, state.config.max_batch_body, docs_tx));
+            Form::Multipart(boundary)
         }
         other => {
             return Err(Problem::unsupported_media_type(format!(
@@ -49,59 +62,96 @@ pub(crate) async fn validate_batch(State(state): State<Arc<AppState>>, request: 
                 if other.is_empty() { "a body without Content-Type" } else { other }
             )));
         }
+    };
+    let config = &state.config;
+    check_declared(&parts.headers, config.max_batch_body, "--max-batch-body")?;
+    let upload = state.batch_uploads.clone().try_acquire_owned().map_err(|_| Problem::overloaded(1))?;
+    let spooled = spool_body(&parts.headers, body, config.max_batch_body, config.idle_timeout).await?;
+    drop(upload);
+    let ticket = state.admission.admit()?;
+    let budget = Budget { expanded: config.max_batch_expanded, deadline: Instant::now() + config.batch_deadline };
+    let jobs = config.jobs.max(1);
+    let (docs_tx, docs_rx) = mpsc::channel::<Document>(jobs);
+    match form {
+        Form::Zip => {
+            let max_document = config.max_document;
+            let archive = tokio::task::spawn_blocking(move || open_zip(spooled))
+                .await
+                .map_err(|e| Problem::internal(format!("opening the zip failed: {e}")))??;
+            tokio::task::spawn_blocking(move || read_zip(archive, max_document, budget, docs_tx));
+        }
+        Form::Multipart(boundary) => {
+            let file = tokio::fs::File::from_std(spooled);
+            let chunks = futures_util::stream::unfold(file, |mut file| async move {
+                let mut buffer = vec![0; 64 << 10];
+                match file.read(&mut buffer).await {
+                    Ok(0) => None,
+                    Ok(n) => {
+                        buffer.truncate(n);
+                        Some((Ok::<_, std::io::Error>(Bytes::from(buffer)), file))
+                    }
+                    Err(e) => Some((Err(e), file)),
+                }
+            })
+            .fuse();
+            let form = multer::Multipart::new(chunks, boundary);
+            tokio::spawn(read_multipart(form, config.max_document, docs_tx));
+        }
     }
     let (lines_tx, lines_rx) = mpsc::channel::<Bytes>(2 * jobs);
-    tokio::spawn(dispatch(state, ticket, docs_rx, lines_tx));
+    tokio::spawn(dispatch(state.clone(), ticket, budget, docs_rx, lines_tx));
+    // Fused: a layer may poll the body once more after its end.
     let stream = futures_util::stream::unfold(lines_rx, |mut rx| async move {
         rx.recv().await.map(|line| (Ok::<_, std::io::Error>(line), rx))
-    });
+    })
+    .fuse();
     let mut response = Body::from_stream(stream).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(NDJSON));
     Ok(response)
 }
 
-/// Copies the body to a temporary file, refusing it past `limit` bytes.
-async fn spool(body: Body, limit: u64) -> Result<std::fs::File, Problem> {
-    let internal = |e: std::io::Error| {
-        Problem::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Internal error",
-            format!("cannot spool the batch to a temporary file: {e}"),
-        )
+/// The media type of the batch's answer.
+pub(crate) const NDJSON: &str = "application/x-ndjson";
+
+/// Opens the spooled zip, refusing archives that zip tools read differently
+/// from us or that decompress one stream many times (422).
+fn open_zip(file: std::fs::File) -> Result<zip::ZipArchive<std::fs::File>, Problem> {
+    let unusable = |detail: String| {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unusable-archive", "Unusable archive", detail.clone())
+            .with("message", detail)
     };
-    let file = tempfile::tempfile().map_err(internal)?;
-    let mut writer = tokio::fs::File::from_std(file.try_clone().map_err(internal)?);
-    let mut stream = body.into_data_stream();
-    let mut total = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| Problem::bad_request(format!("the request body broke off: {e}")))?;
-        total += chunk.len() as u64;
-        if total > limit {
-            return Err(Problem::new(
-                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
-                "Request body too large",
-                format!("the batch is larger than {limit} bytes (see `serve --max-batch-body`)"),
-            ));
-        }
-        writer.write_all(&chunk).await.map_err(internal)?;
+    let mut archive =
+        zip::ZipArchive::new(file).map_err(|e| unusable(format!("the body is not a readable zip archive: {e}")))?;
+    if archive.metadata().has_duplicate_names() {
+        return Err(unusable(
+            "two or more entries of the zip have the same name, so they cannot be told apart in the answer; \
+             rename them"
+                .into(),
+        ));
     }
-    writer.flush().await.map_err(internal)?;
-    Ok(file)
+    match archive.has_overlapping_entries() {
+        Ok(false) => Ok(archive),
+        Ok(true) => Err(unusable(
+            "entries of the zip share their compressed data (a zip bomb shape); make an ordinary zip".into(),
+        )),
+        Err(e) => Err(unusable(format!("the zip's entries cannot be located: {e}"))),
+    }
 }
 
-/// Sends each `*.xml` entry of the zip, read up to `max_document` bytes.
-fn read_zip(file: std::fs::File, max_document: u64, docs: mpsc::Sender<Document>) {
-    let mut archive = match zip::ZipArchive::new(file) {
-        Ok(a) => a,
-        Err(e) => {
-            let _ =
-                docs.blocking_send(("(batch)".into(), Err(("unreadable", format!("not a readable zip archive: {e}")))));
+/// Sends each `*.xml` entry of the zip, read up to `max_document` bytes,
+/// while the budget lasts.
+fn read_zip(
+    mut archive: zip::ZipArchive<std::fs::File>,
+    max_document: u64,
+    budget: Budget,
+    docs: mpsc::Sender<Document>,
+) {
+    let mut expanded = 0u64;
+    for i in 0..archive.len() {
+        if let Some(over) = over_budget(&budget, expanded) {
+            let _ = docs.blocking_send(over);
             return;
         }
-    };
-    for i in 0..archive.len() {
         let (name, document) = match archive.by_index(i) {
             Ok(mut entry) => {
                 let name = match entry.name() {
@@ -111,10 +161,18 @@ fn read_zip(file: std::fs::File, max_document: u64, docs: mpsc::Sender<Document>
                 if entry.is_dir() || !is_document_name(&name) {
                     continue;
                 }
+                // Never more than the document limit, nor than the batch's
+                // remaining budget, comes out of one entry.
+                let cap = max_document.min(budget.expanded - expanded) + 1;
                 let mut bytes = Vec::new();
-                let read = (&mut entry).take(max_document + 1).read_to_end(&mut bytes);
+                let read = (&mut entry).take(cap).read_to_end(&mut bytes);
+                expanded += bytes.len() as u64;
                 let document = match read {
                     Ok(_) if bytes.len() as u64 > max_document => Err(too_large(max_document)),
+                    Ok(_) if expanded > budget.expanded => {
+                        let _ = docs.blocking_send(over_expanded(budget.expanded));
+                        return;
+                    }
                     Ok(_) => Ok(bytes),
                     Err(e) => Err(("unreadable", format!("cannot read the entry: {e}"))),
                 };
@@ -128,6 +186,35 @@ fn read_zip(file: std::fs::File, max_document: u64, docs: mpsc::Sender<Document>
     }
 }
 
+/// The line that ends a batch past its budget, if it is.
+fn over_budget(budget: &Budget, expanded: u64) -> Option<Document> {
+    if Instant::now() >= budget.deadline {
+        return Some((
+            "(batch)".into(),
+            Err((
+                "deadline",
+                "the batch took longer than the server allows one batch (see `serve --batch-deadline`); \
+                 the documents after this line were not validated"
+                    .into(),
+            )),
+        ));
+    }
+    (expanded > budget.expanded).then(|| over_expanded(budget.expanded))
+}
+
+fn over_expanded(limit: u64) -> Document {
+    (
+        "(batch)".into(),
+        Err((
+            "too-large",
+            format!(
+                "the batch's documents add up to more than {limit} bytes (see `serve --max-batch-expanded`); the \
+                 documents after this line were not validated"
+            ),
+        )),
+    )
+}
+
 /// Whether a zip entry is a document (`*.xml`, not macOS metadata).
 fn is_document_name(name: &str) -> bool {
     name.to_ascii_lowercase().ends_with(".xml") && !name.starts_with("__MACOSX/") && !name.contains("/._")
@@ -137,18 +224,16 @@ fn too_large(max: u64) -> (&'static str, String) {
     ("too-large", format!("the document is more than {max} bytes, the server's limit for one document"))
 }
 
-/// Sends each file field of the form, read up to `max_document` bytes.
-async fn read_multipart(mut form: Multipart, max_document: u64, max_total: u64, docs: mpsc::Sender<Document>) {
-    let mut total = 0u64;
+/// Sends each file field of the spooled form, read up to `max_document` bytes.
+async fn read_multipart(mut form: multer::Multipart<'static>, max_document: u64, docs: mpsc::Sender<Document>) {
     let mut index = 0;
     loop {
         let mut field = match form.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => return,
             Err(e) => {
-                let _ = docs
-                    .send(("(batch)".into(), Err(("unreadable", format!("the multipart body broke off: {e}")))))
-                    .await;
+                let _ =
+                    docs.send(("(batch)".into(), Err(("unreadable", format!("unreadable multipart body: {e}"))))).await;
                 return;
             }
         };
@@ -159,13 +244,6 @@ async fn read_multipart(mut form: Multipart, max_document: u64, max_total: u64, 
         loop {
             match field.chunk().await {
                 Ok(Some(chunk)) => {
-                    total += chunk.len() as u64;
-                    if total > max_total {
-                        let _ = docs
-                            .send((name, Err(("too-large", format!("the batch is larger than {max_total} bytes")))))
-                            .await;
-                        return;
-                    }
                     if document.is_ok() && (bytes.len() + chunk.len()) as u64 > max_document {
                         document = Err(too_large(max_document));
                         bytes = Vec::new();
@@ -188,10 +266,12 @@ async fn read_multipart(mut form: Multipart, max_document: u64, max_total: u64, 
 }
 
 /// Validates documents as they come, `jobs` at a time, and writes a line for
-/// each as it finishes.
+/// each as it finishes; past the deadline, one line says so and the rest is
+/// skipped.
 async fn dispatch(
     state: Arc<AppState>,
     ticket: Ticket,
+    budget: Budget,
     mut docs: mpsc::Receiver<Document>,
     lines: mpsc::Sender<Bytes>,
 ) {
@@ -199,6 +279,13 @@ async fn dispatch(
     while let Some((name, document)) = docs.recv().await {
         while running.len() >= state.config.jobs.max(1) {
             running.join_next().await;
+        }
+        // The deadline also covers documents that waited here.
+        let (name, document) = over_budget(&budget, 0).unwrap_or((name, document));
+        // A line about the whole batch is its last: after those in flight.
+        let stop = name == "(batch)";
+        if stop {
+            while running.join_next().await.is_some() {}
         }
         let state = state.clone();
         let out = lines.clone();
@@ -211,15 +298,15 @@ async fn dispatch(
             text.push('\n');
             let _ = out.send(Bytes::from(text)).await;
         });
-        if lines.is_closed() {
-            break; // the client went away: stop taking documents
+        if stop || lines.is_closed() {
+            break; // over budget, or the client went away: stop taking documents
         }
     }
     while running.join_next().await.is_some() {}
     drop(ticket);
 }
 
-async fn validate_line(state: &Arc<AppState>, name: &str, bytes: Vec<u8>) -> serde_json::Value {
+async fn validate_line(state: &Arc<AppState>, name: &str, bytes: Vec<u8>) -> Value {
     let slot = state.admission.run_slot().await;
     state.metrics.busy(1);
     let runtime = state.runtime.clone();

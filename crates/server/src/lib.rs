@@ -25,8 +25,11 @@
 
 mod admission;
 mod assets;
+mod auth;
 mod batch;
+mod body;
 mod extract;
+mod listen;
 mod metrics;
 mod middleware;
 mod openapi;
@@ -41,6 +44,8 @@ use std::time::Duration;
 
 use mung_runtime::Runtime;
 
+pub use auth::{MIN_TOKEN_LEN, TokenFileError, read_token_file};
+pub use body::RGBA;
 pub use metrics::Metrics;
 pub use openapi::{ROUTES, RouteDoc, openapi};
 pub use problem::{PROBLEM_JSON, Problem};
@@ -74,6 +79,38 @@ pub struct ServerConfig {
     /// A backstop deadline for a whole request, past the sandbox's own call
     /// deadline (default 75 s).
     pub request_timeout: Duration,
+    /// How long a client may take to send a request's head, counted from
+    /// when the server starts waiting for it, so it also closes idle
+    /// keep-alive connections (default 5 s).
+    pub header_timeout: Duration,
+    /// The longest pause while a request body arrives or a response is
+    /// taken (default 30 s): a body that stops is answered 408, a client
+    /// that stops reading is dropped.
+    pub idle_timeout: Duration,
+    /// The most open client connections (default: below the process's limit
+    /// on open files, at most 4096). Past it, new connections get 503 and
+    /// health probes are still answered.
+    pub max_connections: Option<usize>,
+    /// How long shutdown waits for requests in flight before it closes
+    /// their connections (default 30 s).
+    pub shutdown_grace: Duration,
+    /// The most document bytes one batch may decompress to (default 8 GiB).
+    pub max_batch_expanded: u64,
+    /// The longest one batch may take, validation included (default 1 h).
+    pub batch_deadline: Duration,
+    /// Bearer tokens, one of which every `/v1/*` request must carry
+    /// (default: none, and no check). See [`read_token_file`].
+    pub tokens: Vec<String>,
+    /// Whether `/metrics` needs a token too (default: no).
+    pub metrics_need_token: bool,
+    /// Origins whose pages may call the server from a browser (CORS), e.g.
+    /// `https://studio.example.org`; `*` for any (only without tokens).
+    /// Default: none, and no CORS header at all.
+    pub cors_origins: Vec<String>,
+    /// Host names clients use to reach the server, besides IP addresses and
+    /// `localhost`; a request naming another host gets 421 (a defence
+    /// against DNS rebinding). Default: none.
+    pub public_hosts: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -88,6 +125,16 @@ impl Default for ServerConfig {
             max_document: 32 << 20,
             max_image_bytes: mung_runtime::DEFAULT_MEMORY_LIMIT,
             request_timeout: Duration::from_secs(75),
+            header_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(30),
+            max_connections: None,
+            shutdown_grace: Duration::from_secs(30),
+            max_batch_expanded: 8 << 30,
+            batch_deadline: Duration::from_secs(3600),
+            tokens: Vec::new(),
+            metrics_need_token: false,
+            cors_origins: Vec::new(),
+            public_hosts: Vec::new(),
         }
     }
 }
@@ -135,6 +182,86 @@ impl ServerConfig {
         self.request_timeout = timeout;
         self
     }
+
+    /// Sets [`header_timeout`](Self::header_timeout).
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.header_timeout = timeout;
+        self
+    }
+
+    /// Sets [`idle_timeout`](Self::idle_timeout).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`max_connections`](Self::max_connections).
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = Some(n.max(1));
+        self
+    }
+
+    /// Sets [`shutdown_grace`](Self::shutdown_grace).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// Sets [`max_batch_expanded`](Self::max_batch_expanded).
+    pub fn max_batch_expanded(mut self, bytes: u64) -> Self {
+        self.max_batch_expanded = bytes;
+        self
+    }
+
+    /// Sets [`batch_deadline`](Self::batch_deadline).
+    pub fn batch_deadline(mut self, deadline: Duration) -> Self {
+        self.batch_deadline = deadline;
+        self
+    }
+
+    /// Sets [`tokens`](Self::tokens).
+    pub fn tokens(mut self, tokens: Vec<String>) -> Self {
+        self.tokens = tokens;
+        self
+    }
+
+    /// Sets [`metrics_need_token`](Self::metrics_need_token).
+    pub fn metrics_need_token(mut self, yes: bool) -> Self {
+        self.metrics_need_token = yes;
+        self
+    }
+
+    /// Sets [`cors_origins`](Self::cors_origins).
+    pub fn cors_origins(mut self, origins: Vec<String>) -> Self {
+        self.cors_origins = origins;
+        self
+    }
+
+    /// Sets [`public_hosts`](Self::public_hosts).
+    pub fn public_hosts(mut self, hosts: Vec<String>) -> Self {
+        self.public_hosts = hosts;
+        self
+    }
+
+    /// Checks settings that cannot work together, with what to do instead.
+    pub fn check(&self) -> Result<(), String> {
+        if !self.tokens.is_empty() && self.cors_origins.iter().any(|o| o == "*") {
+            return Err(
+                "`--cors-origin '*'` lets any site use the server; with tokens, name the origins instead".into()
+            );
+        }
+        for origin in self.cors_origins.iter().filter(|o| *o != "*") {
+            let authority = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
+            let ok = authority.is_some_and(|a| !a.is_empty() && !a.contains('/'))
+                && axum::http::HeaderValue::from_str(origin).is_ok();
+            if !ok {
+                return Err(format!(
+                    "the CORS origin {origin:?} is not an origin like https://studio.example.org (scheme, host, optional port; no path)"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What every handler shares.
@@ -142,6 +269,8 @@ pub(crate) struct AppState {
     pub runtime: Runtime,
     pub config: ServerConfig,
     pub admission: admission::Admission,
+    /// Batch bodies being spooled at once (one per job).
+    pub batch_uploads: Arc<tokio::sync::Semaphore>,
     pub metrics: Metrics,
     pub ready: AtomicBool,
     pub shutting_down: AtomicBool,
@@ -154,11 +283,15 @@ pub struct Server {
 
 impl Server {
     /// A server for `runtime` (its limits apply to every call).
-    pub fn new(runtime: Runtime, config: ServerConfig) -> Server {
+    pub fn new(runtime: Runtime, mut config: ServerConfig) -> Server {
         let admission = admission::Admission::new(config.jobs, config.queue);
+        if config.max_connections.is_none() {
+            config.max_connections = Some(listen::default_max_connections(runtime.info().max_instances));
+        }
         Server {
             state: Arc::new(AppState {
                 runtime,
+                batch_uploads: Arc::new(tokio::sync::Semaphore::new(config.jobs.max(1))),
                 config,
                 admission,
                 metrics: Metrics::new(),
@@ -189,9 +322,10 @@ impl Server {
         result
     }
 
-    /// Serves on `listener` until `shutdown` completes; then takes no new
-    /// requests (those that still arrive on open connections get 503) and
-    /// returns once the requests in flight are answered.
+    /// Serves HTTP/1.1 on `listener` until `shutdown` completes; then takes
+    /// no new requests (those that still arrive on open connections get 503)
+    /// and returns once the requests in flight are answered, or after
+    /// [`ServerConfig::shutdown_grace`], closing what is left.
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
@@ -207,14 +341,7 @@ impl Server {
             });
         }
         let app = self.router();
-        let flag = state.clone();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                flag.shutting_down.store(true, Ordering::SeqCst);
-                tracing::info!("shutting down: finishing the requests in flight");
-            })
-            .await
+        listen::serve(state, listener, app, shutdown).await
     }
 
     /// Whether `/readyz` answers 200.

@@ -44,6 +44,8 @@ pub struct Metrics {
     instances: Family<StateLabels, Gauge>,
     queued: Gauge,
     busy: AtomicI64,
+    connections: Gauge,
+    refused: Counter,
 }
 
 impl Metrics {
@@ -63,7 +65,15 @@ impl Metrics {
         registry.register("instances", "Sandbox instances, busy (running a request) or idle (warm)", instances.clone());
         let queued = Gauge::default();
         registry.register("queued_requests", "Requests waiting for a free sandbox", queued.clone());
-        Metrics { registry, requests, latency, stops, instances, queued, busy: AtomicI64::new(0) }
+        let connections = Gauge::default();
+        registry.register("open_connections", "Client connections open now", connections.clone());
+        let refused = Counter::default();
+        registry.register(
+            "refused_connections",
+            "Connections answered 503 or closed at once because the connection limit was reached",
+            refused.clone(),
+        );
+        Metrics { registry, requests, latency, stops, instances, queued, busy: AtomicI64::new(0), connections, refused }
     }
 
     /// Counts one answered request.
@@ -86,6 +96,16 @@ impl Metrics {
     /// A request started or stopped waiting in the queue.
     pub(crate) fn queued(&self, delta: i64) {
         self.queued.inc_by(delta);
+    }
+
+    /// A connection opened or closed.
+    pub(crate) fn connections(&self, delta: i64) {
+        self.connections.inc_by(delta);
+    }
+
+    /// A connection arrived past the limit.
+    pub(crate) fn connection_refused(&self) {
+        self.refused.inc();
     }
 
     /// The text exposition, with the idle instance count read now.

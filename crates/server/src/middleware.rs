@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -74,6 +74,36 @@ async fn as_problem(response: Response) -> Response {
     let mut response = Problem::new(status, slug, title, detail).into_response();
     if let Some(v) = retry_after {
         response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
+}
+
+/// The page may load only its own scripts, styles and images (and the page
+/// images a person drops on it, as blob URLs), and may not be framed.
+const PAGE_CSP: &str = "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; base-uri 'none'; \
+                        form-action 'self'; frame-ancestors 'none'";
+
+/// Headers of every response: no MIME sniffing anywhere; the page's content
+/// security policy; and, on the call routes, a resource policy that lets a
+/// cross-origin-isolated page (`COEP: require-corp`) use masks and images.
+pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
+    let call_route = request.uri().path().starts_with("/v1/") || request.uri().path() == "/mcp";
+    let mut response = next.run(request).await;
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if is_html {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    }
+    if call_route {
+        headers
+            .insert(HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static("cross-origin"));
     }
     response
 }

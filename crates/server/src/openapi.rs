@@ -14,14 +14,49 @@ pub struct RouteDoc {
     pub summary: &'static str,
     /// Accepted request media types and the schema name of each.
     pub request: &'static [(&'static str, &'static str)],
-    /// Success: status, media type, schema name.
-    pub ok: (u16, &'static str, &'static str),
+    /// The success status.
+    pub ok: u16,
+    /// Success bodies: media type (chosen by `Accept` where there are
+    /// several; the first is the default) and schema name.
+    pub answers: &'static [(&'static str, &'static str)],
+    /// Headers of a success response (described in [`HEADERS`]).
+    pub headers: &'static [&'static str],
+    /// Query parameters (described in [`QUERY`]).
+    pub query: &'static [&'static str],
     /// Error statuses it may answer with (all problem+json).
     pub errors: &'static [u16],
 }
 
-const CALL_ERRORS: &[u16] = &[400, 413, 415, 422, 500, 503, 504];
-const REGION: &[(&str, &str)] = &[("multipart/form-data", "RegionForm"), ("application/json", "RegionRequest")];
+/// The response headers the routes use, with what they say.
+pub const HEADERS: &[(&str, &str)] = &[
+    ("X-Mung-Left", "The column of the mask's left edge on the page"),
+    ("X-Mung-Top", "The row of the mask's top edge on the page"),
+    ("X-Mung-Width", "The mask's width in pixels"),
+    ("X-Mung-Height", "The mask's height in pixels"),
+    ("X-Mung-Renamed", "How many nodes the fix renamed"),
+];
+
+/// The query parameters the routes take, with what they say.
+pub const QUERY: &[(&str, &str)] = &[
+    ("width", "With a raw RGBA body: its width (or the header X-Mung-Width)"),
+    ("height", "With a raw RGBA body: its height (or the header X-Mung-Height)"),
+    ("region", "With a raw RGBA body: x,y,w,h of the region to use (default: all of it)"),
+    ("polygon", "With a raw RGBA body: x1,y1,x2,y2,... in page coordinates; only the mask inside it is kept"),
+];
+
+const CALL_ERRORS: &[u16] = &[400, 401, 408, 413, 415, 421, 422, 500, 503, 504];
+const REGION: &[(&str, &str)] = &[
+    ("multipart/form-data", "RegionForm"),
+    ("application/json", "RegionRequest"),
+    ("image/png", "Binary"),
+    ("image/jpeg", "Binary"),
+    (crate::body::RGBA, "Rgba"),
+];
+/// A mask: grey PNG by default, JSON or raw RGBA by `Accept`.
+const MASK_ANSWERS: &[(&str, &str)] =
+    &[("image/png", "Binary"), ("application/json", "Mask"), (crate::body::RGBA, "RgbaMask")];
+const MASK_HEADERS: &[&str] = &["X-Mung-Left", "X-Mung-Top", "X-Mung-Width", "X-Mung-Height"];
+const RAW_QUERY: &[&str] = &["width", "height", "region", "polygon"];
 
 /// Every route of the server.
 pub const ROUTES: &[RouteDoc] = &[
@@ -30,7 +65,10 @@ pub const ROUTES: &[RouteDoc] = &[
         path: "/",
         summary: "The page: validate a document, see its issues on the page image, fix it, binarize regions",
         request: &[],
-        ok: (200, "text/html", "Html"),
+        ok: 200,
+        answers: &[("text/html", "Html")],
+        headers: &[],
+        query: &[],
         errors: &[],
     },
     RouteDoc {
@@ -38,7 +76,10 @@ pub const ROUTES: &[RouteDoc] = &[
         path: "/healthz",
         summary: "The process is up",
         request: &[],
-        ok: (200, "application/json", "Status"),
+        ok: 200,
+        answers: &[("application/json", "Status")],
+        headers: &[],
+        query: &[],
         errors: &[503],
     },
     RouteDoc {
@@ -46,7 +87,10 @@ pub const ROUTES: &[RouteDoc] = &[
         path: "/readyz",
         summary: "The compiled component is loaded and warm instances answered",
         request: &[],
-        ok: (200, "application/json", "Status"),
+        ok: 200,
+        answers: &[("application/json", "Status")],
+        headers: &[],
+        query: &[],
         errors: &[503],
     },
     RouteDoc {
@@ -54,7 +98,10 @@ pub const ROUTES: &[RouteDoc] = &[
         path: "/metrics",
         summary: "Prometheus/OpenMetrics text: requests by route and status, latency, instances, queue, sandbox stops",
         request: &[],
-        ok: (200, "application/openmetrics-text", "Text"),
+        ok: 200,
+        answers: &[("application/openmetrics-text", "Text")],
+        headers: &[],
+        query: &[],
         errors: &[],
     },
     RouteDoc {
@@ -62,7 +109,10 @@ pub const ROUTES: &[RouteDoc] = &[
         path: "/openapi.json",
         summary: "This description",
         request: &[],
-        ok: (200, "application/json", "Object"),
+        ok: 200,
+        answers: &[("application/json", "Object")],
+        headers: &[],
+        query: &[],
         errors: &[],
     },
     RouteDoc {
@@ -70,7 +120,10 @@ pub const ROUTES: &[RouteDoc] = &[
         path: "/v1/validate",
         summary: "Validate a MuNG document (MuNG Studio's rules and issue objects)",
         request: &[("application/xml", "MungXml"), ("text/xml", "MungXml")],
-        ok: (200, "application/json", "ValidationResult"),
+        ok: 200,
+        answers: &[("application/json", "ValidationResult")],
+        headers: &[],
+        query: &[],
         errors: CALL_ERRORS,
     },
     RouteDoc {
@@ -78,7 +131,10 @@ pub const ROUTES: &[RouteDoc] = &[
         path: "/v1/fix",
         summary: "Apply every automatic fix (class renames); X-Mung-Renamed tells how many",
         request: &[("application/xml", "MungXml"), ("text/xml", "MungXml")],
-        ok: (200, "application/xml", "MungXml"),
+        ok: 200,
+        answers: &[("application/xml", "MungXml")],
+        headers: &["X-Mung-Renamed"],
+        query: &[],
         errors: CALL_ERRORS,
     },
     RouteDoc {
@@ -86,31 +142,43 @@ pub const ROUTES: &[RouteDoc] = &[
         path: "/v1/validate/batch",
         summary: "Validate many documents (zip or multipart); one NDJSON line per document as it finishes",
         request: &[("application/zip", "Binary"), ("multipart/form-data", "BatchForm")],
-        ok: (200, "application/x-ndjson", "BatchLine"),
-        errors: &[400, 413, 415, 503],
+        ok: 200,
+        answers: &[("application/x-ndjson", "BatchLine")],
+        headers: &[],
+        query: &[],
+        errors: &[400, 401, 408, 413, 415, 421, 422, 503],
     },
     RouteDoc {
         method: "post",
         path: "/v1/execute",
         summary: "Run untrusted Python in a fresh sandbox (only with `serve --allow-execute`)",
         request: &[("application/json", "ExecuteRequest")],
-        ok: (200, "application/json", "ExecuteResult"),
-        errors: &[400, 403, 413, 415, 422, 500, 503, 504],
+        ok: 200,
+        answers: &[("application/json", "ExecuteResult")],
+        headers: &[],
+        query: &[],
+        errors: &[400, 401, 403, 408, 413, 415, 421, 422, 500, 503, 504],
     },
     RouteDoc {
         method: "post",
         path: "/v1/extract/binarize",
-        summary: "Binarize a page region (Otsu on bilateral-filtered lightness), optionally inside a polygon; PNG, or JSON with Accept: application/json",
+        summary: "Binarize a page region (Otsu on bilateral-filtered lightness), optionally inside a polygon; a grey PNG, JSON (Accept: application/json) or MuNG Studio's RGBA (Accept: application/vnd.mung.rgba)",
         request: REGION,
-        ok: (200, "image/png", "Binary"),
+        ok: 200,
+        answers: MASK_ANSWERS,
+        headers: MASK_HEADERS,
+        query: RAW_QUERY,
         errors: CALL_ERRORS,
     },
     RouteDoc {
         method: "post",
         path: "/v1/extract/stafflines",
-        summary: "Detect stafflines in a page region; PNG, or JSON with Accept: application/json",
+        summary: "Detect stafflines in a page region; a grey PNG, JSON or RGBA mask as for binarize",
         request: REGION,
-        ok: (200, "image/png", "Binary"),
+        ok: 200,
+        answers: MASK_ANSWERS,
+        headers: MASK_HEADERS,
+        query: RAW_QUERY,
         errors: CALL_ERRORS,
     },
     RouteDoc {
@@ -118,15 +186,21 @@ pub const ROUTES: &[RouteDoc] = &[
         path: "/v1/extract/fill-polygon",
         summary: "A mask with a polygon filled exactly like OpenCV's fillPoly",
         request: &[("application/json", "FillPolygonRequest")],
-        ok: (200, "image/png", "Binary"),
+        ok: 200,
+        answers: MASK_ANSWERS,
+        headers: MASK_HEADERS,
+        query: &[],
         errors: CALL_ERRORS,
     },
     RouteDoc {
         method: "post",
         path: "/v1/extract/cut-lines",
         summary: "Polylines between the separate lines of a mask",
-        request: &[("image/png", "Binary"), ("application/json", "MaskRequest")],
-        ok: (200, "application/json", "CutLines"),
+        request: &[("image/png", "Binary"), ("application/json", "MaskRequest"), (crate::body::RGBA, "Rgba")],
+        ok: 200,
+        answers: &[("application/json", "CutLines")],
+        headers: &[],
+        query: &["width", "height"],
         errors: CALL_ERRORS,
     },
     RouteDoc {
@@ -134,7 +208,10 @@ pub const ROUTES: &[RouteDoc] = &[
         path: "/v1/extract/separate",
         summary: "Split a placed mask into bands along cut lines",
         request: &[("application/json", "SeparateRequest")],
-        ok: (200, "application/json", "Bands"),
+        ok: 200,
+        answers: &[("application/json", "Bands")],
+        headers: &[],
+        query: &[],
         errors: CALL_ERRORS,
     },
     RouteDoc {
@@ -142,7 +219,10 @@ pub const ROUTES: &[RouteDoc] = &[
         path: "/v1/extract/staff",
         summary: "The staff node spanning 5 staffLine nodes",
         request: &[("application/json", "NodesRequest")],
-        ok: (200, "application/json", "NodeResult"),
+        ok: 200,
+        answers: &[("application/json", "NodeResult")],
+        headers: &[],
+        query: &[],
         errors: CALL_ERRORS,
     },
     RouteDoc {
@@ -150,7 +230,10 @@ pub const ROUTES: &[RouteDoc] = &[
         path: "/v1/extract/staffspaces",
         summary: "The 6 staffSpace nodes of each staff",
         request: &[("application/json", "NodesRequest")],
-        ok: (200, "application/json", "NodesResult"),
+        ok: 200,
+        answers: &[("application/json", "NodesResult")],
+        headers: &[],
+        query: &[],
         errors: CALL_ERRORS,
     },
     RouteDoc {
@@ -158,7 +241,10 @@ pub const ROUTES: &[RouteDoc] = &[
         path: "/v1/extract/snap",
         summary: "Link noteheads, rests, clefs, ... to their staff",
         request: &[("application/json", "NodesRequest")],
-        ok: (200, "application/json", "NodesResult"),
+        ok: 200,
+        answers: &[("application/json", "NodesResult")],
+        headers: &[],
+        query: &[],
         errors: CALL_ERRORS,
     },
     RouteDoc {
@@ -166,7 +252,10 @@ pub const ROUTES: &[RouteDoc] = &[
         path: "/v1/extract/insert-node",
         summary: "Append a node with a mask to a MuNG document",
         request: &[("application/json", "InsertNodeRequest")],
-        ok: (200, "application/json", "InsertNodeResult"),
+        ok: 200,
+        answers: &[("application/json", "InsertNodeResult")],
+        headers: &[],
+        query: &[],
         errors: CALL_ERRORS,
     },
 ];
@@ -185,12 +274,17 @@ fn schemas() -> Value {
         "Text": {"type": "string"},
         "Object": {"type": "object"},
         "Binary": {"type": "string", "contentMediaType": "application/octet-stream"},
+        "Rgba": {"type": "string", "contentMediaType": crate::body::RGBA,
+            "description": "width × height × 4 bytes, row-major RGBA (ImageData.data); the size in X-Mung-Width/X-Mung-Height or ?width=&height=. As a mask, a pixel is inside when its alpha is not 0"},
+        "RgbaMask": {"type": "string", "contentMediaType": crate::body::RGBA,
+            "description": "width × height × 4 bytes: R = A = 255 inside the mask, all 0 outside (MuNG Studio's convention); the size in X-Mung-Width/X-Mung-Height"},
         "MungXml": {"type": "string", "description": "A MuNG XML document (root <Nodes>)"},
         "Status": {"type": "object", "properties": {"status": {"type": "string"}}, "required": ["status"]},
         "Problem": {
             "type": "object",
             "description": "RFC 9457 problem details",
-            "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": int, "detail": {"type": "string"}},
+            "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": int, "detail": {"type": "string"},
+                "message": {"type": "string", "description": "On a 422 caused by the input: the bare message, what MuNG Studio shows"}},
             "required": ["type", "title", "status", "detail"]
         },
         "ValidationIssue": {
@@ -210,7 +304,8 @@ fn schemas() -> Value {
         "BatchForm": {"type": "object", "additionalProperties": {"type": "string", "contentMediaType": "application/xml"}},
         "ExecuteRequest": {"type": "object", "properties": {"code": {"type": "string"}, "globals": {"type": "object"}}, "required": ["code"]},
         "ExecuteResult": {"type": "object", "properties": {"value": {}, "stdout": {"type": "string"}, "stderr": {"type": "string"},
-            "stdout_truncated": {"type": "boolean"}, "stderr_truncated": {"type": "boolean"}}, "required": ["value", "stdout", "stderr"]},
+            "stdout_truncated": {"type": "boolean"}, "stderr_truncated": {"type": "boolean"},
+            "exit_code": {"type": "integer", "description": "0 when the script ended with sys.exit(0)"}}, "required": ["value", "stdout", "stderr"]},
         "Region": {"oneOf": [
             {"type": "string", "pattern": "^\\s*\\d+\\s*,\\s*\\d+\\s*,\\s*\\d+\\s*,\\s*\\d+\\s*$"},
             {"type": "array", "items": int, "minItems": 4, "maxItems": 4},
@@ -249,11 +344,21 @@ pub fn openapi() -> Value {
     let mut paths = Map::new();
     for route in ROUTES {
         let mut responses = Map::new();
-        let (status, media, schema) = route.ok;
-        responses.insert(
-            status.to_string(),
-            json!({"description": "Success", "content": {media: {"schema": schema_ref(schema)}}}),
-        );
+        let content: Map<String, Value> =
+            route.answers.iter().map(|(m, schema)| (m.to_string(), json!({"schema": schema_ref(schema)}))).collect();
+        let headers: Map<String, Value> = route
+            .headers
+            .iter()
+            .map(|name| {
+                let about = HEADERS.iter().find(|(n, _)| n == name).map_or("", |(_, d)| d);
+                (name.to_string(), json!({"description": about, "schema": {"type": "integer"}}))
+            })
+            .collect();
+        let mut ok = json!({"description": "Success", "content": content});
+        if !headers.is_empty() {
+            ok["headers"] = Value::Object(headers);
+        }
+        responses.insert(route.ok.to_string(), ok);
         for code in route.errors {
             let description =
                 axum::http::StatusCode::from_u16(*code).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error");
@@ -264,13 +369,27 @@ pub fn openapi() -> Value {
         }
         let mut operation = json!({
             "summary": route.summary,
-            "operationId": format!("{}{}", route.method, route.path.replace(['/', '-', '.'], "_")),
+            "operationId": format!("{}{}", route.method, route.path.replace(['/', '-', '.', '{', '}'], "_")),
             "responses": responses,
         });
         if !route.request.is_empty() {
             let content: Map<String, Value> =
                 route.request.iter().map(|(m, s)| (m.to_string(), json!({"schema": schema_ref(s)}))).collect();
             operation["requestBody"] = json!({"required": true, "content": content});
+        }
+        if !route.query.is_empty() {
+            let parameters: Vec<Value> = route
+                .query
+                .iter()
+                .map(|name| {
+                    let about = QUERY.iter().find(|(n, _)| n == name).map_or("", |(_, d)| d);
+                    json!({"name": name, "in": "query", "required": false, "description": about, "schema": {"type": "string"}})
+                })
+                .collect();
+            operation["parameters"] = Value::Array(parameters);
+        }
+        if route.path.starts_with("/v1/") {
+            operation["security"] = json!([{"bearer": []}, {}]);
         }
         let item = paths.entry(route.path.to_string()).or_insert_with(|| json!({}));
         item[route.method] = operation;
@@ -284,7 +403,11 @@ pub fn openapi() -> Value {
             "license": {"name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0"}
         },
         "paths": paths,
-        "components": {"schemas": schemas()}
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                "description": "Needed on /v1 routes when the server was started with --token-file"}}
+        }
     })
 }
 
@@ -303,6 +426,12 @@ mod tests {
         }
         for route in ROUTES {
             assert!(doc["paths"][route.path][route.method].is_object(), "{} {}", route.method, route.path);
+            for header in route.headers {
+                assert!(HEADERS.iter().any(|(h, _)| h == header), "undescribed header {header}");
+            }
+            for name in route.query {
+                assert!(QUERY.iter().any(|(q, _)| q == name), "undescribed query parameter {name}");
+            }
         }
         assert_eq!(doc["openapi"], "3.1.0");
     }

@@ -45,6 +45,26 @@ impl Problem {
         Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type", detail)
     }
 
+    /// 413: the request body is larger than a limit.
+    pub fn too_large(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request body too large", detail)
+    }
+
+    /// 408: the client stopped sending its body.
+    pub fn stalled(limit: std::time::Duration) -> Problem {
+        Problem::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body-stalled",
+            "Request body stalled",
+            format!("no part of the request body arrived for {limit:?} (see `serve --idle-timeout`)"),
+        )
+    }
+
+    /// 500: a bug of ours; the detail says what went wrong.
+    pub fn internal(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", detail)
+    }
+
     /// 503: every instance is busy and the queue is full.
     pub fn overloaded(retry_after: u32) -> Problem {
         let mut p = Problem::new(
@@ -100,7 +120,18 @@ impl Problem {
             SandboxError::Stopped => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
             _ => (StatusCode::UNPROCESSABLE_ENTITY, "sandbox-stop", "Stopped by the sandbox"),
         };
-        let mut p = Problem::new(status, slug, title, chain(e)).with("sandbox", e.kind());
+        // The full chain of a trap holds a wasm backtrace: for the log, not
+        // for the client, who gets the stop and its root cause.
+        tracing::debug!(error = %chain(e), "sandbox stop");
+        let mut detail = e.to_string();
+        let mut root = std::error::Error::source(e);
+        while let Some(next) = root.and_then(std::error::Error::source) {
+            root = Some(next);
+        }
+        if let Some(cause) = root.map(ToString::to_string).filter(|c| !c.contains("backtrace")) {
+            detail = format!("{detail}: {cause}");
+        }
+        let mut p = Problem::new(status, slug, title, detail).with("sandbox", e.kind());
         if matches!(e, SandboxError::Setup(_)) {
             p.retry_after = Some(1);
         }
@@ -134,9 +165,13 @@ pub(crate) fn chain(error: &dyn std::error::Error) -> String {
 impl From<ValidateError> for Problem {
     fn from(e: ValidateError) -> Problem {
         match e {
-            ValidateError::InvalidInput(m) => {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-document", "Unreadable MuNG document", m)
-            }
+            ValidateError::InvalidInput(m) => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-document",
+                "Unreadable MuNG document",
+                m.clone(),
+            )
+            .with("message", m),
             ValidateError::Sandbox(s) => Problem::sandbox(&s),
             other => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", chain(&other)),
         }
@@ -151,9 +186,11 @@ impl From<ExtractError> for Problem {
                 "invalid-input",
                 "Unusable input",
                 format!("invalid input: {m}"),
-            ),
+            )
+            .with("message", m),
             ExtractError::Unsupported(m) => {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "not-applicable", "Operation does not apply", m)
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "not-applicable", "Operation does not apply", m.clone())
+                    .with("message", m)
             }
             ExtractError::Sandbox(s) => Problem::sandbox(&s),
             other => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", chain(&other)),

@@ -4,54 +4,124 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::AppState;
-use crate::admission::run;
+use crate::admission::Admitted;
+use crate::body::{check_json, check_xml, json_body, xml_body};
 use crate::problem::Problem;
 
 /// All routes with their layers.
 pub(crate) fn router(state: Arc<AppState>) -> axum::Router {
     let timeout = TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, state.config.request_timeout);
+    // Sandbox calls: admitted before their bodies are read (see
+    // `admission.rs`), after the token check.
     let calls = axum::Router::new()
         .route("/v1/validate", post(validate))
         .route("/v1/fix", post(fix))
         .route("/v1/execute", post(execute))
         .merge(crate::extract::routes())
-        .layer(RequestBodyLimitLayer::new(state.config.max_body))
+        .route_layer(from_fn_with_state(state.clone(), crate::admission::admit))
         .layer(timeout);
-    // The batch streams for as long as the dataset takes; its body has its
-    // own, larger bound, enforced while it is read.
+    // The batch streams for as long as the dataset takes; it is admitted
+    // once its body is on disk (see `batch.rs`).
     let batch = axum::Router::new().route("/v1/validate/batch", post(crate::batch::validate_batch));
-    axum::Router::new()
+    let mut metrics_route = axum::Router::new().route("/metrics", get(metrics));
+    if state.config.metrics_need_token {
+        metrics_route = metrics_route.route_layer(from_fn_with_state(state.clone(), crate::auth::require_token));
+    }
+    let protected = calls.merge(batch).route_layer(from_fn_with_state(state.clone(), crate::auth::require_token));
+    let mut router = axum::Router::new()
         .route("/", get(crate::assets::index))
         .route("/assets/{file}", get(crate::assets::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
-        .merge(calls)
-        .merge(batch)
+        .merge(metrics_route)
+        .merge(protected)
         .fallback(not_found)
         .layer(DefaultBodyLimit::disable())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::middleware::observe))
-        .layer(CompressionLayer::new())
+        .layer(from_fn_with_state(state.clone(), crate::middleware::observe))
+        .layer(from_fn(crate::middleware::security_headers));
+    // Outside the token check, so that preflights (which carry no token)
+    // are answered; no CORS header at all unless an origin is configured.
+    if let Some(cors) = cors_layer(&state.config.cors_origins) {
+        router = router.layer(cors);
+    }
+    router
+        .layer(from_fn_with_state(state.clone(), crate::auth::check_host))
+        // NDJSON is streamed line by line: a compressor would hold lines
+        // back until its buffer fills.
+        .layer(
+            CompressionLayer::new()
+                .quality(CompressionLevel::Fastest)
+                .compress_when(DefaultPredicate::new().and(NotForContentType::const_new(crate::batch::NDJSON))),
+        )
         // A 503 under overload or a 504 is the server working as designed:
         // not worth an error line per request (our own 500s log themselves).
         .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)))
         .with_state(state)
+}
+
+/// Request headers a cross-origin page may send.
+const CORS_REQUEST_HEADERS: [HeaderName; 8] = [
+    header::AUTHORIZATION,
+    header::CONTENT_TYPE,
+    header::ACCEPT,
+    HeaderName::from_static("x-mung-width"),
+    HeaderName::from_static("x-mung-height"),
+    HeaderName::from_static("mcp-session-id"),
+    HeaderName::from_static("mcp-protocol-version"),
+    HeaderName::from_static("last-event-id"),
+];
+
+/// Response headers a cross-origin page may read.
+const CORS_EXPOSED_HEADERS: [HeaderName; 9] = [
+    HeaderName::from_static("x-mung-renamed"),
+    HeaderName::from_static("x-mung-left"),
+    HeaderName::from_static("x-mung-top"),
+    HeaderName::from_static("x-mung-width"),
+    HeaderName::from_static("x-mung-height"),
+    header::RETRY_AFTER,
+    header::LOCATION,
+    header::WWW_AUTHENTICATE,
+    HeaderName::from_static("mcp-session-id"),
+];
+
+/// CORS for the configured origins (`*` for any), or none.
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+            .allow_headers(CORS_REQUEST_HEADERS)
+            .expose_headers(CORS_EXPOSED_HEADERS)
+            .max_age(Duration::from_secs(3600)),
+    )
 }
 
 async fn not_found() -> Problem {
@@ -63,12 +133,16 @@ async fn healthz() -> Json<Value> {
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    readiness(&state)
+}
+
+/// 200 while the server takes new sandbox calls; 503 while it starts, is
+/// full (every sandbox busy and the queue full) or shuts down.
+pub(crate) fn readiness(state: &AppState) -> Response {
     if state.shutting_down.load(Ordering::SeqCst) {
         return Problem::shutting_down().into_response();
     }
-    if state.ready.load(Ordering::SeqCst) {
-        Json(json!({"status": "ready", "jobs": state.config.jobs})).into_response()
-    } else {
+    if !state.ready.load(Ordering::SeqCst) {
         let mut p = Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "not-ready",
@@ -76,8 +150,12 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
             "the sandboxes are still starting (the first start on a machine compiles the interpreter)",
         );
         p.retry_after = Some(1);
-        p.into_response()
+        return p.into_response();
     }
+    if !state.admission.has_room() {
+        return Problem::overloaded(1).into_response();
+    }
+    Json(json!({"status": "ready", "jobs": state.config.jobs})).into_response()
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
@@ -89,46 +167,34 @@ async fn openapi() -> Json<Value> {
     Json(crate::openapi::openapi())
 }
 
-/// The body as a MuNG document: XML media type, UTF-8 text.
-pub(crate) fn xml_body(headers: &HeaderMap, body: &Bytes) -> Result<String, Problem> {
-    let media = media_type(headers);
-    if !matches!(media.as_str(), "application/xml" | "text/xml") && !media.ends_with("+xml") {
-        return Err(Problem::unsupported_media_type(format!(
-            "send the MuNG document as application/xml or text/xml, not {}",
-            if media.is_empty() { "a body without Content-Type".into() } else { media }
-        )));
-    }
-    if body.is_empty() {
-        return Err(Problem::bad_request("the request body is empty; send a MuNG XML document"));
-    }
-    mung_runtime::document_text(body).map(str::to_owned).map_err(Problem::from)
+fn xml_head(parts: &Parts) -> Result<(), Problem> {
+    check_xml(&parts.headers)
 }
 
-/// The media type of the request, lower-cased, without parameters.
-pub(crate) fn media_type(headers: &HeaderMap) -> String {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-        .unwrap_or_default()
+async fn validate(
+    State(state): State<Arc<AppState>>,
+    admitted: Admitted,
+    request: Request,
+) -> Result<Response, Problem> {
+    admitted
+        .call(&state, request, xml_head, |rt, parts, body| {
+            let issues = rt.validate(&xml_body(&parts.headers, &body)?)?;
+            Ok(Json(json!({ "issues": issues })).into_response())
+        })
+        .await
 }
 
-async fn validate(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<Response, Problem> {
-    let xml = xml_body(&headers, &body)?;
-    drop(body);
-    let issues = run(&state, move |rt| rt.validate(&xml)).await??;
-    Ok(Json(json!({ "issues": issues })).into_response())
-}
-
-async fn fix(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<Response, Problem> {
-    let xml = xml_body(&headers, &body)?;
-    drop(body);
-    let fixed = run(&state, move |rt| rt.fix(&xml)).await??;
-    let mut response = fixed.mung_xml.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
-    headers.insert("x-mung-renamed", HeaderValue::from(fixed.renamed));
-    Ok(response)
+async fn fix(State(state): State<Arc<AppState>>, admitted: Admitted, request: Request) -> Result<Response, Problem> {
+    admitted
+        .call(&state, request, xml_head, |rt, parts, body| {
+            let fixed = rt.fix(&xml_body(&parts.headers, &body)?)?;
+            let mut response = fixed.mung_xml.into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+            headers.insert("x-mung-renamed", HeaderValue::from(fixed.renamed));
+            Ok(response)
+        })
+        .await
 }
 
 #[derive(Deserialize)]
@@ -139,7 +205,11 @@ struct ExecuteRequest {
     globals: Option<Value>,
 }
 
-async fn execute(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<Response, Problem> {
+async fn execute(
+    State(state): State<Arc<AppState>>,
+    admitted: Admitted,
+    request: Request,
+) -> Result<Response, Problem> {
     if !state.config.allow_execute {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
@@ -148,34 +218,44 @@ async fn execute(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
             "this server does not run scripts; start it with `mung-runtime serve --allow-execute`",
         ));
     }
-    let request: ExecuteRequest = json_body(&headers, &body)?;
-    drop(body);
-    let globals = request.globals.unwrap_or_else(|| json!({}));
-    if !globals.is_object() {
-        return Err(Problem::bad_request("`globals` must be a JSON object"));
-    }
-    // Always a fresh instance: nothing of one request is seen by the next.
-    // Boxed: `ExecError` is large, and it crosses the blocking-thread hop.
-    let done = run(&state, move |rt| rt.execute(&request.code, &globals).map_err(Box::new)).await?.map_err(|e| *e)?;
-    Ok(Json(json!({
-        "value": done.value,
-        "stdout": done.output.stdout_text(),
-        "stderr": done.output.stderr_text(),
-        "stdout_truncated": done.output.stdout_truncated,
-        "stderr_truncated": done.output.stderr_truncated,
-    }))
-    .into_response())
+    let check = |parts: &Parts| check_json(&parts.headers);
+    admitted
+        .call(&state, request, check, |rt, parts, body| {
+            let request: ExecuteRequest = json_body(&parts.headers, &body)?;
+            drop(body);
+            let globals = request.globals.unwrap_or_else(|| json!({}));
+            if !globals.is_object() {
+                return Err(Problem::bad_request("`globals` must be a JSON object"));
+            }
+            // Always a fresh instance: nothing of one request is seen by the next.
+            let (value, output, exit_code) = match rt.execute(&request.code, &globals) {
+                Ok(done) => (done.value, done.output, None),
+                // `sys.exit(0)` is a success, as for `mung-runtime exec`.
+                Err(e) if e.is_exit() && exit_code(&e) == Some(0) => (Value::Null, e.output, Some(0)),
+                Err(e) => return Err(Problem::from(e)),
+            };
+            let mut body = json!({
+                "value": value,
+                "stdout": output.stdout_text(),
+                "stderr": output.stderr_text(),
+                "stdout_truncated": output.stdout_truncated,
+                "stderr_truncated": output.stderr_truncated,
+            });
+            if let Some(code) = exit_code {
+                body["exit_code"] = json!(code);
+            }
+            Ok(Json(body).into_response())
+        })
+        .await
 }
 
-/// The body as JSON of type `T` (415 for another media type, 400 when it
-/// does not parse).
-pub(crate) fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, Problem> {
-    let media = media_type(headers);
-    if media != "application/json" && !media.ends_with("+json") {
-        return Err(Problem::unsupported_media_type(format!(
-            "send application/json, not {}",
-            if media.is_empty() { "a body without Content-Type".into() } else { media }
-        )));
+/// The status a script exited with, if it exited.
+fn exit_code(e: &mung_runtime::ExecError) -> Option<i32> {
+    match &e.failure {
+        mung_runtime::ExecFailure::Python(p) if p.kind == mung_runtime::PythonErrorKind::Exit => {
+            Some(p.exit_code.unwrap_or(0))
+        }
+        mung_runtime::ExecFailure::Sandbox(mung_runtime::SandboxError::Exit { code }) => Some(*code),
+        _ => None,
     }
-    serde_json::from_slice(body).map_err(|e| Problem::bad_request(format!("the JSON body does not fit: {e}")))
 }
