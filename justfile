@@ -13,7 +13,7 @@ test:
 # OpenCV, no Chromium) and no soak.
 test-fast:
     cargo test --release --lib --bins
-    cargo test --release -p mung-runtime-cli --test all -- --skip wasmtime_serve:: --skip browser:: --skip python_native:: --skip bit_identical_to_opencv --skip matches_real_scikit_image --skip soak::
+    cargo test --release --test all -- --skip wasmtime_serve:: --skip browser:: --skip python_native:: --skip bit_identical_to_opencv --skip matches_real_scikit_image --skip soak::
 
 # The benchmark table (several minutes; --quick skips extra compiles).
 bench *ARGS:
@@ -26,4 +26,5 @@ python-checks PY="python3":
 # Formatting and lints.
 lint:
     cargo fmt --all --check
-    cargo clippy --release --all-targets -- -D warnings
+    cargo clippy --release --workspace --all-targets -- -D warnings
+    RUSTDOCFLAGS="-D warnings" cargo doc --release --workspace --no-deps

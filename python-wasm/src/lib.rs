@@ -18,6 +18,8 @@
 //! Everything here is idempotent: a step whose result is already in the cache
 //! costs a few file-system checks.
 
+#![deny(missing_docs)]
+
 pub mod cache;
 pub mod component;
 pub mod exports;

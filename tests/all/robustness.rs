@@ -232,7 +232,7 @@ fn i13_cache_clean_leaves_a_running_runtime_working() {
 
     // The library call, then the command, while the runtime lives.
     let report = mung_runtime::Cache::at(cache.path()).clean(false).unwrap();
-    assert_eq!(report.kept_in_use, [packages.clone()], "{report:?}");
+    assert_eq!(report.kept_in_use, std::slice::from_ref(&packages), "{report:?}");
     assert!(report.freed > 0);
     assert!(!cache.path().join("compiled").exists(), "what is not in use is gone");
     let out = run(cli().args(["cache", "clean", "--all"]).env("MUNG_RUNTIME_CACHE_DIR", cache.path()));

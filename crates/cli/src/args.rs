@@ -50,7 +50,9 @@ impl std::str::FromStr for Seconds {
 impl std::fmt::Display for ByteSize {
     /// The largest unit that divides the size: `24M`, `1G`, `65536`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match [(30, "G"), (20, "M"), (10, "K")].into_iter().find(|(shift, _)| self.0 != 0 && self.0 % (1 << shift) == 0)
+        match [(30, "G"), (20, "M"), (10, "K")]
+            .into_iter()
+            .find(|(shift, _)| self.0 != 0 && self.0.is_multiple_of(1 << shift))
         {
             Some((shift, unit)) => write!(f, "{}{unit}", self.0 >> shift),
             None => write!(f, "{}", self.0),

@@ -23,6 +23,8 @@
 //! * [`runs`] — column runs, cut lines and bands (§2.8, §3.3, §3.4)
 //! * [`tools`] — the region tools themselves, with the reference's input checks
 
+#![deny(missing_docs)]
+
 pub mod bilateral;
 pub mod closing;
 mod fma;

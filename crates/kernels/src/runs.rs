@@ -71,10 +71,15 @@ pub fn compute_cut_lines(mask: &[u8], w: usize) -> Result<Vec<Vec<(i32, i32)>>, 
 /// One band of [`separate_lines`]: its mask and where it lies.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Band {
+    /// The band's left edge on the page.
     pub left: i64,
+    /// The band's top edge on the page.
     pub top: i64,
+    /// Width in pixels.
     pub width: usize,
+    /// Height in pixels.
     pub height: usize,
+    /// `width × height` bytes, each 0 or 1, row by row.
     pub pixels: Vec<u8>,
 }
 

@@ -19,16 +19,22 @@ pub enum ToolError {
 /// pixel for an RGBA image, one for a mask).
 #[derive(Clone, Copy, Debug)]
 pub struct Image<'a> {
+    /// Width in pixels.
     pub width: u32,
+    /// Height in pixels.
     pub height: u32,
+    /// The pixels, row by row.
     pub pixels: &'a [u8],
 }
 
 /// A tool's 0/1 mask, one byte per pixel.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mask {
+    /// Width in pixels.
     pub width: u32,
+    /// Height in pixels.
     pub height: u32,
+    /// `width × height` bytes, each 0 or 1, row by row.
     pub pixels: Vec<u8>,
 }
 

@@ -69,7 +69,7 @@ pub struct RuntimeBuilder {
 }
 
 /// How the typed calls ([`Runtime::validate`], the extraction methods) get
-/// their instance. [`Runtime::execute`] is always fresh, and a [`Session`]
+/// their instance. [`Runtime::execute`] is always fresh, and a [`Session`](crate::Session)
 /// always keeps one instance.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Isolation {

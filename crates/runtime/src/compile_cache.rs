@@ -29,7 +29,7 @@ use crate::error::Error;
 /// Compiled artifacts kept in the cache (each is ~300 MB).
 const KEEP_COMPILED: usize = 8;
 
-/// Where a component came from in [`load_or_compile`].
+/// Where a component came from in `load_or_compile`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CacheOutcome {
     /// Loaded from an earlier compilation.
@@ -124,10 +124,10 @@ pub(crate) fn prune_compiled(dir: &Path) {
     prune(dir, "cwasm", KEEP_COMPILED);
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
-        if let Some(compiled) = path.to_str().and_then(|p| p.strip_suffix(".sha256")) {
-            if !Path::new(compiled).exists() {
-                let _ = std::fs::remove_file(&path);
-            }
+        if let Some(compiled) = path.to_str().and_then(|p| p.strip_suffix(".sha256"))
+            && !Path::new(compiled).exists()
+        {
+            let _ = std::fs::remove_file(&path);
         }
     }
 }

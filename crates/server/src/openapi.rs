@@ -19,9 +19,9 @@ pub struct RouteDoc {
     /// Success bodies: media type (chosen by `Accept` where there are
     /// several; the first is the default) and schema name.
     pub answers: &'static [(&'static str, &'static str)],
-    /// Headers of a success response (described in [`HEADERS`]).
+    /// Headers of a success response (described in the OpenAPI document's header table).
     pub headers: &'static [&'static str],
-    /// Query parameters (described in [`QUERY`]).
+    /// Query parameters (described in the OpenAPI document's parameter table).
     pub query: &'static [&'static str],
     /// Error statuses it may answer with (all problem+json).
     pub errors: &'static [u16],
