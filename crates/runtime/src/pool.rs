@@ -19,6 +19,12 @@ use crate::worker::{CallLimits, SlotPermit, Slots, Worker};
 /// Attempts [`Pool::warm_up`] makes per requested instance before it gives up.
 const WARM_UP_ATTEMPTS_PER_INSTANCE: usize = 3;
 
+/// Warm instances holding more linear memory than this after a call are
+/// dropped instead of kept: one large page or document must not keep its
+/// memory for the life of the process. A warm instance after ordinary
+/// calls holds well under it (the snapshot's heap plus a document).
+pub(crate) const KEEP_WARM_MAX_MEMORY: u64 = 256 << 20;
+
 /// Instances of one compiled component, and the settings every call gets.
 pub(crate) struct Pool {
     pub(crate) pre: bindings::RuntimePre<State>,
@@ -162,7 +168,11 @@ impl Pool {
         if !output.stderr.is_empty() || !output.stdout.is_empty() {
             tracing::debug!(stdout = %output.stdout_text(), stderr = %output.stderr_text(), "guest output");
         }
-        if worker.is_healthy() && self.isolation == Isolation::Warm {
+        // An instance whose memory grew past the bound is dropped rather than
+        // kept warm: wasm memories never shrink, and dropping it gives the
+        // pages back (the pooling allocator decommits a freed slot).
+        let keep = worker.usage().memory_peak_bytes <= KEEP_WARM_MAX_MEMORY;
+        if worker.is_healthy() && self.isolation == Isolation::Warm && keep {
             self.idle().push(worker);
         }
         result

@@ -15,7 +15,6 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
@@ -28,6 +27,7 @@ use crate::AppState;
 use crate::admission::Admitted;
 use crate::body::{check_json, check_xml, json_body, xml_body};
 use crate::problem::Problem;
+use crate::wire::ExecuteRequest;
 
 /// All routes with their layers.
 pub(crate) fn router(state: Arc<AppState>) -> axum::Router {
@@ -204,14 +204,6 @@ async fn fix(State(state): State<Arc<AppState>>, admitted: Admitted, request: Re
             Ok(response)
         })
         .await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExecuteRequest {
-    code: String,
-    #[serde(default)]
-    globals: Option<Value>,
 }
 
 async fn execute(

@@ -26,6 +26,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::problem::Problem;
+use crate::wire::ExecuteRequest;
 
 /// How often the sweeper looks for expired sessions, at most.
 const MAX_SWEEP_INTERVAL: Duration = Duration::from_secs(15);
@@ -527,14 +528,6 @@ async fn delete(
     // A call still running keeps its entry alive until it answers.
     end(&state, removed.map(|e| (e, EndReason::Deleted)).into_iter().collect()).await;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExecuteRequest {
-    code: String,
-    #[serde(default)]
-    globals: Option<Value>,
 }
 
 async fn execute(

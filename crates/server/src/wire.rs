@@ -201,3 +201,14 @@ pub(crate) fn usage_json(usage: &mung_runtime::Usage) -> serde_json::Value {
     }
     json
 }
+
+/// The body of `/v1/execute` and of a session's `execute`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExecuteRequest {
+    /// The script; the value of its last expression is the answer's `value`.
+    pub code: String,
+    /// Names defined before the script runs.
+    #[serde(default)]
+    pub globals: Option<serde_json::Value>,
+}
