@@ -3,10 +3,10 @@
 //! where the native server does, the image or mask itself); it has no
 //! multipart parser.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::{Deserialize, Serialize};
+use mung_runtime_wire::shapes::Region;
+use mung_runtime_wire::shapes::{MaskJson, NodeJson, PointsJson, RegionJson, base64_bytes};
 use mung_runtime_wire::{headers, media};
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::http::{Request, Response};
@@ -47,201 +47,55 @@ fn json_body<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T, Pro
     serde_json::from_slice(&request.body).map_err(|e| Problem::bad_request(format!("the JSON body does not fit: {e}")))
 }
 
-#[derive(Clone, Copy)]
-struct Region {
-    x: u32,
-    y: u32,
-    width: u32,
-    height: u32,
+/// A mask as JSON, placed at `left`, `top`.
+fn mask_json(left: i32, top: i32, mask: &Mask) -> MaskJson {
+    MaskJson::new(left, top, mask.width, mask.height, &mask.pixels)
 }
 
-impl std::fmt::Display for Region {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{},{},{},{}", self.x, self.y, self.width, self.height)
+/// The WIT mask a JSON mask describes, its size checked.
+fn to_mask(json: &MaskJson, what: &str) -> Result<Mask, Problem> {
+    Ok(Mask { width: json.width, height: json.height, pixels: json.decode_pixels(what)? })
+}
+
+/// Points as the WIT type.
+fn to_points(json: &PointsJson, what: &str, min_points: usize) -> Result<Vec<Point>, Problem> {
+    Ok(json.to_points(what, min_points)?.into_iter().map(|[x, y]| Point { x, y }).collect())
+}
+
+fn node_json(n: wit::Node) -> NodeJson {
+    let mask = n.mask.as_ref().map(|m| mask_json(n.left, n.top, m));
+    NodeJson {
+        id: n.id,
+        class_name: n.class_name,
+        top: n.top,
+        left: n.left,
+        width: n.width,
+        height: n.height,
+        outlinks: n.outlinks,
+        inlinks: n.inlinks,
+        precedence_outlinks: n.precedence_outlinks,
+        precedence_inlinks: n.precedence_inlinks,
+        text_transcription: n.text_transcription,
+        mask,
     }
 }
 
-fn parse_region(s: &str) -> Result<Region, String> {
-    let parts: Vec<u32> = s
-        .split(',')
-        .map(|p| p.trim().parse::<u32>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| format!("expected X,Y,W,H with non-negative integers, got {s:?}"))?;
-    match parts[..] {
-        [x, y, width, height] => Ok(Region { x, y, width, height }),
-        _ => Err(format!("expected 4 numbers X,Y,W,H, got {}", parts.len())),
-    }
-}
-
-#[derive(Deserialize)]
-struct RegionObject {
-    x: u32,
-    y: u32,
-    width: u32,
-    height: u32,
-}
-
-/// A region: `"x,y,w,h"`, `[x, y, w, h]` or `{"x","y","width","height"}`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RegionJson {
-    Text(String),
-    Array([u32; 4]),
-    Object(RegionObject),
-}
-
-impl RegionJson {
-    fn to_region(&self) -> Result<Region, Problem> {
-        match self {
-            RegionJson::Text(t) => parse_region(t).map_err(|e| Problem::bad_request(format!("region: {e}"))),
-            RegionJson::Array([x, y, width, height]) => Ok(Region { x: *x, y: *y, width: *width, height: *height }),
-            RegionJson::Object(r) => Ok(Region { x: r.x, y: r.y, width: r.width, height: r.height }),
-        }
-    }
-}
-
-fn parse_points(text: &str, min_points: usize) -> Result<Vec<Point>, String> {
-    let numbers: Vec<i32> = text
-        .split(',')
-        .map(|n| n.trim().parse::<i32>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| format!("expected integers x1,y1,x2,y2,..., got {text:?}"))?;
-    if numbers.len() < 2 * min_points || !numbers.len().is_multiple_of(2) {
-        return Err(format!(
-            "expected at least {min_points} points (an even count of numbers), got {} numbers",
-            numbers.len()
-        ));
-    }
-    Ok(numbers.chunks(2).map(|p| Point { x: p[0], y: p[1] }).collect())
-}
-
-/// Points: `"x1,y1,x2,y2,..."` or `[[x, y], ...]`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum PointsJson {
-    Text(String),
-    Pairs(Vec<[i32; 2]>),
-}
-
-impl PointsJson {
-    fn to_points(&self, what: &str, min_points: usize) -> Result<Vec<Point>, Problem> {
-        let points = match self {
-            PointsJson::Text(t) => {
-                parse_points(t, min_points).map_err(|e| Problem::bad_request(format!("{what}: {e}")))?
-            }
-            PointsJson::Pairs(p) => p.iter().map(|&[x, y]| Point { x, y }).collect(),
-        };
-        if points.len() < min_points {
-            return Err(Problem::bad_request(format!("{what}: at least {min_points} points are needed")));
-        }
-        Ok(points)
-    }
-}
-
-/// A mask; `left`/`top` place it on the page where that matters.
-#[derive(Serialize, Deserialize)]
-struct MaskJson {
-    #[serde(default)]
-    left: i32,
-    #[serde(default)]
-    top: i32,
-    width: u32,
-    height: u32,
-    /// base64 of `width * height` bytes, each 0 or 1.
-    pixels: String,
-}
-
-impl MaskJson {
-    fn new(left: i32, top: i32, mask: &Mask) -> MaskJson {
-        MaskJson { left, top, width: mask.width, height: mask.height, pixels: BASE64.encode(&mask.pixels) }
-    }
-
-    fn to_mask(&self, what: &str) -> Result<Mask, Problem> {
-        let pixels = BASE64
-            .decode(&self.pixels)
-            .map_err(|e| Problem::bad_request(format!("{what}: `pixels` is not base64: {e}")))?;
-        let expected = self.width as u64 * self.height as u64;
-        if pixels.len() as u64 != expected {
-            return Err(Problem::bad_request(format!(
-                "{what}: {} pixel bytes for a {}x{} mask (expected {expected})",
-                pixels.len(),
-                self.width,
-                self.height
-            )));
-        }
-        Ok(Mask { width: self.width, height: self.height, pixels })
-    }
-}
-
-/// A node, with the fields the node operations use.
-#[derive(Serialize, Deserialize)]
-struct NodeJson {
-    id: i64,
-    class_name: String,
-    top: i32,
-    left: i32,
-    width: u32,
-    height: u32,
-    #[serde(default)]
-    outlinks: Vec<i64>,
-    #[serde(default)]
-    inlinks: Vec<i64>,
-    #[serde(default)]
-    precedence_outlinks: Vec<i64>,
-    #[serde(default)]
-    precedence_inlinks: Vec<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    text_transcription: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    mask: Option<MaskJson>,
-}
-
-impl NodeJson {
-    fn from_node(n: wit::Node) -> NodeJson {
-        let mask = n.mask.as_ref().map(|m| MaskJson::new(n.left, n.top, m));
-        NodeJson {
-            id: n.id,
-            class_name: n.class_name,
-            top: n.top,
-            left: n.left,
-            width: n.width,
-            height: n.height,
-            outlinks: n.outlinks,
-            inlinks: n.inlinks,
-            precedence_outlinks: n.precedence_outlinks,
-            precedence_inlinks: n.precedence_inlinks,
-            text_transcription: n.text_transcription,
-            mask,
-        }
-    }
-
-    fn to_node(&self) -> Result<wit::Node, Problem> {
-        let what = format!("node {}", self.id);
-        Ok(wit::Node {
-            id: self.id,
-            class_name: self.class_name.clone(),
-            top: self.top,
-            left: self.left,
-            width: self.width,
-            height: self.height,
-            outlinks: self.outlinks.clone(),
-            inlinks: self.inlinks.clone(),
-            precedence_outlinks: self.precedence_outlinks.clone(),
-            precedence_inlinks: self.precedence_inlinks.clone(),
-            text_transcription: self.text_transcription.clone(),
-            mask: self.mask.as_ref().map(|m| m.to_mask(&what)).transpose()?,
-        })
-    }
-}
-
-/// Decodes base64 (standard alphabet, padding optional; a data URL is fine).
-fn base64_bytes(text: &str, what: &str) -> Result<Vec<u8>, Problem> {
-    let trimmed = text.trim();
-    let payload = trimmed.split_once(";base64,").map_or(trimmed, |(_, p)| p);
-    BASE64
-        .decode(payload)
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(payload))
-        .map_err(|e| Problem::bad_request(format!("{what} is not base64: {e}")))
+fn node_from_json(n: &NodeJson) -> Result<wit::Node, Problem> {
+    let what = format!("node {}", n.id);
+    Ok(wit::Node {
+        id: n.id,
+        class_name: n.class_name.clone(),
+        top: n.top,
+        left: n.left,
+        width: n.width,
+        height: n.height,
+        outlinks: n.outlinks.clone(),
+        inlinks: n.inlinks.clone(),
+        precedence_outlinks: n.precedence_outlinks.clone(),
+        precedence_inlinks: n.precedence_inlinks.clone(),
+        text_transcription: n.text_transcription.clone(),
+        mask: n.mask.as_ref().map(|m| to_mask(m, &what)).transpose()?,
+    })
 }
 
 /// Decodes an image whose header promises at most `max_bytes` of pixels
@@ -301,7 +155,7 @@ fn to_png(mask: &Mask) -> Vec<u8> {
 fn mask_response(json: bool, left: i32, top: i32, mask: &Mask) -> Response {
     if json {
         // Serialised as the struct (field order), as the native `Json(MaskJson)`.
-        let body = serde_json::to_vec(&MaskJson::new(left, top, mask)).expect("a mask serialises");
+        let body = serde_json::to_vec(&mask_json(left, top, mask)).expect("a mask serialises");
         return Response::new(200, "application/json", body);
     }
     Response::new(200, media::PNG, to_png(mask))
@@ -348,8 +202,8 @@ fn region_tool(request: &Request, tool: Tool) -> Result<Response, Problem> {
         })?;
         (
             base64_bytes(&body.image, "image")?,
-            body.region.map(|r| r.to_region()).transpose()?,
-            body.polygon.map(|p| p.to_points("polygon", 3)).transpose()?,
+            body.region.as_ref().map(RegionJson::to_region).transpose()?,
+            body.polygon.as_ref().map(|p| to_points(p, "polygon", 3)).transpose()?,
         )
     };
     let page = decode_limited(&image, "image")?;
@@ -406,7 +260,7 @@ struct FillPolygonRequest {
 
 fn fill_polygon(request: &Request) -> Result<Response, Problem> {
     let body: FillPolygonRequest = json_body(request)?;
-    let points = body.polygon.to_points("polygon", 1)?;
+    let points = to_points(&body.polygon, "polygon", 1)?;
     let pixels = body.width as u64 * body.height as u64;
     if pixels == 0 || pixels > MAX_IMAGE_BYTES {
         return Err(Problem::bad_request(format!("a {}x{} mask is empty or too large", body.width, body.height)));
@@ -433,7 +287,7 @@ fn mask_body(request: &Request) -> Result<Mask, Problem> {
         mask: MaskJson,
     }
     let body: MaskRequest = json_body(request)?;
-    body.mask.to_mask("mask")
+    to_mask(&body.mask, "mask")
 }
 
 fn polylines_json(lines: &[Vec<Point>]) -> Vec<Vec<[i32; 2]>> {
@@ -456,11 +310,11 @@ struct SeparateRequest {
 fn separate(request: &Request) -> Result<Response, Problem> {
     let body: SeparateRequest = json_body(request)?;
     let (left, top) = (body.mask.left, body.mask.top);
-    let mask = body.mask.to_mask("mask")?;
+    let mask = to_mask(&body.mask, "mask")?;
     let cuts: Vec<Vec<Point>> =
         body.cut_lines.iter().map(|l| l.iter().map(|&[x, y]| Point { x, y }).collect()).collect();
     let bands = wit::separate_lines(left, top, &mask, &cuts)?;
-    let bands: Vec<MaskJson> = bands.iter().map(|b| MaskJson::new(b.left, b.top, &b.mask)).collect();
+    let bands: Vec<MaskJson> = bands.iter().map(|b| mask_json(b.left, b.top, &b.mask)).collect();
     Ok(Response::json(&json!({ "bands": bands })))
 }
 
@@ -472,22 +326,22 @@ struct NodesRequest {
 
 fn nodes_body(request: &Request) -> Result<Vec<wit::Node>, Problem> {
     let body: NodesRequest = json_body(request)?;
-    body.nodes.iter().map(NodeJson::to_node).collect()
+    body.nodes.iter().map(node_from_json).collect()
 }
 
 fn staff(request: &Request) -> Result<Response, Problem> {
     let node = wit::generate_staff_from_stafflines(&nodes_body(request)?)?;
-    Ok(Response::json(&json!({ "node": NodeJson::from_node(node) })))
+    Ok(Response::json(&json!({ "node": node_json(node) })))
 }
 
 fn staffspaces(request: &Request) -> Result<Response, Problem> {
     let out = wit::generate_staffspaces(&nodes_body(request)?)?;
-    Ok(Response::json(&json!({ "nodes": out.into_iter().map(NodeJson::from_node).collect::<Vec<_>>() })))
+    Ok(Response::json(&json!({ "nodes": out.into_iter().map(node_json).collect::<Vec<_>>() })))
 }
 
 fn snap(request: &Request) -> Result<Response, Problem> {
     let out = wit::snap_nodes_to_staves(&nodes_body(request)?)?;
-    Ok(Response::json(&json!({ "nodes": out.into_iter().map(NodeJson::from_node).collect::<Vec<_>>() })))
+    Ok(Response::json(&json!({ "nodes": out.into_iter().map(node_json).collect::<Vec<_>>() })))
 }
 
 #[derive(Deserialize)]
@@ -500,7 +354,7 @@ struct InsertNodeRequest {
 
 fn insert_node(request: &Request) -> Result<Response, Problem> {
     let body: InsertNodeRequest = json_body(request)?;
-    let placed = wit::PlacedMask { left: body.mask.left, top: body.mask.top, mask: body.mask.to_mask("mask")? };
+    let placed = wit::PlacedMask { left: body.mask.left, top: body.mask.top, mask: to_mask(&body.mask, "mask")? };
     let out = wit::insert_node(&body.document, &body.class_name, &placed)?;
     Ok(Response::json(&json!({ "document": out.mung_xml, "id": out.id })))
 }

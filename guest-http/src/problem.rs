@@ -22,7 +22,10 @@ pub(crate) trait Problems {
 
     /// 413: the body is over [`crate::http::MAX_BODY`].
     fn too_large() -> Problem {
-        Problem::new(ProblemType::TOO_LARGE, "the request body is larger than the server's limit (see `serve --max-body`)")
+        Problem::new(
+            ProblemType::TOO_LARGE,
+            "the request body is larger than the server's limit (see `serve --max-body`)",
+        )
     }
 
     /// 404, naming the routes there are.

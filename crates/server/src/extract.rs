@@ -23,7 +23,10 @@ use crate::AppState;
 use crate::admission::Admitted;
 use crate::body::{RGBA, RawQuery, check_json, check_rgba_len, json_body, media_type, rgba_size};
 use crate::problem::{Problem, chain};
-use crate::wire::{MaskJson, NodeJson, PointsJson, RegionJson, base64_bytes, polylines, polylines_json};
+use crate::wire::{
+    FromWire as _, MaskJson, NodeJson, base64_bytes, mask_json, node_from_json, node_json, polylines, polylines_json,
+};
+use mung_runtime_wire::shapes::{PointsJson, RegionJson};
 
 pub(crate) fn routes() -> axum::Router<Arc<AppState>> {
     axum::Router::new()
@@ -106,8 +109,8 @@ fn parse_region_request(parts: &Parts, body: Bytes, max_image_bytes: u64) -> Res
     let json: RegionRequestJson = json_body(&parts.headers, &body)?;
     Ok(RegionRequest {
         image: Image::Encoded(base64_bytes(&json.image, "image")?.into()),
-        region: json.region.map(|r| r.to_region()).transpose()?,
-        polygon: json.polygon.map(|p| p.to_points("polygon", 3)).transpose()?,
+        region: json.region.as_ref().map(crate::wire::region).transpose()?,
+        polygon: json.polygon.as_ref().map(|p| crate::wire::points(p, "polygon", 3)).transpose()?,
     })
 }
 
@@ -176,7 +179,7 @@ impl MaskForm {
 /// A mask as PNG or raw RGBA (placement and size in the `X-Mung-*` headers), or JSON.
 fn mask_response(form: MaskForm, left: i32, top: i32, mask: &Mask) -> Response {
     let (body, media) = match form {
-        MaskForm::Json => return Json(MaskJson::new(left, top, mask)).into_response(),
+        MaskForm::Json => return Json(mask_json(left, top, mask)).into_response(),
         MaskForm::Png => (mask.to_png(), media::PNG),
         MaskForm::Rgba => (mask_rgba(mask), RGBA),
     };
@@ -272,7 +275,7 @@ async fn fill_polygon(
     admitted
         .call(&state, request, json_head, move |rt, parts, body| {
             let request: FillPolygonRequest = json_body(&parts.headers, &body)?;
-            let points = request.polygon.to_points("polygon", 1)?;
+            let points = crate::wire::points(&request.polygon, "polygon", 1)?;
             let pixels = request.width as u64 * request.height as u64;
             if pixels == 0 || pixels.saturating_mul(4) > max_bytes {
                 return Err(Problem::bad_request(format!(
@@ -355,7 +358,7 @@ async fn separate(
             let mask = request.mask.to_mask("mask")?;
             let cuts = polylines(&request.cut_lines);
             let bands = rt.separate_lines(left, top, mask, &cuts)?;
-            let bands: Vec<MaskJson> = bands.iter().map(|b| MaskJson::new(b.left, b.top, &b.mask)).collect();
+            let bands: Vec<MaskJson> = bands.iter().map(|b| mask_json(b.left, b.top, &b.mask)).collect();
             Ok(Json(json!({ "bands": bands })).into_response())
         })
         .await
@@ -369,18 +372,18 @@ struct NodesRequest {
 
 fn nodes_body(parts: &Parts, body: &Bytes) -> Result<Vec<mung_runtime::Node>, Problem> {
     let request: NodesRequest = json_body(&parts.headers, body)?;
-    request.nodes.iter().map(NodeJson::to_node).collect()
+    request.nodes.iter().map(node_from_json).collect()
 }
 
 fn nodes_json(nodes: &[mung_runtime::Node]) -> Response {
-    Json(json!({ "nodes": nodes.iter().map(NodeJson::from_node).collect::<Vec<_>>() })).into_response()
+    Json(json!({ "nodes": nodes.iter().map(node_json).collect::<Vec<_>>() })).into_response()
 }
 
 async fn staff(State(state): State<Arc<AppState>>, admitted: Admitted, request: Request) -> Result<Response, Problem> {
     admitted
         .call(&state, request, json_head, move |rt, parts, body| {
             let node = rt.generate_staff_from_stafflines(nodes_body(&parts, &body)?)?;
-            Ok(Json(json!({ "node": NodeJson::from_node(&node) })).into_response())
+            Ok(Json(json!({ "node": node_json(&node) })).into_response())
         })
         .await
 }
