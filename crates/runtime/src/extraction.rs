@@ -120,17 +120,10 @@ impl std::fmt::Display for Region {
 impl std::str::FromStr for Region {
     type Err = String;
 
-    /// Parses `X,Y,W,H`.
+    /// Parses `X,Y,W,H` (the text form of the HTTP contract, `mung-runtime-wire`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let parts: Vec<u32> = s
-            .split(',')
-            .map(|p| p.trim().parse::<u32>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| format!("expected X,Y,W,H with non-negative integers, got {s:?}"))?;
-        match parts[..] {
-            [x, y, width, height] => Ok(Region { x, y, width, height }),
-            _ => Err(format!("expected 4 numbers X,Y,W,H, got {}", parts.len())),
-        }
+        let r: mung_runtime_wire::shapes::Region = s.parse()?;
+        Ok(Region { x: r.x, y: r.y, width: r.width, height: r.height })
     }
 }
 
@@ -258,18 +251,8 @@ impl Point {
     /// Parses `x1,y1,x2,y2,...` into points: at least `min_points` of them,
     /// an even count of integers.
     pub fn parse_list(text: &str, min_points: usize) -> Result<Vec<Point>, String> {
-        let numbers: Vec<i32> = text
-            .split(',')
-            .map(|n| n.trim().parse::<i32>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| format!("expected integers x1,y1,x2,y2,..., got {text:?}"))?;
-        if numbers.len() < 2 * min_points || !numbers.len().is_multiple_of(2) {
-            return Err(format!(
-                "expected at least {min_points} points (an even count of numbers), got {} numbers",
-                numbers.len()
-            ));
-        }
-        Ok(numbers.chunks(2).map(|p| Point { x: p[0], y: p[1] }).collect())
+        let pairs = mung_runtime_wire::shapes::parse_points(text, min_points)?;
+        Ok(pairs.into_iter().map(|[x, y]| Point { x, y }).collect())
     }
 }
 
