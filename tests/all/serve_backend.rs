@@ -135,7 +135,9 @@ fn tokens_guard_the_call_routes_and_leave_health_open() {
 #[test]
 fn serve_refuses_a_public_address_without_a_token() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(cli().args(["serve", "--addr", "0.0.0.0:0"]));
+    // A non-loopback address that is not this machine's (RFC 5737): the
+    // refusal comes before binding, and nothing could listen there anyway.
+    let out = run(cli().args(["serve", "--addr", "192.0.2.1:0"]));
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--token-file") && err.contains("--insecure-no-token"), "{err}");
