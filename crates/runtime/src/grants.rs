@@ -90,6 +90,17 @@ pub(crate) fn link_escapes(link: &str, target: &str) -> bool {
 /// renaming a larger tree inside a grant is refused.
 const MAX_RENAMED_ENTRIES: usize = 100_000;
 
+/// [`moved_links_escape`] as the error a guest gets: `NotPermitted` when a
+/// link would lead out of the grant at its new place.
+async fn check_move(
+    fs: &mut WasiFilesystemCtxView<'_>,
+    fd: &Resource<Descriptor>,
+    old: &str,
+    new: &str,
+) -> Result<(), ErrorCode> {
+    if moved_links_escape(fs, fd, old, new).await? { Err(ErrorCode::NotPermitted) } else { Ok(()) }
+}
+
 /// Whether moving (or hard-linking) what is at `old` under `fd` to `new`
 /// under `new_fd` would leave a link that leads out of `new_fd`'s directory:
 /// `old` itself if it is a link, or any link below it if it is a directory.
@@ -212,10 +223,8 @@ pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> Result<(), Error> {
              (fd, old, new_fd, new): (Resource<Descriptor>, String, Resource<Descriptor>, String)| {
                 Box::new(async move {
                     let mut fs = store.data_mut().filesystem();
-                    match moved_links_escape(&mut fs, &fd, &old, &new).await {
-                        Ok(false) => {}
-                        Ok(true) => return Ok((Err(ErrorCode::NotPermitted),)),
-                        Err(code) => return Ok((Err(code),)),
+                    if let Err(code) = check_move(&mut fs, &fd, &old, &new).await {
+                        return Ok((Err(code),));
                     }
                     Ok((guest_result(HostDescriptor::rename_at(&mut fs, fd, old, new_fd, new).await)?,))
                 })
@@ -230,10 +239,8 @@ pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> Result<(), Error> {
                 Box::new(async move {
                     let mut fs = store.data_mut().filesystem();
                     // A hard link to a link is a second name for it.
-                    match moved_links_escape(&mut fs, &fd, &old, &new).await {
-                        Ok(false) => {}
-                        Ok(true) => return Ok((Err(ErrorCode::NotPermitted),)),
-                        Err(code) => return Ok((Err(code),)),
+                    if let Err(code) = check_move(&mut fs, &fd, &old, &new).await {
+                        return Ok((Err(code),));
                     }
                     Ok((guest_result(HostDescriptor::link_at(&mut fs, fd, flags, old, new_fd, new).await)?,))
                 })

@@ -23,10 +23,8 @@ use crate::AppState;
 use crate::admission::Admitted;
 use crate::body::{RGBA, RawQuery, check_json, check_rgba_len, json_body, media_type, rgba_size};
 use crate::problem::{Problem, chain};
-use crate::wire::{
-    FromWire as _, MaskJson, NodeJson, base64_bytes, mask_json, node_from_json, node_json, polylines, polylines_json,
-};
-use mung_runtime_wire::shapes::{PointsJson, RegionJson};
+use crate::wire::{FromWire as _, MaskJson, NodeJson, mask_json, node_from_json, node_json, polylines, polylines_json};
+use mung_runtime_wire::shapes::{PointsJson, RegionJson, base64_bytes};
 
 pub(crate) fn routes() -> axum::Router<Arc<AppState>> {
     axum::Router::new()

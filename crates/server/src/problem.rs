@@ -107,12 +107,8 @@ impl Problem {
 
     /// The JSON body.
     pub fn body(&self) -> Value {
-        let wire = mung_runtime_wire::Problem {
-            kind: ProblemType { status: self.status.as_u16(), ..self.kind },
-            detail: self.detail.clone(),
-            extensions: self.extensions.clone(),
-        };
-        wire.body()
+        let kind = ProblemType { status: self.status.as_u16(), ..self.kind };
+        mung_runtime_wire::problem::body(kind, &self.detail, &self.extensions)
     }
 
     /// A sandbox stop: 504 for the deadline, 503 when no sandbox could be

@@ -94,11 +94,6 @@ pub(crate) fn polylines(lines: &[Vec<[i32; 2]>]) -> Vec<Vec<Point>> {
     lines.iter().map(|l| l.iter().map(|&[x, y]| Point { x, y }).collect()).collect()
 }
 
-/// Decodes base64 (standard alphabet, padding optional, a data URL too).
-pub(crate) fn base64_bytes(text: &str, what: &str) -> Result<Vec<u8>, Problem> {
-    Ok(mung_runtime_wire::shapes::base64_bytes(text, what)?)
-}
-
 /// What a script that ran to the end answers (`/v1/execute` and a session's
 /// `execute`).
 pub(crate) fn execution_json(done: &mung_runtime::Execution) -> serde_json::Value {

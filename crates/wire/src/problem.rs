@@ -131,16 +131,22 @@ impl Problem {
 
     /// The body: `type`, `title`, `status`, `detail` and the extensions.
     pub fn body(&self) -> Value {
-        let mut body = Map::new();
-        body.insert("type".into(), format!("{TYPE_BASE}{}", self.kind.slug).into());
-        body.insert("title".into(), self.kind.title.into());
-        body.insert("status".into(), self.kind.status.into());
-        body.insert("detail".into(), self.detail.clone().into());
-        for (k, v) in &self.extensions {
-            body.insert(k.clone(), v.clone());
-        }
-        Value::Object(body)
+        body(self.kind, &self.detail, &self.extensions)
     }
+}
+
+/// The body of a problem of type `kind`: `type`, `title`, `status`,
+/// `detail` and the extension members.
+pub fn body(kind: ProblemType, detail: &str, extensions: &Map<String, Value>) -> Value {
+    let mut body = Map::new();
+    body.insert("type".into(), format!("{TYPE_BASE}{}", kind.slug).into());
+    body.insert("title".into(), kind.title.into());
+    body.insert("status".into(), kind.status.into());
+    body.insert("detail".into(), detail.into());
+    for (k, v) in extensions {
+        body.insert(k.clone(), v.clone());
+    }
+    Value::Object(body)
 }
 
 #[cfg(test)]
