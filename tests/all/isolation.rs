@@ -1,7 +1,7 @@
 //! Fresh and session isolation, and the pre-initialised snapshot following
 //! the packages directory.
 
-use crate::common::runtime;
+use crate::common::{cli, run, runtime, show};
 use mung_runtime::{Isolation, Runtime};
 use serde_json::json;
 
@@ -40,6 +40,31 @@ fn fresh_typed_calls_start_from_the_snapshot() {
     let b = rt.validate(&xml).unwrap();
     assert_eq!(a, b);
     assert!(rt.info().preinitialized);
+}
+
+#[test]
+fn warm_up_keeps_instances_only_where_they_are_reused() {
+    let warm = Runtime::builder().max_instances(3).build().unwrap();
+    warm.warm_up(2).unwrap();
+    assert_eq!(warm.idle_instances(), 2);
+    // Fresh typed calls never reuse an instance: warming up checks that one
+    // starts and keeps none (it would only hold a slot).
+    let fresh = Runtime::builder().isolation(Isolation::Fresh).max_instances(3).build().unwrap();
+    fresh.warm_up(2).unwrap();
+    assert_eq!(fresh.idle_instances(), 0);
+    let xml = std::fs::read_to_string(crate::common::fixtures().join("small.xml")).unwrap();
+    fresh.validate(&xml).unwrap();
+    assert_eq!(fresh.idle_instances(), 0, "a fresh call's instance is dropped after it");
+}
+
+#[test]
+fn exec_runs_scripts_apart_unless_asked_for_one_session() {
+    let apart = run(cli().args(["exec", "-c", "x = 20", "-c", "globals().get('x', 0) + 1"]));
+    assert!(apart.status.success(), "{}", show(&apart));
+    assert_eq!(String::from_utf8_lossy(&apart.stdout), "1\n", "{}", show(&apart));
+    let together = run(cli().args(["exec", "--session", "-c", "x = 20", "-c", "x + 1"]));
+    assert!(together.status.success(), "{}", show(&together));
+    assert_eq!(String::from_utf8_lossy(&together.stdout), "21\n", "{}", show(&together));
 }
 
 #[test]

@@ -11,16 +11,6 @@ use crate::args::{ByteSize, DirGrant, SandboxArgs};
 use crate::fail;
 use crate::out::outln;
 
-/// Exit statuses: the script's own (0, `sys.exit(n)`), 1 for an uncaught
-/// exception, 2 for bad arguments, setup or output that could not be
-/// written, 124 when the deadline stopped
-/// it, 125 for other sandbox stops (trap, fuel, memory).
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Isolation {
-    Fresh,
-    Session,
-}
-
 /// Where the interpreter's `hash()` secret comes from.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum HashSeedArg {
@@ -46,11 +36,11 @@ pub(crate) struct ExecArgs {
     #[arg(short = 'c', long = "code", value_name = "CODE")]
     code: Vec<String>,
 
-    /// `fresh`: each script in a new interpreter that sees nothing of the
-    /// others (the default, for untrusted code). `session`: all scripts in one
-    /// interpreter, each seeing the names the earlier ones defined.
-    #[arg(long, value_enum, default_value_t = Isolation::Fresh)]
-    isolation: Isolation,
+    /// Run all scripts in one interpreter, each seeing the names the earlier
+    /// ones defined. Without it, each script runs in a new interpreter that
+    /// sees nothing of the others (for untrusted code).
+    #[arg(long)]
+    session: bool,
 
     /// Where the interpreter's `hash()` secret comes from: `machine` (drawn
     /// at random when this machine's snapshot was built, shared by its
@@ -69,7 +59,7 @@ pub(crate) struct ExecArgs {
     allow_dir: Vec<DirGrant>,
 
     /// Cap on the bytes written to `:rw` grants (per script, or for the
-    /// whole session with `--isolation session`; overwrites count); past
+    /// whole session with `--session`; overwrites count); past
     /// it, writes fail in the sandbox with "No space left on device". Symbolic links leading out of a
     /// grant are refused whatever this is.
     #[arg(long, value_name = "SIZE", default_value = "1G")]
@@ -148,7 +138,7 @@ pub(crate) fn run(args: ExecArgs, cache_dir: Option<PathBuf>) -> u8 {
         Ok(r) => r,
         Err(e) => return fail(crate::error_chain(&e)),
     };
-    let mut session = (args.isolation == Isolation::Session).then(|| runtime.session());
+    let mut session = args.session.then(|| runtime.session());
     for code in &scripts {
         let result = match &mut session {
             Some(session) => session.execute(code, &globals),

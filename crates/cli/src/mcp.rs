@@ -29,10 +29,10 @@ pub(crate) struct McpArgs {
 
 pub(crate) fn run(args: McpArgs, cache_dir: Option<PathBuf>) -> u8 {
     let jobs = args.jobs.max(1);
-    // The connection's interpreter, the typed calls' warm instances, and
-    // one spare.
+    // The connection's interpreter and one instance per job for the typed
+    // calls (an idle warm one gives up its slot when another call needs it).
     let builder = match args.sandbox.builder(cache_dir) {
-        Ok(b) => b.max_instances(jobs as u32 + 2),
+        Ok(b) => b.max_instances(jobs as u32 + 1),
         Err(e) => return fail(e),
     };
     let runtime = match builder.build() {

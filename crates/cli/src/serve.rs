@@ -179,8 +179,6 @@ pub(crate) fn run(args: ServeArgs, cache_dir: Option<PathBuf>) -> u8 {
         .allow_execute(args.allow_execute)
         .max_body(usize::try_from(args.max_body.0).unwrap_or(usize::MAX))
         .max_batch_body(args.max_batch_body.0)
-        .max_image_bytes(args.sandbox.memory.0)
-        .request_timeout(args.sandbox.timeout.0 + Duration::from_secs(15))
         .header_timeout(args.header_timeout)
         .idle_timeout(args.idle_timeout)
         .shutdown_grace(args.shutdown_grace)
@@ -208,10 +206,12 @@ pub(crate) fn run(args: ServeArgs, cache_dir: Option<PathBuf>) -> u8 {
         IsolationArg::Warm => Isolation::Warm,
         IsolationArg::Fresh => Isolation::Fresh,
     };
-    // Each live session holds an instance of its own, beside the jobs'.
+    // At most `jobs` calls run at once, each on one instance; each live
+    // session holds an instance of its own besides. No spare is needed: a
+    // call that finds every slot held by an idle warm instance drops one.
     let session_instances = if args.allow_execute { config.sessions.max_sessions as u32 } else { 0 };
     let builder = match args.sandbox.builder(cache_dir) {
-        Ok(b) => b.isolation(isolation).max_instances(jobs as u32 + 1 + session_instances),
+        Ok(b) => b.isolation(isolation).max_instances(jobs as u32 + session_instances),
         Err(e) => return fail(e),
     };
     let runtime = match builder.build() {

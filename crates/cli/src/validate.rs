@@ -100,7 +100,8 @@ pub(crate) fn run(args: ValidateArgs, cache_dir: Option<PathBuf>) -> u8 {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
         .clamp(1, documents.len().max(1));
-    let runtime = match args.sandbox.builder(cache_dir).map(|b| b.max_instances(jobs as u32 + 1)) {
+    // One instance per job: that is all that runs at once.
+    let runtime = match args.sandbox.builder(cache_dir).map(|b| b.max_instances(jobs as u32)) {
         Ok(b) => match b.build() {
             Ok(r) => r,
             Err(e) => return fail(crate::error_chain(&e)),

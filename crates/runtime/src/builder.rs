@@ -2,7 +2,7 @@
 //! [`Runtime`]: artifacts, snapshot, compiled component, linker, pool.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mung_runtime_python_wasm::CacheDir;
@@ -15,13 +15,13 @@ use crate::engine::{self, EngineSettings};
 use crate::error::Error;
 use crate::extraction::MaskKernels;
 use crate::grants;
+use crate::instance::CallLimits;
 use crate::limits::Limits;
 use crate::output::OutputSink;
-use crate::pool::Pool;
+use crate::pool::{InstanceConfig, Isolation, Pool, PoolSettings};
 use crate::runtime::Runtime;
 use crate::sandbox::{Layout, Mount};
 use crate::snapshot;
-use crate::worker::{CallLimits, Slots};
 
 /// Default cap on one instance's linear memory.
 pub const DEFAULT_MEMORY_LIMIT: u64 = 1 << 30;
@@ -59,26 +59,12 @@ pub struct RuntimeBuilder {
     mounts: Vec<Mount>,
     max_instances: Option<u32>,
     acquire_timeout: Option<Duration>,
-    preinitialized: Option<bool>,
     isolation: Isolation,
     hash_seed: HashSeed,
     mask_kernels: MaskKernels,
     epoch_interruption: bool,
     stdout_sink: Option<OutputSink>,
     stderr_sink: Option<OutputSink>,
-}
-
-/// How the typed calls ([`Runtime::validate`], the extraction methods) get
-/// their instance. [`Runtime::execute`] is always fresh, and a [`Session`](crate::Session)
-/// always keeps one instance.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Isolation {
-    /// Reuse warm instances from a pool (fast; the default). Our own Python
-    /// code runs there, so no state of interest carries over.
-    #[default]
-    Warm,
-    /// A new instance from the snapshot for every call, discarded after it.
-    Fresh,
 }
 
 /// Where an instance's `hash()` secret comes from (what CPython's
@@ -114,7 +100,6 @@ impl Default for RuntimeBuilder {
             mounts: Vec::new(),
             max_instances: None,
             acquire_timeout: None,
-            preinitialized: None,
             isolation: Isolation::Warm,
             hash_seed: HashSeed::PerMachine,
             mask_kernels: MaskKernels::Compiled,
@@ -209,25 +194,15 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Whether to start instances from a snapshot taken after numpy, scipy,
-    /// lxml, PIL, `mung` and `mstudio` were imported. Without it, each
-    /// instance initialises the interpreter itself (with its own hash secret,
-    /// as [`HashSeed::PerInstance`]) and pays those imports (about a second)
-    /// when it first needs them.
-    ///
-    /// Default: yes, unless [`HashSeed::PerInstance`] was chosen; with or
-    /// without [mounted](Self::mount) directories: the
-    /// snapshot is taken with the guest's table of mounts emptied, so each
-    /// instance finds its own mounts (one snapshot and one compiled
-    /// component serve every set of mounts).
-    pub fn preinitialized(mut self, yes: bool) -> Self {
-        self.preinitialized = Some(yes);
-        self
-    }
-
     /// Where each instance's `hash()` secret comes from (default
-    /// [`HashSeed::PerMachine`]). [`HashSeed::PerInstance`] implies
-    /// [`preinitialized(false)`](Self::preinitialized).
+    /// [`HashSeed::PerMachine`]). This also decides how instances start:
+    /// [`HashSeed::PerMachine`] from the snapshot taken after numpy, scipy,
+    /// lxml, PIL, `mung` and `mstudio` were imported (in microseconds, with
+    /// or without [mounted](Self::mount) directories: the snapshot is taken
+    /// with the guest's table of mounts emptied, so each instance finds its
+    /// own); [`HashSeed::PerInstance`] from the plain interpreter, which
+    /// initialises itself and pays those imports (about a second) when it
+    /// first needs them.
     pub fn hash_seed(mut self, seed: HashSeed) -> Self {
         self.hash_seed = seed;
         self
@@ -291,24 +266,15 @@ impl RuntimeBuilder {
         let mut layout =
             Layout::new(&upstream.interpreter.stdlib_dir(), packages.path(), &upstream.mung.site_dir(), &self.mounts)?;
         layout.env.extend(self.mask_kernels.guest_env());
-        // The snapshot serves any mounts (see `snapshot.rs`), so mounts no
-        // longer turn it off. A secret per instance needs the plain
-        // interpreter: the snapshot's is fixed when it is built.
-        let per_instance = self.hash_seed == HashSeed::PerInstance;
-        if per_instance && self.preinitialized == Some(true) {
-            return Err(Error::Config(
-                "a per-instance hash seed needs instances that initialise the interpreter themselves; \
-                 it cannot be combined with preinitialized(true)"
-                    .into(),
-            ));
-        }
-        let preinitialized = self.preinitialized.unwrap_or(!per_instance);
+        // The snapshot serves any mounts (see `snapshot.rs`). A secret per
+        // instance needs the plain interpreter: the snapshot's is fixed when
+        // it is built.
+        let preinitialized = self.hash_seed == HashSeed::PerMachine;
         let core = if preinitialized {
             snapshot::ensure(&cache, &upstream, &packages, &layout)?
         } else {
             CoreModule::plain(&cache, &upstream)?
         };
-        let hash_seed = if preinitialized { HashSeed::PerMachine } else { HashSeed::PerInstance };
         let max_instances = self.max_instances.unwrap_or_else(|| {
             let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
             (2 * cores).max(4)
@@ -341,7 +307,7 @@ impl RuntimeBuilder {
             compiled_path: compile_cache::compiled_path(&cache, &compile_cache::compiled_key(&engine, &component_key)),
             cache_outcome,
             preinitialized,
-            hash_seed,
+            hash_seed: self.hash_seed,
             packages_dir: packages.path().to_path_buf(),
             stdlib_dir: upstream.interpreter.stdlib_dir(),
             vendor_dir: upstream.mung.site_dir(),
@@ -358,23 +324,22 @@ impl RuntimeBuilder {
             setup_time: start.elapsed(),
         };
         tracing::debug!(?info, "runtime ready");
-        let pool = Pool {
-            pre,
+        let instance = InstanceConfig {
             layout,
-            limits: CallLimits { deadline: self.timeout, fuel: self.fuel },
             memory_limit: self.memory_limit,
-            isolation: self.isolation,
             output_limit: self.output_limit,
             write_quota: self.write_quota,
             stdout_sink: self.stdout_sink,
             stderr_sink: self.stderr_sink,
-            slots: Slots::new(max_instances),
-            idle: Mutex::new(Vec::new()),
+        };
+        let settings = PoolSettings {
+            isolation: self.isolation,
             max_instances,
             acquire_timeout: self.acquire_timeout.unwrap_or(self.timeout),
-            _cache_holds: upstream.holds.iter().cloned().chain(packages.hold()).collect(),
-            tokio: Some(tokio),
+            limits: CallLimits { deadline: self.timeout, fuel: self.fuel },
         };
+        let holds = upstream.holds.iter().cloned().chain(packages.hold()).collect();
+        let pool = Pool::new(pre, instance, settings, holds, tokio);
         Ok(Runtime::from_parts(Arc::new(pool), Arc::new(info)))
     }
 }
@@ -391,7 +356,8 @@ pub struct RuntimeInfo {
     pub compiled_path: PathBuf,
     /// Whether the compiled component came from the cache.
     pub cache_outcome: CacheOutcome,
-    /// Whether instances start from the pre-initialised snapshot.
+    /// Whether instances start from the pre-initialised snapshot: exactly
+    /// when [`hash_seed`](Self::hash_seed) is [`HashSeed::PerMachine`].
     pub preinitialized: bool,
     /// Where the instances' `hash()` secret comes from.
     pub hash_seed: HashSeed,

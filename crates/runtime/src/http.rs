@@ -79,7 +79,7 @@ impl Runtime {
         let upstream = Upstream::ensure(cache)?;
         let core = if info.preinitialized {
             let packages = PackagesDir::at(&info.packages_dir)?;
-            crate::snapshot::ensure(cache, &upstream, &packages, &self.pool.layout)?
+            crate::snapshot::ensure(cache, &upstream, &packages, &self.pool.instance_config().layout)?
         } else {
             CoreModule::plain(cache, &upstream)?
         };

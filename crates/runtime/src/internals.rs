@@ -7,7 +7,7 @@ use crate::{Error, Runtime, RuntimeBuilder};
 
 /// The wasmtime engine behind `runtime`.
 pub fn engine(runtime: &Runtime) -> &wasmtime::Engine {
-    runtime.pool.pre.engine()
+    runtime.pool.pre().engine()
 }
 
 /// Creates one bare instance and drops it, returning how long its WASI
@@ -16,12 +16,12 @@ pub fn instantiate(runtime: &Runtime) -> Result<(Duration, Duration), Error> {
     let pool = &runtime.pool;
     let slot = pool.acquire_slot()?;
     let start = Instant::now();
-    let state =
-        crate::sandbox::State::new(&pool.layout, pool.memory_limit, pool.output_limit, pool.write_quota, None, None)?;
+    let state = pool.instance_config().state()?;
     let made = Instant::now();
-    let worker = crate::worker::Worker::instantiate(pool.tokio(), &pool.pre, state, slot, pool.limits.fuel.is_some())?;
+    let fuel = pool.limits().fuel.is_some();
+    let instance = crate::instance::Instance::instantiate(pool.tokio(), pool.pre(), state, slot, fuel)?;
     let instantiated = Instant::now();
-    drop(worker);
+    drop(instance);
     Ok((made - start, instantiated - made))
 }
 

@@ -47,6 +47,7 @@ mod files;
 mod grants;
 mod http;
 mod input;
+mod instance;
 #[cfg(feature = "bench-internals")]
 pub mod internals;
 mod limits;
@@ -58,11 +59,10 @@ mod sandbox;
 mod session;
 mod snapshot;
 mod validation;
-mod worker;
 
 pub use builder::{
-    DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT, DEFAULT_WRITE_QUOTA, HashSeed, Isolation,
-    MIN_MEMORY_LIMIT, RuntimeBuilder, RuntimeInfo,
+    DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT, DEFAULT_WRITE_QUOTA, HashSeed, MIN_MEMORY_LIMIT,
+    RuntimeBuilder, RuntimeInfo,
 };
 pub use cache::{Cache, CleanReport};
 pub use compile_cache::{CacheOutcome, wasmtime_version};
@@ -77,6 +77,7 @@ pub use limits::Limits;
 /// The error of fetching, unpacking and wrapping the interpreter ([`Error::Artifact`]).
 pub use mung_runtime_python_wasm::ArtifactError;
 pub use output::Output;
+pub use pool::Isolation;
 pub use python::{Execution, Usage};
 pub use runtime::Runtime;
 pub use sandbox::{Mount, PACKAGES_GUEST_PATH, STDLIB_GUEST_PATH, VENDOR_GUEST_PATH};

@@ -5,16 +5,15 @@
 //! pooling allocator was sized for. Warm instances serve the typed calls and
 //! go back to the pool after a call that finished normally.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::bindings;
-use crate::builder::Isolation;
 use crate::error::{Error, ExecError, ExecFailure, PythonError, PythonErrorKind, SandboxError};
+use crate::instance::{CallLimits, Instance};
 use crate::output::{Output, OutputSink};
 use crate::python::Execution;
 use crate::sandbox::{Layout, State};
-use crate::worker::{CallLimits, SlotPermit, Slots, Worker};
 
 /// Attempts [`Pool::warm_up`] makes per requested instance before it gives up.
 const WARM_UP_ATTEMPTS_PER_INSTANCE: usize = 3;
@@ -25,28 +24,75 @@ const WARM_UP_ATTEMPTS_PER_INSTANCE: usize = 3;
 /// calls holds well under it (the snapshot's heap plus a document).
 pub(crate) const KEEP_WARM_MAX_MEMORY: u64 = 256 << 20;
 
-/// Instances of one compiled component, and the settings every call gets.
-pub(crate) struct Pool {
-    pub(crate) pre: bindings::RuntimePre<State>,
+/// How the typed calls ([`Runtime::validate`](crate::Runtime::validate), the
+/// extraction methods) get their instance. [`Runtime::execute`](crate::Runtime::execute)
+/// is always fresh, and a [`Session`](crate::Session) always keeps one instance.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Isolation {
+    /// Reuse warm instances from a pool (fast; the default). Our own Python
+    /// code runs there, so no state of interest carries over.
+    #[default]
+    Warm,
+    /// A new instance from the snapshot for every call, discarded after it.
+    Fresh,
+}
+
+/// What a new instance is made with: its mounts and the caps of its store.
+/// The pool has one; a session derives its own with [`InstanceConfig::with`].
+#[derive(Clone)]
+pub(crate) struct InstanceConfig {
     pub(crate) layout: Layout,
-    pub(crate) limits: CallLimits,
     pub(crate) memory_limit: u64,
-    pub(crate) isolation: Isolation,
     pub(crate) output_limit: usize,
     pub(crate) write_quota: u64,
     pub(crate) stdout_sink: Option<OutputSink>,
     pub(crate) stderr_sink: Option<OutputSink>,
-    pub(crate) slots: std::sync::Arc<Slots>,
-    pub(crate) idle: Mutex<Vec<Worker>>,
+}
+
+impl InstanceConfig {
+    /// The same configuration with other mounts and caps (a session's).
+    pub(crate) fn with(&self, layout: Layout, memory_limit: u64, write_quota: u64) -> InstanceConfig {
+        InstanceConfig { layout, memory_limit, write_quota, ..self.clone() }
+    }
+
+    /// The store state of one new instance.
+    pub(crate) fn state(&self) -> Result<State, Error> {
+        State::new(
+            &self.layout,
+            self.memory_limit,
+            self.output_limit,
+            self.write_quota,
+            self.stdout_sink.clone(),
+            self.stderr_sink.clone(),
+        )
+    }
+}
+
+/// How a [`Pool`] hands out instances and bounds its calls.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PoolSettings {
+    pub(crate) isolation: Isolation,
+    /// The most instances alive at once (the pooling allocator's size).
     pub(crate) max_instances: u32,
     /// How long a call waits for a free slot before it fails.
     pub(crate) acquire_timeout: Duration,
+    /// The limits of every call.
+    pub(crate) limits: CallLimits,
+}
+
+/// Instances of one compiled component, and the settings every call gets.
+pub(crate) struct Pool {
+    pre: bindings::RuntimePre<State>,
+    instance: InstanceConfig,
+    settings: PoolSettings,
+    slots: Arc<Slots>,
+    idle: Mutex<Vec<Instance>>,
     /// The cache entries the instances mount, marked in use (`cache clean`
     /// skips them) for as long as the pool lives.
-    pub(crate) _cache_holds: Vec<std::sync::Arc<mung_runtime_python_wasm::FileLock>>,
+    _cache_holds: Vec<Arc<mung_runtime_python_wasm::FileLock>>,
     /// Drives wasmtime's async calls; `Option` only so that `Drop` can shut
     /// it down without blocking (it may be dropped from async code).
-    pub(crate) tokio: Option<tokio::runtime::Runtime>,
+    tokio: Option<tokio::runtime::Runtime>,
 }
 
 impl Drop for Pool {
@@ -60,16 +106,50 @@ impl Drop for Pool {
 }
 
 impl Pool {
+    pub(crate) fn new(
+        pre: bindings::RuntimePre<State>,
+        instance: InstanceConfig,
+        settings: PoolSettings,
+        cache_holds: Vec<Arc<mung_runtime_python_wasm::FileLock>>,
+        tokio: tokio::runtime::Runtime,
+    ) -> Pool {
+        Pool {
+            pre,
+            instance,
+            slots: Slots::new(settings.max_instances),
+            settings,
+            idle: Mutex::new(Vec::new()),
+            _cache_holds: cache_holds,
+            tokio: Some(tokio),
+        }
+    }
+
+    /// The compiled, linked component instances are made from.
+    #[cfg(feature = "bench-internals")]
+    pub(crate) fn pre(&self) -> &bindings::RuntimePre<State> {
+        &self.pre
+    }
+
+    /// What the pool's own instances are made with.
+    pub(crate) fn instance_config(&self) -> &InstanceConfig {
+        &self.instance
+    }
+
+    /// The limits of every call (a session may lower them).
+    pub(crate) fn limits(&self) -> CallLimits {
+        self.settings.limits
+    }
+
     pub(crate) fn tokio(&self) -> &tokio::runtime::Runtime {
         self.tokio.as_ref().expect("the async runtime lives as long as the pool")
     }
 
-    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Worker>> {
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Instance>> {
         // A panic while holding the lock cannot leave the list inconsistent.
         self.idle.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A free slot, waiting at most [`Pool::acquire_timeout`]: slots held by
+    /// A free slot, waiting at most the acquire timeout: slots held by
     /// live sessions are only given back when those end, possibly never (a
     /// session kept by the very thread that waits).
     pub(crate) fn acquire_slot(&self) -> Result<SlotPermit, Error> {
@@ -79,13 +159,16 @@ impl Pool {
                 return Ok(permit);
             }
             // Every slot is taken: give up a warm instance if there is one.
-            if let Some(worker) = self.idle().pop() {
-                drop(worker);
+            if let Some(instance) = self.idle().pop() {
+                drop(instance);
                 continue;
             }
-            let left = self.acquire_timeout.saturating_sub(start.elapsed());
+            let left = self.settings.acquire_timeout.saturating_sub(start.elapsed());
             if left.is_zero() {
-                return Err(Error::AllInstancesBusy { max_instances: self.max_instances, waited: start.elapsed() });
+                return Err(Error::AllInstancesBusy {
+                    max_instances: self.settings.max_instances,
+                    waited: start.elapsed(),
+                });
             }
             // Wake up now and then: a warm instance may have come back idle.
             if let Some(permit) = self.slots.acquire_timeout(left.min(Duration::from_millis(200))) {
@@ -95,53 +178,58 @@ impl Pool {
     }
 
     /// A new instance from the component, waiting for a free slot.
-    pub(crate) fn new_worker(&self) -> Result<Worker, Error> {
-        self.new_worker_in(&self.layout, self.memory_limit, self.write_quota)
+    pub(crate) fn new_instance(&self) -> Result<Instance, Error> {
+        self.new_instance_with(&self.instance)
     }
 
-    /// [`Self::new_worker`] with other mounts and caps (a session's).
-    pub(crate) fn new_worker_in(&self, layout: &Layout, memory_limit: u64, write_quota: u64) -> Result<Worker, Error> {
+    /// [`Self::new_instance`] with another configuration (a session's).
+    pub(crate) fn new_instance_with(&self, config: &InstanceConfig) -> Result<Instance, Error> {
         let slot = self.acquire_slot()?;
-        let state = State::new(
-            layout,
-            memory_limit,
-            self.output_limit,
-            write_quota,
-            self.stdout_sink.clone(),
-            self.stderr_sink.clone(),
-        )?;
-        Worker::instantiate(self.tokio(), &self.pre, state, slot, self.limits.fuel.is_some())
+        Instance::instantiate(self.tokio(), &self.pre, config.state()?, slot, self.settings.limits.fuel.is_some())
     }
 
     /// Makes up to `n` warm instances; each must answer one call first.
     /// Gives up after a bounded number of attempts (e.g. when the deadline is
-    /// too short for an instance to boot).
+    /// too short for an instance to boot). Under [`Isolation::Fresh`] no
+    /// instance is ever reused, so this only checks that one boots and
+    /// keeps none (a kept one would hold a slot for nothing).
     pub(crate) fn warm_up(&self, n: usize) -> Result<(), Error> {
-        let n = n.min(self.max_instances as usize);
-        let mut fresh = Vec::new();
+        let n = match self.settings.isolation {
+            Isolation::Warm => n.min(self.settings.max_instances as usize),
+            Isolation::Fresh => n.min(1),
+        };
+        let mut booted = Vec::new();
         let mut attempts = 0;
-        while self.idle().len() + fresh.len() < n {
+        let mut last_error = None;
+        while self.idle().len() + booted.len() < n {
             if attempts == n * WARM_UP_ATTEMPTS_PER_INSTANCE {
-                self.idle().extend(fresh);
-                return Err(Error::WarmUp { attempts: attempts as u32, source: None });
+                self.keep_warm(booted);
+                return Err(Error::WarmUp { attempts: attempts as u32, source: last_error.map(Box::new) });
             }
             attempts += 1;
-            let mut worker = self.new_worker()?;
+            let mut instance = self.new_instance()?;
             // The first call loads the prelude; make it now.
-            let result = worker
-                .call(self.tokio(), self.limits, async |store, api| api.mung_runtime_python().call_reset(store).await);
+            let result = instance.call(self.tokio(), self.settings.limits, async |store, api| {
+                api.mung_runtime_python().call_reset(store).await
+            });
             match result {
-                Ok(()) if worker.is_healthy() => fresh.push(worker),
+                Ok(()) if instance.is_healthy() => booted.push(instance),
                 Ok(()) => {}
-                Err(e) if attempts == n * WARM_UP_ATTEMPTS_PER_INSTANCE => {
-                    self.idle().extend(fresh);
-                    return Err(Error::WarmUp { attempts: attempts as u32, source: Some(Box::new(e)) });
+                Err(e) => {
+                    tracing::debug!(error = %e, "a warm-up instance failed; trying another");
+                    last_error = Some(e);
                 }
-                Err(e) => tracing::debug!(error = %e, "a warm-up instance failed; trying another"),
             }
         }
-        self.idle().extend(fresh);
+        self.keep_warm(booted);
         Ok(())
+    }
+
+    /// Keeps booted instances idle, unless the pool never reuses them.
+    fn keep_warm(&self, instances: Vec<Instance>) {
+        if self.settings.isolation == Isolation::Warm {
+            self.idle().extend(instances);
+        }
     }
 
     /// How many warm instances are idle right now.
@@ -149,59 +237,58 @@ impl Pool {
         self.idle().len()
     }
 
-    /// Runs a typed call on a warm instance, which goes back to the pool
-    /// unless the call stopped it.
+    /// Runs a typed call on a warm instance (a new one under
+    /// [`Isolation::Fresh`]), which goes back to the pool unless the call
+    /// stopped it.
     pub(crate) fn with_warm<R>(
         &self,
         f: impl AsyncFnOnce(&mut wasmtime::Store<State>, &bindings::Runtime) -> wasmtime::Result<R>,
     ) -> Result<R, SandboxError> {
-        let idle = match self.isolation {
-            Isolation::Warm => self.idle().pop(),
-            Isolation::Fresh => None,
+        let warm = self.settings.isolation == Isolation::Warm;
+        let idle = if warm { self.idle().pop() } else { None };
+        let mut instance = match idle {
+            Some(instance) => instance,
+            None => self.new_instance()?,
         };
-        let mut worker = match idle {
-            Some(worker) => worker,
-            None => self.new_worker()?,
-        };
-        let result = worker.call(self.tokio(), self.limits, f);
-        let output = worker.take_output();
+        let result = instance.call(self.tokio(), self.settings.limits, f);
+        let output = instance.take_output();
         if !output.stderr.is_empty() || !output.stdout.is_empty() {
             tracing::debug!(stdout = %output.stdout_text(), stderr = %output.stderr_text(), "guest output");
         }
         // An instance whose memory grew past the bound is dropped rather than
         // kept warm: wasm memories never shrink, and dropping it gives the
         // pages back (the pooling allocator decommits a freed slot).
-        let keep = worker.usage().memory_peak_bytes <= KEEP_WARM_MAX_MEMORY;
-        if worker.is_healthy() && self.isolation == Isolation::Warm && keep {
-            self.idle().push(worker);
+        let small = instance.usage().memory_peak_bytes <= KEEP_WARM_MAX_MEMORY;
+        if warm && small && instance.is_healthy() {
+            self.idle().push(instance);
         }
         result
     }
 
-    /// Runs a snippet on `worker` under `limits` and converts its answer.
+    /// Runs a snippet on `instance` under `limits` and converts its answer.
     pub(crate) fn execute_on(
         &self,
-        worker: &mut Worker,
+        instance: &mut Instance,
         limits: CallLimits,
         code: &str,
         globals: &str,
     ) -> Result<Execution, ExecError> {
-        let result = worker.call(self.tokio(), limits, async |store, api| {
+        let result = instance.call(self.tokio(), limits, async |store, api| {
             api.mung_runtime_python().call_execute(store, code, globals).await
         });
-        let output = worker.take_output();
-        let usage = worker.usage();
+        let output = instance.take_output();
+        let usage = instance.usage();
         let failure = match result {
             // The value is bound by the same cap as stdout and stderr; it is
             // refused, not cut (cut JSON is not JSON), and never parsed.
-            Ok(Ok(json)) if json.len() > self.output_limit => ExecFailure::Python(PythonError {
+            Ok(Ok(json)) if json.len() > self.instance.output_limit => ExecFailure::Python(PythonError {
                 kind: PythonErrorKind::ValueTooLarge,
                 type_name: "ValueError".into(),
                 message: format!(
                     "the value of the last expression is {} bytes of JSON, more than the output limit of {} bytes; \
                      it was dropped (write large results to a granted directory instead)",
                     json.len(),
-                    self.output_limit
+                    self.instance.output_limit
                 ),
                 traceback: String::new(),
                 exit_code: None,
@@ -230,12 +317,60 @@ impl Pool {
         Err(ExecError { failure, output, usage })
     }
 
-    /// Forgets the names a session defined on `worker`.
-    pub(crate) fn reset_on(&self, worker: &mut Worker) -> Result<(), SandboxError> {
-        let result = worker
-            .call(self.tokio(), self.limits, async |store, api| api.mung_runtime_python().call_reset(store).await);
-        let _ = worker.take_output();
+    /// Forgets the names a session defined on `instance`.
+    pub(crate) fn reset_on(&self, instance: &mut Instance) -> Result<(), SandboxError> {
+        let result = instance.call(self.tokio(), self.settings.limits, async |store, api| {
+            api.mung_runtime_python().call_reset(store).await
+        });
+        let _ = instance.take_output();
         result
+    }
+}
+
+/// A counting semaphore over pool slots, so that instances never exceed what
+/// the pooling allocator was sized for.
+#[derive(Debug)]
+pub(crate) struct Slots {
+    free: Mutex<u32>,
+    freed: Condvar,
+}
+
+/// One held slot; released when dropped.
+#[derive(Debug)]
+pub(crate) struct SlotPermit {
+    slots: Arc<Slots>,
+}
+
+impl Slots {
+    pub(crate) fn new(n: u32) -> Arc<Slots> {
+        Arc::new(Slots { free: Mutex::new(n), freed: Condvar::new() })
+    }
+
+    pub(crate) fn try_acquire(self: &Arc<Self>) -> Option<SlotPermit> {
+        let mut free = self.free.lock().unwrap();
+        if *free == 0 {
+            return None;
+        }
+        *free -= 1;
+        Some(SlotPermit { slots: self.clone() })
+    }
+
+    /// Waits up to `timeout` for a slot.
+    pub(crate) fn acquire_timeout(self: &Arc<Self>, timeout: Duration) -> Option<SlotPermit> {
+        let free = self.free.lock().unwrap();
+        let (mut free, _) = self.freed.wait_timeout_while(free, timeout, |f| *f == 0).unwrap();
+        if *free == 0 {
+            return None;
+        }
+        *free -= 1;
+        Some(SlotPermit { slots: self.clone() })
+    }
+}
+
+impl Drop for SlotPermit {
+    fn drop(&mut self) {
+        *self.slots.free.lock().unwrap() += 1;
+        self.slots.freed.notify_one();
     }
 }
 
@@ -273,5 +408,32 @@ mod tests {
         let mut map = std::collections::HashMap::new();
         map.insert((1, 2), 3);
         assert!(globals_json(&map).is_err(), "non-string keys have no JSON form");
+    }
+
+    #[test]
+    fn slots_are_counted_and_returned_on_drop() {
+        let slots = Slots::new(2);
+        let a = slots.try_acquire().expect("first slot");
+        let b = slots.try_acquire().expect("second slot");
+        assert!(slots.try_acquire().is_none(), "only two");
+        assert!(slots.acquire_timeout(Duration::from_millis(10)).is_none(), "waits, then gives up");
+        drop(a);
+        let c = slots.try_acquire().expect("a dropped permit frees its slot");
+        drop((b, c));
+        assert_eq!(*slots.free.lock().unwrap(), 2);
+    }
+
+    #[test]
+    fn a_waiter_gets_the_slot_another_thread_frees() {
+        let slots = Slots::new(1);
+        let held = slots.try_acquire().unwrap();
+        let waiter = {
+            let slots = slots.clone();
+            std::thread::spawn(move || slots.acquire_timeout(Duration::from_secs(30)).is_some())
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        drop(held);
+        assert!(waiter.join().unwrap(), "woken by the drop, long before the timeout");
+        assert_eq!(*slots.free.lock().unwrap(), 1, "the waiter's permit was dropped with its thread");
     }
 }

@@ -69,8 +69,8 @@ impl Runtime {
     /// Returns the value of the final expression as JSON.
     pub fn execute(&self, code: &str, globals: &impl Serialize) -> Result<Execution, ExecError> {
         let globals = globals_json(globals)?;
-        let mut worker = self.pool.new_worker().map_err(ExecError::setup)?;
-        self.pool.execute_on(&mut worker, self.pool.limits, code, &globals)
+        let mut instance = self.pool.new_instance().map_err(ExecError::setup)?;
+        self.pool.execute_on(&mut instance, self.pool.limits(), code, &globals)
     }
 
     /// A persistent interpreter, like MuNG Studio's single worker: names
@@ -87,7 +87,9 @@ impl Runtime {
     }
 
     /// Creates up to `n` warm instances ahead of time (they serve the typed
-    /// calls), so that the first calls do not pay instance start-up. Fails
+    /// calls), so that the first calls do not pay instance start-up. Under
+    /// [`Isolation::Fresh`](crate::Isolation::Fresh) it only checks that one
+    /// instance starts, and keeps none. Fails
     /// with [`Error::WarmUp`] when instances keep failing to start (e.g. a
     /// deadline too short for an interpreter to boot).
     pub fn warm_up(&self, n: usize) -> Result<(), Error> {

@@ -10,10 +10,10 @@ use serde::Serialize;
 use crate::builder::MIN_MEMORY_LIMIT;
 use crate::error::{Error, ExecError};
 use crate::files::SessionFiles;
-use crate::pool::{Pool, globals_json};
+use crate::instance::{CallLimits, Instance};
+use crate::pool::{InstanceConfig, Pool, globals_json};
 use crate::python::Execution;
-use crate::sandbox::{Layout, Mount};
-use crate::worker::{CallLimits, Worker};
+use crate::sandbox::Mount;
 
 /// Where a session's [files directory](SessionOptions::files) appears in
 /// the guest.
@@ -95,26 +95,26 @@ impl SessionOptions {
 /// [`Runtime`](crate::Runtime#blocking): keep them off async executors.
 pub struct Session {
     pool: Arc<Pool>,
-    worker: Option<Worker>,
-    layout: Layout,
+    instance: Option<Instance>,
+    /// What the session's instances are made with: the pool's, plus the
+    /// files directory and the session's own caps.
+    config: InstanceConfig,
     limits: CallLimits,
-    memory_limit: u64,
     files: Option<SessionFiles>,
-    /// The guest's write quota when there is no files directory.
-    write_quota: u64,
 }
 
 impl Session {
     pub(crate) fn new(pool: Arc<Pool>, options: SessionOptions) -> Result<Session, Error> {
-        let memory_limit = options.memory_limit.unwrap_or(pool.memory_limit);
-        if !(MIN_MEMORY_LIMIT..=pool.memory_limit).contains(&memory_limit) {
+        let base = pool.instance_config();
+        let memory_limit = options.memory_limit.unwrap_or(base.memory_limit);
+        if !(MIN_MEMORY_LIMIT..=base.memory_limit).contains(&memory_limit) {
             return Err(Error::Config(format!(
                 "a session's memory limit must be between {} MiB and the runtime's {} MiB, not {memory_limit} bytes",
                 MIN_MEMORY_LIMIT >> 20,
-                pool.memory_limit >> 20
+                base.memory_limit >> 20
             )));
         }
-        let mut limits = pool.limits;
+        let mut limits = pool.limits();
         if let Some(timeout) = options.timeout {
             if timeout.is_zero() || timeout > limits.deadline {
                 return Err(Error::Config(format!(
@@ -125,12 +125,13 @@ impl Session {
             limits.deadline = timeout;
         }
         let layout = match &options.files {
-            Some(dir) => pool.layout.with(&Mount::read_write(dir, SESSION_GUEST_PATH))?,
-            None => pool.layout.clone(),
+            Some(dir) => base.layout.with(&Mount::read_write(dir, SESSION_GUEST_PATH))?,
+            None => base.layout.clone(),
         };
-        let write_quota = options.files_quota.unwrap_or(pool.write_quota);
+        let write_quota = options.files_quota.unwrap_or(base.write_quota);
         let files = options.files.as_deref().map(|dir| SessionFiles::new(dir, write_quota));
-        Ok(Session { pool, worker: None, layout, limits, memory_limit, files, write_quota })
+        let config = base.with(layout, memory_limit, write_quota);
+        Ok(Session { pool, instance: None, config, limits, files })
     }
 
     /// Runs `code` with `globals` merged into the session's names; returns
@@ -142,43 +143,41 @@ impl Session {
             Some(files) => Some(files.quota().saturating_sub(files.used().map_err(|e| ExecError::setup(e.into()))?)),
             None => None,
         };
-        let worker = match &mut self.worker {
-            Some(worker) => worker,
-            slot @ None => slot.insert(
-                self.pool.new_worker_in(&self.layout, self.memory_limit, self.write_quota).map_err(ExecError::setup)?,
-            ),
+        let instance = match &mut self.instance {
+            Some(instance) => instance,
+            slot @ None => slot.insert(self.pool.new_instance_with(&self.config).map_err(ExecError::setup)?),
         };
         if let Some(quota) = quota {
-            worker.set_write_quota(quota);
+            instance.set_write_quota(quota);
         }
-        let result = self.pool.execute_on(worker, self.limits, code, &globals);
+        let result = self.pool.execute_on(instance, self.limits, code, &globals);
         // `sys.exit()`/`exit()` end the interpreter, as in Python itself.
         let exited = matches!(&result, Err(e) if e.is_exit());
-        if !worker.is_healthy() || exited {
-            self.worker = None;
+        if !instance.is_healthy() || exited {
+            self.instance = None;
         }
         result
     }
 
     /// Forgets every name defined so far (the interpreter keeps its imports).
     pub fn reset(&mut self) -> Result<(), crate::SandboxError> {
-        let Some(worker) = &mut self.worker else { return Ok(()) };
-        let result = self.pool.reset_on(worker);
-        if !worker.is_healthy() {
-            self.worker = None;
+        let Some(instance) = &mut self.instance else { return Ok(()) };
+        let result = self.pool.reset_on(instance);
+        if !instance.is_healthy() {
+            self.instance = None;
         }
         result
     }
 
     /// Whether the session currently has a live instance.
     pub fn is_started(&self) -> bool {
-        self.worker.is_some()
+        self.instance.is_some()
     }
 
     /// Ends the interpreter (its names and imports) now, keeping the files;
     /// the next call starts a new one. Frees the instance it held.
     pub fn stop(&mut self) {
-        self.worker = None;
+        self.instance = None;
     }
 
     /// The files directory, if the session has one.
@@ -188,7 +187,7 @@ impl Session {
 
     /// The interpreter's memory cap.
     pub fn memory_limit(&self) -> u64 {
-        self.memory_limit
+        self.config.memory_limit
     }
 
     /// The deadline of each call.

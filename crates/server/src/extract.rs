@@ -212,7 +212,7 @@ async fn region_tool(
     tool: RegionTool,
     request: Request,
 ) -> Result<Response, Problem> {
-    let max_bytes = state.config.max_image_bytes;
+    let max_bytes = state.config.image_bound();
     let check = move |parts: &Parts| check_region_head(parts, max_bytes);
     admitted
         .call(&state, request, check, move |rt, parts, body| {
@@ -269,7 +269,7 @@ async fn fill_polygon(
     admitted: Admitted,
     request: Request,
 ) -> Result<Response, Problem> {
-    let max_bytes = state.config.max_image_bytes;
+    let max_bytes = state.config.image_bound();
     admitted
         .call(&state, request, json_head, move |rt, parts, body| {
             let request: FillPolygonRequest = json_body(&parts.headers, &body)?;
@@ -324,7 +324,7 @@ async fn cut_lines(
     admitted: Admitted,
     request: Request,
 ) -> Result<Response, Problem> {
-    let max_bytes = state.config.max_image_bytes;
+    let max_bytes = state.config.image_bound();
     let check = move |parts: &Parts| check_mask_head(parts, max_bytes);
     admitted
         .call(&state, request, check, move |rt, parts, body| {

@@ -56,6 +56,10 @@ pub use sessions::SessionsConfig;
 /// The default [`ServerConfig::queue`] per job.
 const QUEUE_PER_JOB: usize = 16;
 
+/// How much longer than a sandbox call a whole request may take by default:
+/// reading the body, decoding, queueing for a sandbox and answering.
+const REQUEST_TIMEOUT_MARGIN: Duration = Duration::from_secs(15);
+
 /// Settings of a [`Server`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -76,12 +80,13 @@ pub struct ServerConfig {
     pub max_batch_body: u64,
     /// The largest single document inside a batch (default 32 MiB).
     pub max_document: u64,
-    /// The bound on decoded images, in bytes as RGBA (default: the sandbox's
-    /// memory cap); larger images are refused before decoding.
-    pub max_image_bytes: u64,
+    /// The bound on decoded images, in bytes as RGBA; larger images are
+    /// refused before decoding. `None` (the default): the memory cap of the
+    /// runtime the server is given.
+    pub max_image_bytes: Option<u64>,
     /// A backstop deadline for a whole request, past the sandbox's own call
-    /// deadline (default 75 s).
-    pub request_timeout: Duration,
+    /// deadline. `None` (the default): the runtime's call timeout + 15 s.
+    pub request_timeout: Option<Duration>,
     /// How long a client may take to send a request's head, counted from
     /// when the server starts waiting for it, so it also closes idle
     /// keep-alive connections (default 5 s).
@@ -123,6 +128,18 @@ pub struct ServerConfig {
     pub mcp: bool,
 }
 
+impl ServerConfig {
+    /// [`max_image_bytes`](Self::max_image_bytes) as resolved by [`Server::new`].
+    pub(crate) fn image_bound(&self) -> u64 {
+        self.max_image_bytes.unwrap_or(mung_runtime::DEFAULT_MEMORY_LIMIT)
+    }
+
+    /// [`request_timeout`](Self::request_timeout) as resolved by [`Server::new`].
+    pub(crate) fn request_deadline(&self) -> Duration {
+        self.request_timeout.unwrap_or(mung_runtime::DEFAULT_TIMEOUT + REQUEST_TIMEOUT_MARGIN)
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -133,8 +150,8 @@ impl Default for ServerConfig {
             max_body: 64 << 20,
             max_batch_body: 1 << 30,
             max_document: 32 << 20,
-            max_image_bytes: mung_runtime::DEFAULT_MEMORY_LIMIT,
-            request_timeout: Duration::from_secs(75),
+            max_image_bytes: None,
+            request_timeout: None,
             header_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(30),
             max_connections: None,
@@ -185,13 +202,13 @@ impl ServerConfig {
 
     /// Sets [`max_image_bytes`](Self::max_image_bytes).
     pub fn max_image_bytes(mut self, bytes: u64) -> Self {
-        self.max_image_bytes = bytes;
+        self.max_image_bytes = Some(bytes);
         self
     }
 
     /// Sets [`request_timeout`](Self::request_timeout).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
+        self.request_timeout = Some(timeout);
         self
     }
 
@@ -327,9 +344,11 @@ impl Server {
     /// A server for `runtime` (its limits apply to every call).
     pub fn new(runtime: Runtime, mut config: ServerConfig) -> Server {
         let admission = admission::Admission::new(config.jobs, config.queue);
-        if config.max_connections.is_none() {
-            config.max_connections = Some(listen::default_max_connections(runtime.info().max_instances));
-        }
+        // What is not set follows the runtime served.
+        let info = runtime.info();
+        config.max_connections.get_or_insert_with(|| listen::default_max_connections(info.max_instances));
+        config.max_image_bytes.get_or_insert(info.limits.memory);
+        config.request_timeout.get_or_insert(info.limits.timeout + REQUEST_TIMEOUT_MARGIN);
         let sessions = sessions::Sessions::new(config.sessions.clone());
         Server {
             state: Arc::new(AppState {

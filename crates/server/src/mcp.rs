@@ -39,7 +39,7 @@ pub(crate) fn routes(state: &Arc<AppState>) -> axum::Router<Arc<AppState>> {
     let mut config = McpConfig::default();
     config.files_quota = sessions.files_quota;
     config.dir = sessions.dir.clone();
-    config.max_image_bytes = state.config.max_image_bytes;
+    config.max_image_bytes = state.config.image_bound();
     config.idle_ttl = sessions.idle_ttl;
     let service = mung_runtime_mcp::http_service(
         state.runtime.clone(),

@@ -31,7 +31,7 @@ use crate::wire::ExecuteRequest;
 
 /// All routes with their layers.
 pub(crate) fn router(state: Arc<AppState>) -> axum::Router {
-    let timeout = TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, state.config.request_timeout);
+    let timeout = TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, state.config.request_deadline());
     // Sandbox calls: admitted before their bodies are read (see
     // `admission.rs`), after the token check.
     let calls = axum::Router::new()

@@ -353,7 +353,7 @@ pub(crate) fn start_sweeper(state: &Arc<AppState>) {
 
 /// The session routes, with their layers.
 pub(crate) fn routes(state: &AppState) -> axum::Router<Arc<AppState>> {
-    let timeout = TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, state.config.request_timeout);
+    let timeout = TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, state.config.request_deadline());
     let json = axum::Router::new()
         .route("/v1/sessions", post(create))
         .route("/v1/sessions/{id}", get(describe).delete(delete))

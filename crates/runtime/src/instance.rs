@@ -1,7 +1,6 @@
-//! One sandboxed instance, and the driver that runs a call on it under the
-//! call's limits.
+//! One sandboxed instance of the component, and the driver that runs a call
+//! on it under the call's limits.
 
-use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use wasmtime::Store;
@@ -9,6 +8,7 @@ use wasmtime::Store;
 use crate::bindings;
 use crate::error::{Error, SandboxError};
 use crate::output::{Output, take_output};
+use crate::pool::SlotPermit;
 use crate::python::Usage;
 use crate::sandbox::State;
 
@@ -20,24 +20,26 @@ pub(crate) struct CallLimits {
 }
 
 /// A live instance of the component.
-pub(crate) struct Worker {
+pub(crate) struct Instance {
     store: Store<State>,
     api: bindings::Runtime,
     /// False once a call was stopped: the instance must not run again.
     healthy: bool,
     /// What the last call cost.
     usage: Usage,
+    /// Declared after `store`, so it drops after it: the pooling allocator
+    /// has its slot back before another instance may take the permit.
     _slot: SlotPermit,
 }
 
-impl Worker {
+impl Instance {
     pub(crate) fn instantiate(
         tokio: &tokio::runtime::Runtime,
         pre: &bindings::RuntimePre<State>,
         state: State,
         slot: SlotPermit,
         fuel: bool,
-    ) -> Result<Worker, Error> {
+    ) -> Result<Instance, Error> {
         let mut store = Store::new(pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
         // What one call may copy out of the guest (its result): wasmtime's
@@ -54,7 +56,7 @@ impl Worker {
         let api = tokio
             .block_on(pre.instantiate_async(&mut store))
             .map_err(Error::wasmtime("instantiating the component"))?;
-        Ok(Worker { store, api, healthy: true, usage: Usage::default(), _slot: slot })
+        Ok(Instance { store, api, healthy: true, usage: Usage::default(), _slot: slot })
     }
 
     pub(crate) fn is_healthy(&self) -> bool {
@@ -135,84 +137,5 @@ impl Worker {
             return SandboxError::MemoryLimit { limit: state.limiter.memory_limit, source: error };
         }
         SandboxError::Trap { source: error }
-    }
-}
-
-/// A counting semaphore over pool slots, so that instances never exceed what
-/// the pooling allocator was sized for.
-#[derive(Debug)]
-pub(crate) struct Slots {
-    free: Mutex<u32>,
-    freed: Condvar,
-}
-
-/// One held slot; released when dropped.
-#[derive(Debug)]
-pub(crate) struct SlotPermit {
-    slots: Arc<Slots>,
-}
-
-impl Slots {
-    pub(crate) fn new(n: u32) -> Arc<Slots> {
-        Arc::new(Slots { free: Mutex::new(n), freed: Condvar::new() })
-    }
-
-    pub(crate) fn try_acquire(self: &Arc<Self>) -> Option<SlotPermit> {
-        let mut free = self.free.lock().unwrap();
-        if *free == 0 {
-            return None;
-        }
-        *free -= 1;
-        Some(SlotPermit { slots: self.clone() })
-    }
-
-    /// Waits up to `timeout` for a slot.
-    pub(crate) fn acquire_timeout(self: &Arc<Self>, timeout: Duration) -> Option<SlotPermit> {
-        let free = self.free.lock().unwrap();
-        let (mut free, _) = self.freed.wait_timeout_while(free, timeout, |f| *f == 0).unwrap();
-        if *free == 0 {
-            return None;
-        }
-        *free -= 1;
-        Some(SlotPermit { slots: self.clone() })
-    }
-}
-
-impl Drop for SlotPermit {
-    fn drop(&mut self) {
-        *self.slots.free.lock().unwrap() += 1;
-        self.slots.freed.notify_one();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slots_are_counted_and_returned_on_drop() {
-        let slots = Slots::new(2);
-        let a = slots.try_acquire().expect("first slot");
-        let b = slots.try_acquire().expect("second slot");
-        assert!(slots.try_acquire().is_none(), "only two");
-        assert!(slots.acquire_timeout(Duration::from_millis(10)).is_none(), "waits, then gives up");
-        drop(a);
-        let c = slots.try_acquire().expect("a dropped permit frees its slot");
-        drop((b, c));
-        assert_eq!(*slots.free.lock().unwrap(), 2);
-    }
-
-    #[test]
-    fn a_waiter_gets_the_slot_another_thread_frees() {
-        let slots = Slots::new(1);
-        let held = slots.try_acquire().unwrap();
-        let waiter = {
-            let slots = slots.clone();
-            std::thread::spawn(move || slots.acquire_timeout(Duration::from_secs(30)).is_some())
-        };
-        std::thread::sleep(Duration::from_millis(20));
-        drop(held);
-        assert!(waiter.join().unwrap(), "woken by the drop, long before the timeout");
-        assert_eq!(*slots.free.lock().unwrap(), 1, "the waiter's permit was dropped with its thread");
     }
 }
