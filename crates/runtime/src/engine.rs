@@ -4,7 +4,7 @@
 use std::thread;
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
 use crate::error::Error;
 
@@ -40,6 +40,9 @@ const MEMORIES_PER_COMPONENT: u32 = 3;
 const TABLES_PER_COMPONENT: u32 = 6;
 /// The interpreter's funcref table has 47,157 entries.
 pub(crate) const TABLE_ELEMENTS: usize = 65_536;
+/// Bytes of a freed linear memory that are reset in place and stay resident
+/// (see [`new_engine`]), per memory: at most this much stays held per slot.
+const KEEP_RESIDENT: usize = 4 << 20;
 /// Largest instance state (vmctx), for a core instance or a component instance.
 pub(crate) const MAX_INSTANCE_SIZE: usize = 2 << 20;
 
@@ -74,6 +77,16 @@ pub(crate) fn new_engine(settings: EngineSettings) -> Result<Engine, Error> {
         .max_component_instance_size(MAX_INSTANCE_SIZE)
         .max_memory_size(settings.max_memory as usize)
         .max_unused_warm_slots(n);
+    // A freed slot is reset by rewriting only the pages the last instance
+    // dirtied (found with PAGEMAP_SCAN, Linux 6.7+) instead of dropping the
+    // whole memory, so the next fresh instance does not fault them all back
+    // in: measured 510 → 358 page faults and 3.3 → 2.2 ms of CPU per fresh
+    // `execute('1+1')`. Larger budgets measured no better: the scan stops at
+    // wasmtime's 32 dirty regions first. Without the ioctl this is a memset
+    // of the first pages, as on older kernels.
+    pool.linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(TABLE_ELEMENTS * std::mem::size_of::<usize>())
+        .pagemap_scan(Enabled::Auto);
     let mut config = base_config(settings.fuel);
     config.epoch_interruption(settings.epoch_interruption);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
