@@ -16,6 +16,7 @@ mod measure;
 mod memory;
 mod mungdoc;
 mod native;
+mod openloop;
 mod overheads;
 mod peers;
 mod python;
@@ -54,7 +55,7 @@ fn fail(message: impl std::fmt::Display) -> u8 {
 /// The benchmark table of mung-runtime: startup, calls, validation,
 /// extraction, memory and engine overheads, each against a baseline measured
 /// in the same run (native CPython, a peer runtime); or, with --serve, the
-/// HTTP server under load.
+/// HTTP server under load (with --open-loop, at fixed rates from oha).
 #[derive(clap::Parser)]
 #[command(name = "mung-runtime-bench", version)]
 struct Cli {
@@ -132,6 +133,18 @@ struct BenchArgs {
     #[command(flatten)]
     serve_args: serve::ServeBenchArgs,
 
+    /// Measure `mung-runtime serve` (warm and fresh) and `wasmtime serve`
+    /// under an open-loop load from `oha` instead: the capacity (highest
+    /// fixed rate with under 1% non-2xx answers, found by doubling then
+    /// bisecting), then p50/p99/p99.9 at 50% and 80% of it. Installs oha
+    /// from crates.io into the cache on first use (a few minutes), or uses
+    /// $MUNG_RUNTIME_OHA.
+    #[arg(long, conflicts_with_all = ["serve", "sessions"])]
+    open_loop: bool,
+
+    #[command(flatten)]
+    open_loop_args: openloop::OpenLoopArgs,
+
     /// Measure HTTP sessions instead (create + execute + delete, a warm
     /// session, churn of expiring sessions, the session limit), with the
     /// server in this process on loopback.
@@ -174,6 +187,15 @@ fn run(args: BenchArgs, cache_dir: Option<PathBuf>) -> u8 {
                 args.json,
             )
         });
+        return match result {
+            Ok(()) => 0,
+            Err(e) => fail(format!("{e:#}")),
+        };
+    }
+    if args.open_loop {
+        let Some(small) = &data.small else { return fail("no small document to send (tests/fixtures/small.xml)") };
+        let result = cli_exe()
+            .and_then(|cli| openloop::run(&args.open_loop_args, &cli, b.cache_dir.as_deref(), small, args.json));
         return match result {
             Ok(()) => 0,
             Err(e) => fail(format!("{e:#}")),
