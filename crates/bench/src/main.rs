@@ -134,10 +134,12 @@ struct BenchArgs {
     serve_args: serve::ServeBenchArgs,
 
     /// Measure `mung-runtime serve` (warm and fresh) and `wasmtime serve`
-    /// under an open-loop load from `oha` instead: the capacity (highest
-    /// fixed rate with under 1% non-2xx answers, found by doubling then
-    /// bisecting), then p50/p99/p99.9 at 50% and 80% of it. Installs oha
-    /// from crates.io into the cache on first use (a few minutes), or uses
+    /// under an open-loop load from `oha` instead, loopback only: the
+    /// capacity (the highest fixed rate answered with under 1% non-2xx and
+    /// at least 95% of the rate, found by doubling then bisecting), then
+    /// p50/p99/p99.9 at 50% and 80% of it, latency counted from when each
+    /// request was due. Installs oha from crates.io into the cache on first
+    /// use (a few minutes; the rows say why if it cannot), or uses
     /// $MUNG_RUNTIME_OHA.
     #[arg(long, conflicts_with_all = ["serve", "sessions"])]
     open_loop: bool,

@@ -18,6 +18,7 @@ use anyhow::{Context, Result, bail, ensure};
 use mung_runtime_python_wasm::CacheDir;
 use serde_json::{Value, json};
 
+use crate::measure::CpuSnapshot;
 use crate::serve::{Row, ServeProcess, print_rows, row, wasmtime_serve};
 
 /// The `oha` release the bench installs (builds on Rust 1.88 and later).
@@ -345,6 +346,7 @@ pub(crate) fn run(
         }
     };
     let max = Duration::from_secs(120);
+    let cpu_start = CpuSnapshot::take();
     let mut rows = Vec::new();
     for (isolation, label, start, goal) in [("warm", labels[0], 100.0, Some(800.0)), ("fresh", labels[1], 25.0, None)] {
         let server = ServeProcess::start(cli, cache_dir, &["--jobs", "2", "--isolation", isolation])?;
@@ -376,5 +378,22 @@ pub(crate) fn run(
             json!(null),
         )),
     }
+    // The servers and oha were children of this process, all waited for
+    // by now, so their CPU time counts as ours.
+    let cpu_end = CpuSnapshot::take();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let others = cpu_start.others_share(&cpu_end, cores);
+    rows.push(row(
+        "machine during these rows",
+        format!(
+            "other processes used {:.0}% of the CPU time of {cores} cores; load average {} → {}",
+            others * 100.0,
+            cpu_start.loadavg,
+            cpu_end.loadavg
+        ),
+        "(context, no goal)",
+        None,
+        json!({"others_cpu_share": others, "cores": cores, "loadavg_start": cpu_start.loadavg, "loadavg_end": cpu_end.loadavg}),
+    ));
     print_rows(&rows, as_json, &title)
 }
