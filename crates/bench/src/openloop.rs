@@ -404,3 +404,45 @@ pub(crate) fn run(
     ));
     print_rows(&rows, as_json, &title)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The parts of oha 1.16's `--output-format json` the bench reads (the
+    /// shape of a real run: 503s and a refused request among 2xx answers).
+    fn sample() -> Value {
+        json!({
+            "summary": {"successRate": 0.995, "total": 2.0, "requestsPerSec": 99.5},
+            "latencyPercentiles": {"p50": 0.001, "p99": 0.004, "p99.9": 0.005},
+            "latencyPercentilesSuccessful": {"p50": 0.002, "p99": 0.008, "p99.9": 0.009},
+            "statusCodeDistribution": {"200": 196, "503": 2, "400": 1},
+            "errorDistribution": {"connection refused": 1}
+        })
+    }
+
+    #[test]
+    fn parse_counts_answers_and_takes_latencies_of_2xx() {
+        let s = parse(&sample(), 100.0, 200).unwrap();
+        assert_eq!((s.sent, s.ok, s.busy, s.failed), (200, 196, 2, 2));
+        assert_eq!((s.p50, s.p99, s.p999), (0.002, 0.008, 0.009));
+        assert!((s.answered_rate - 99.5).abs() < 1e-9);
+        assert!((s.non_ok_share() - 0.02).abs() < 1e-9);
+        assert!(!s.sustained(), "2% non-2xx is not sustained");
+    }
+
+    #[test]
+    fn sustained_needs_few_failures_and_answers_that_keep_up() {
+        let mut v = sample();
+        v["statusCodeDistribution"] = json!({"200": 200});
+        assert!(parse(&v, 100.0, 200).unwrap().sustained());
+        // All answered, but over 2.5 s instead of 2 s: 80 of 100 per second.
+        v["summary"]["total"] = json!(2.5);
+        assert!(!parse(&v, 100.0, 200).unwrap().sustained());
+    }
+
+    #[test]
+    fn parse_refuses_output_without_status_codes() {
+        assert!(parse(&json!({"summary": {"total": 1.0}}), 10.0, 10).is_err());
+    }
+}
