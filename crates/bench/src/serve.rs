@@ -172,7 +172,7 @@ fn find_wasmtime(cache_root: &Path) -> Option<PathBuf> {
 
 /// `wasmtime serve` of the portable HTTP component, ready on loopback, or
 /// `None` without a wasmtime-cli.
-fn wasmtime_serve(cache_dir: Option<&Path>, max: Duration) -> Result<Option<ServeProcess>> {
+pub(crate) fn wasmtime_serve(cache_dir: Option<&Path>, max: Duration) -> Result<Option<ServeProcess>> {
     let mut builder = mung_runtime::Runtime::builder();
     if let Some(dir) = cache_dir {
         builder = builder.cache_dir(dir);
