@@ -41,13 +41,23 @@ fn the_component_runs_under_plain_wasmtime() {
 
     let mut linker = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
-    let mut wasi = WasiCtxBuilder::new();
-    wasi.args(&["python", "/packages", "/vendor"]).env("HOME", "/tmp").env("TMPDIR", "/tmp").env("PYTHONTZPATH", "");
-    wasi.preopened_dir(&stdlib, "/usr/local/lib", FsPerms::ReadOnly).unwrap();
-    wasi.preopened_dir(&info.packages_dir, "/packages", FsPerms::ReadOnly).unwrap();
-    wasi.preopened_dir(&vendor, "/vendor", FsPerms::ReadOnly).unwrap();
-    let mut store = Store::new(&engine, Host { wasi: wasi.build(), table: ResourceTable::new() });
-    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let start = |kernels: Option<&str>| {
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.args(&["python", "/packages", "/vendor"])
+            .env("HOME", "/tmp")
+            .env("TMPDIR", "/tmp")
+            .env("PYTHONTZPATH", "");
+        if let Some(kernels) = kernels {
+            wasi.env("MUNG_RUNTIME_MASK_KERNELS", kernels);
+        }
+        wasi.preopened_dir(&stdlib, "/usr/local/lib", FsPerms::ReadOnly).unwrap();
+        wasi.preopened_dir(&info.packages_dir, "/packages", FsPerms::ReadOnly).unwrap();
+        wasi.preopened_dir(&vendor, "/vendor", FsPerms::ReadOnly).unwrap();
+        let mut store = Store::new(&engine, Host { wasi: wasi.build(), table: ResourceTable::new() });
+        let instance = linker.instantiate(&mut store, &component).unwrap();
+        (store, instance)
+    };
+    let (mut store, instance) = start(None);
 
     let python = instance.get_export_index(&mut store, None, "mung:runtime/python@0.1.0").expect("python interface");
     let execute = instance.get_export_index(&mut store, Some(&python), "execute").expect("execute");
@@ -75,6 +85,48 @@ fn the_component_runs_under_plain_wasmtime() {
     assert_eq!(issues.len(), expected.len());
     let Val::Record(first) = &issues[0] else { panic!("not a record") };
     assert_eq!(first[0], ("code".to_string(), Val::U32(expected[0]["code"].as_u64().unwrap() as u32)));
+
+    // The library cannot send pixels that do not match their size
+    // (`Mask::new`, `RgbaImage::new`), but the sandbox does not rely on
+    // that: both kernels refuse them, in the words the library uses.
+    for kernels in [None, Some("reference")] {
+        let (mut store, instance) = start(kernels);
+        let extraction = instance.get_export_index(&mut store, None, "mung:runtime/extraction@0.1.0").unwrap();
+        let mut call = |name: &str, arg: Val| {
+            let func = instance.get_export_index(&mut store, Some(&extraction), name).unwrap();
+            let func = instance.get_func(&mut store, func).unwrap();
+            let mut result = [Val::Bool(false)];
+            func.call(&mut store, &[arg], &mut result).unwrap();
+            let [result] = result;
+            result
+        };
+        let pixels = |w: u32, h: u32, n: usize| {
+            let bytes = vec![Val::U8(1); n];
+            Val::Record(vec![
+                ("width".into(), Val::U32(w)),
+                ("height".into(), Val::U32(h)),
+                ("pixels".into(), Val::List(bytes)),
+            ])
+        };
+        let cases = [
+            (
+                "otsu-binarize-region",
+                pixels(10, 10, 399),
+                mung_runtime::RgbaImage::new(10, 10, vec![0; 399]).unwrap_err(),
+            ),
+            (
+                "otsu-binarize-region",
+                pixels(u32::MAX, u32::MAX, 4),
+                mung_runtime::RgbaImage::new(u32::MAX, u32::MAX, vec![0; 4]).unwrap_err(),
+            ),
+            ("compute-cut-lines", pixels(5, 5, 3), mung_runtime::Mask::new(5, 5, vec![0; 3]).unwrap_err()),
+        ];
+        for (name, arg, host) in cases {
+            let mung_runtime::ExtractError::InvalidInput(words) = host else { panic!("{host:?}") };
+            let refusal = Val::Variant("invalid-input".into(), Some(Box::new(Val::String(words))));
+            assert_eq!(call(name, arg), Val::Result(Err(Some(Box::new(refusal)))), "{name} ({kernels:?} kernels)");
+        }
+    }
 }
 
 /// The `mung:runtime` interfaces of `wit/runtime.wit`.

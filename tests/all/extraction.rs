@@ -45,7 +45,7 @@ fn node_from_json(n: &Value, mask_pixels: impl FnOnce(&Value) -> Option<Vec<u8>>
         precedence_outlinks: ids("precedence_outlinks"),
         precedence_inlinks: ids("precedence_inlinks"),
         text_transcription: n["text_transcription"].as_str().map(Into::into),
-        mask: mask_pixels(&n["mask"]).map(|pixels| Mask { width, height, pixels }),
+        mask: mask_pixels(&n["mask"]).map(|pixels| Mask::new(width, height, pixels).unwrap()),
     }
 }
 
@@ -59,28 +59,31 @@ fn check_case(dir: &Path, case: &Value) -> Option<String> {
     let rt = runtime();
     let op = case["op"].as_str().unwrap();
     let (width, height) = if case.get("width").is_some() { dims(case) } else { (0, 0) };
-    let mask_input = || Mask { width, height, pixels: read_bin(dir, &case["input"]) };
+    // A case whose pixels do not match its size is refused when the mask is
+    // made, with the same `InvalidInput` the sandbox would give.
+    let mask_input = || Mask::new(width, height, read_bin(dir, &case["input"]));
     let result: Result<Value, ExtractError> = match op {
         "otsu_binarize_region" | "detect_stafflines" => {
-            let image = RgbaImage { width, height, pixels: read_bin(dir, &case["input"]) };
-            let mask =
-                if op == "detect_stafflines" { rt.detect_stafflines(image) } else { rt.otsu_binarize_region(image) };
+            let mask = RgbaImage::new(width, height, read_bin(dir, &case["input"])).and_then(|image| {
+                if op == "detect_stafflines" { rt.detect_stafflines(image) } else { rt.otsu_binarize_region(image) }
+            });
             mask.map(|m| {
                 let expected = read_bin(dir, &case["expected"]);
-                json!(m.pixels == expected && (m.width, m.height) == (width, height))
+                json!(m.pixels() == expected && (m.width(), m.height()) == (width, height))
             })
         }
-        "compute_cut_lines" => rt.compute_cut_lines(mask_input()).map(|lines| {
+        "compute_cut_lines" => mask_input().and_then(|m| rt.compute_cut_lines(m)).map(|lines| {
             json!(lines.iter().map(|l| l.iter().map(|p| [p.x, p.y]).collect::<Vec<_>>()).collect::<Vec<_>>())
         }),
         "separate_lines" => {
             let params = &case["params"];
             let cuts: Vec<Vec<Point>> = params["cut_lines"].as_array().unwrap().iter().map(points).collect();
-            rt.separate_lines(params["left"].as_i64().unwrap() as i32, params["top"].as_i64().unwrap() as i32, mask_input(), &cuts)
+            mask_input()
+                .and_then(|m| rt.separate_lines(params["left"].as_i64().unwrap() as i32, params["top"].as_i64().unwrap() as i32, m, &cuts))
                 .map(|bands| {
                     json!(bands
                         .iter()
-                        .map(|b| json!({"left": b.left, "top": b.top, "width": b.mask.width, "height": b.mask.height, "pixels": b.mask.pixels}))
+                        .map(|b| json!({"left": b.left, "top": b.top, "width": b.mask.width(), "height": b.mask.height(), "pixels": b.mask.pixels()}))
                         .collect::<Vec<_>>())
                 })
         }
@@ -88,12 +91,12 @@ fn check_case(dir: &Path, case: &Value) -> Option<String> {
             let nodes = case["params"]["nodes"].as_array().unwrap().iter().map(|n| case_node(dir, n)).collect();
             rt.generate_staff_from_stafflines(nodes).map(|n| {
                 json!({"id": n.id, "class_name": n.class_name, "top": n.top, "left": n.left, "width": n.width,
-                       "height": n.height, "outlinks": n.outlinks, "inlinks": n.inlinks, "pixels": n.mask.map(|m| m.pixels)})
+                       "height": n.height, "outlinks": n.outlinks, "inlinks": n.inlinks, "pixels": n.mask.map(Mask::into_pixels)})
             })
         }
         "fill_poly" => {
             let pts = points(&case["params"]["points"]);
-            rt.fill_polygon(width, height, &pts).map(|m| json!(m.pixels == read_bin(dir, &case["expected"])))
+            rt.fill_polygon(width, height, &pts).map(|m| json!(m.pixels() == read_bin(dir, &case["expected"])))
         }
         other => return Some(format!("unknown op {other}")),
     };
@@ -227,9 +230,9 @@ fn link_staffs_to_lines(nodes: &mut [Node]) {
 
 fn paint(canvas: &mut [bool], stride: usize, n: &Node) {
     let m = n.mask.as_ref().unwrap();
-    for y in 0..m.height as usize {
-        for x in 0..m.width as usize {
-            if m.pixels[y * m.width as usize + x] != 0 {
+    for y in 0..m.height() as usize {
+        for x in 0..m.width() as usize {
+            if m.pixels()[y * m.width() as usize + x] != 0 {
                 canvas[(n.top as usize + y) * stride + n.left as usize + x] = true;
             }
         }
@@ -358,18 +361,18 @@ fn bad_inputs_give_typed_errors_and_the_next_call_works() {
     let rt = runtime();
     let ok = || {
         let mask = rt.fill_polygon(4, 3, &[Point { x: 0, y: 0 }, Point { x: 3, y: 0 }, Point { x: 3, y: 2 }]).unwrap();
-        assert_eq!(mask.pixels.len(), 12);
+        assert_eq!(mask.pixels().len(), 12);
     };
-    let short = RgbaImage { width: 10, height: 10, pixels: vec![255; 399] };
-    assert!(matches!(rt.otsu_binarize_region(short), Err(ExtractError::InvalidInput(m)) if m.contains("400")));
-    ok();
-    let empty = RgbaImage { width: 0, height: 5, pixels: vec![] };
+    // A short buffer cannot even become an image.
+    let short = RgbaImage::new(10, 10, vec![255; 399]);
+    assert!(matches!(short, Err(ExtractError::InvalidInput(m)) if m.contains("400")));
+    let empty = RgbaImage::new(0, 5, vec![]).unwrap();
     assert!(matches!(rt.detect_stafflines(empty), Err(ExtractError::InvalidInput(_))));
     ok();
-    let not_binary = Mask { width: 3, height: 3, pixels: vec![0, 1, 2, 0, 1, 0, 0, 1, 0] };
+    let not_binary = Mask::new(3, 3, vec![0, 1, 2, 0, 1, 0, 0, 1, 0]).unwrap();
     assert!(matches!(rt.compute_cut_lines(not_binary), Err(ExtractError::InvalidInput(_))));
     ok();
-    let empty_mask = Mask { width: 30, height: 20, pixels: vec![0; 600] };
+    let empty_mask = Mask::new(30, 20, vec![0; 600]).unwrap();
     assert!(matches!(rt.compute_cut_lines(empty_mask), Err(ExtractError::Unsupported(_))));
     ok();
     let line = |id: i64, top: i32| Node {
@@ -384,7 +387,7 @@ fn bad_inputs_give_typed_errors_and_the_next_call_works() {
         precedence_outlinks: vec![],
         precedence_inlinks: vec![],
         text_transcription: None,
-        mask: Some(Mask { width: 20, height: 1, pixels: vec![1; 20] }),
+        mask: Some(Mask::new(20, 1, vec![1; 20]).unwrap()),
     };
     let four: Vec<Node> = (0..4).map(|i| line(i, 10 * i as i32)).collect();
     assert!(matches!(rt.generate_staff_from_stafflines(four), Err(ExtractError::Unsupported(_))));
@@ -404,10 +407,10 @@ fn binarize_finds_a_dark_rectangle_on_white() {
             pixels[p..p + 3].copy_from_slice(&[10, 10, 10]);
         }
     }
-    let mask = runtime().otsu_binarize_region(RgbaImage { width: w, height: h, pixels }).unwrap();
+    let mask = runtime().otsu_binarize_region(RgbaImage::new(w, h, pixels).unwrap()).unwrap();
     assert_eq!(mask.count(), 200);
-    assert_eq!(mask.pixels[(15 * w + 10) as usize], 1);
-    assert_eq!(mask.pixels[(2 * w + 2) as usize], 0);
+    assert_eq!(mask.pixels()[(15 * w + 10) as usize], 1);
+    assert_eq!(mask.pixels()[(2 * w + 2) as usize], 0);
 }
 
 fn page_png(dir: &Path) -> std::path::PathBuf {
@@ -432,8 +435,8 @@ fn the_extract_command_works_on_png_and_jpeg_and_documents() {
             .args(["--region", "90,140,40,30", "-o"])
             .arg(&out));
         assert!(res.status.success(), "{}", show(&res));
-        let mask = Mask::open(&out).unwrap();
-        assert_eq!((mask.width, mask.height), (40, 30));
+        let mask = Mask::open(&out, 1 << 20).unwrap();
+        assert_eq!((mask.width(), mask.height()), (40, 30));
         assert!(mask.count() >= 100, "{name}: {}", mask.count());
     }
 
@@ -519,12 +522,21 @@ fn the_extract_command_works_on_png_and_jpeg_and_documents() {
 
 #[test]
 fn region_checks_and_mask_images() {
-    let img = RgbaImage { width: 10, height: 10, pixels: vec![0; 400] };
+    let img = RgbaImage::new(10, 10, vec![0; 400]).unwrap();
     assert!(img.crop(Region { x: 5, y: 5, width: 5, height: 5 }).is_ok());
     assert!(matches!(img.crop(Region { x: 5, y: 5, width: 6, height: 5 }), Err(ExtractError::InvalidInput(_))));
     assert!(matches!(img.crop(Region { x: 0, y: 0, width: 0, height: 5 }), Err(ExtractError::InvalidInput(_))));
     assert_eq!("1,2,3,4".parse::<Region>().unwrap(), Region { x: 1, y: 2, width: 3, height: 4 });
     assert!("1,2,3".parse::<Region>().is_err());
-    let mask = Mask { width: 2, height: 1, pixels: vec![1, 0] };
+    let mask = Mask::new(2, 1, vec![1, 0]).unwrap();
     assert_eq!(Mask::from_luma(&mask.to_luma()), mask);
+    // Opening a picture is bounded like decoding one: 40x30 is 4,800 bytes as RGBA.
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("mask.png");
+    std::fs::write(&png, Mask::new(40, 30, vec![1; 1200]).unwrap().to_png()).unwrap();
+    assert_eq!(Mask::open(&png, 4800).unwrap().count(), 1200);
+    let err = Mask::open(&png, 4799).unwrap_err();
+    assert!(err.to_string().contains("over the limit"), "{err}");
+    assert_eq!(RgbaImage::open(&png, 4800).unwrap().pixels()[..4], [255, 255, 255, 255]);
+    assert!(RgbaImage::open(&png, 4799).is_err());
 }

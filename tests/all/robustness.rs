@@ -319,7 +319,7 @@ fn i15_an_unusable_timeout_is_a_usage_error() {
 fn two_lines() -> (mung_runtime::Mask, Vec<Vec<mung_runtime::Point>>) {
     let (w, h) = (24u32, 12u32);
     let pixels = (0..h).flat_map(|y| (0..w).map(move |_| u8::from(matches!(y, 2 | 3 | 8 | 9)))).collect();
-    let mask = mung_runtime::Mask { width: w, height: h, pixels };
+    let mask = mung_runtime::Mask::new(w, h, pixels).unwrap();
     let cuts = runtime().compute_cut_lines(mask.clone()).expect("a cut between the two lines");
     (mask, cuts)
 }
@@ -330,7 +330,7 @@ fn i15_bands_placed_past_the_largest_coordinate_are_refused() {
     let bands = runtime().separate_lines(0, 0, mask.clone(), &cuts).unwrap();
     assert_eq!(bands.len(), 2);
     // The mask's far edges exactly at i32::MAX are fine, one more is not.
-    let (left, top) = (i32::MAX - mask.width as i32, i32::MAX - mask.height as i32);
+    let (left, top) = (i32::MAX - mask.width() as i32, i32::MAX - mask.height() as i32);
     let bands = runtime().separate_lines(left, top, mask.clone(), &cuts).unwrap();
     assert!(bands.iter().all(|b| b.left >= left && b.top >= top), "no band wrapped: {bands:?}");
     for (l, t) in [(left + 1, 0), (0, top + 1), (i32::MAX, i32::MAX)] {
@@ -384,8 +384,7 @@ fn i15_ids_are_read_exactly_up_to_the_64_bit_limit() {
         node("9007199254740993", "noteheadFull", ""),
         node("9007199254740994", "stem", "")
     );
-    let placed =
-        mung_runtime::PlacedMask { left: 1, top: 1, mask: mung_runtime::Mask { width: 1, height: 1, pixels: vec![1] } };
+    let placed = mung_runtime::PlacedMask { left: 1, top: 1, mask: mung_runtime::Mask::new(1, 1, vec![1]).unwrap() };
     let (_, id) = runtime().insert_node(&two, "noteheadBlack", placed.clone()).unwrap();
     assert_eq!(id, 9007199254740995);
     match runtime().insert_node(&xml, "noteheadBlack", placed) {

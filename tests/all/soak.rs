@@ -54,11 +54,8 @@ fn soak_body() {
     let calls: usize = std::env::var(ENV_CALLS).ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_CALLS);
     let rt = Runtime::builder().max_instances(4).build().expect("building the runtime");
     let doc = std::fs::read_to_string(crate::common::fixtures().join("small.xml")).unwrap();
-    let page = RgbaImage {
-        width: 64,
-        height: 48,
-        pixels: (0..64 * 48).flat_map(|i| if i % 5 == 0 { [0, 0, 0, 255] } else { [250, 250, 250, 255] }).collect(),
-    };
+    let pixels = (0..64 * 48).flat_map(|i| if i % 5 == 0 { [0, 0, 0, 255] } else { [250, 250, 250, 255] }).collect();
+    let page = RgbaImage::new(64, 48, pixels).unwrap();
     let next = AtomicUsize::new(0);
     let baseline = Mutex::new(None::<u64>);
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));

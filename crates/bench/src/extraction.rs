@@ -101,14 +101,14 @@ pub(crate) fn extraction(
     };
     b.progress("extraction: preparing inputs from the sandbox page and its document");
     let prepared = (|| -> Result<_> {
-        let page = RgbaImage::open(png)?;
+        let page = RgbaImage::open(png, mung_runtime::DEFAULT_MEMORY_LIMIT)?;
         let nodes = mungdoc::read_nodes(&std::fs::read_to_string(xml)?)?;
         let (staff, lines) = mungdoc::first_staff(&nodes)?;
         let pad = 10i32;
         let x0 = (staff.left - pad).max(0) as u32;
         let y0 = (staff.top - pad).max(0) as u32;
-        let x1 = ((staff.left + staff.width as i32 + pad) as u32).min(page.width);
-        let y1 = ((staff.top + staff.height as i32 + pad) as u32).min(page.height);
+        let x1 = ((staff.left + staff.width as i32 + pad) as u32).min(page.width());
+        let y1 = ((staff.top + staff.height as i32 + pad) as u32).min(page.height());
         let region = Region { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
         let staff_region = page.crop(region)?;
         let staff_mask = rt.detect_stafflines(staff_region.clone())?;
@@ -122,7 +122,7 @@ pub(crate) fn extraction(
             return None;
         }
     };
-    b.labels.insert("page", format!("{}×{}", page.width, page.height));
+    b.labels.insert("page", format!("{}×{}", page.width(), page.height()));
     b.labels.insert("staff", format!("{}×{} at ({}, {})", region.width, region.height, region.x, region.y));
     b.labels.insert("cuts", cuts.len().to_string());
 
@@ -134,10 +134,10 @@ pub(crate) fn extraction(
             Ok(p.to_string_lossy().into_owned())
         };
         let image = |name: &str, img: &RgbaImage| -> Result<Value> {
-            Ok(json!({"file": write(name, &img.pixels)?, "width": img.width, "height": img.height}))
+            Ok(json!({"file": write(name, img.pixels())?, "width": img.width(), "height": img.height()}))
         };
         let mask = |name: &str, m: &Mask| -> Result<Value> {
-            Ok(json!({"file": write(name, &m.pixels)?, "width": m.width, "height": m.height}))
+            Ok(json!({"file": write(name, m.pixels())?, "width": m.width(), "height": m.height()}))
         };
         let mut nodes = Vec::new();
         for (i, l) in lines.iter().enumerate() {

@@ -106,11 +106,8 @@ const SOAK_BASELINE_AT: usize = 1_000;
 fn soak(b: &Bench, xml: &str) -> Result<(Series, Series)> {
     use std::sync::Mutex;
     let rt = b.builder().max_instances(4).build()?;
-    let page = RgbaImage {
-        width: 64,
-        height: 48,
-        pixels: (0..64 * 48).flat_map(|i| if i % 5 == 0 { [0, 0, 0, 255] } else { [250, 250, 250, 255] }).collect(),
-    };
+    let pixels = (0..64 * 48).flat_map(|i| if i % 5 == 0 { [0, 0, 0, 255] } else { [250, 250, 250, 255] }).collect();
+    let page = RgbaImage::new(64, 48, pixels)?;
     let vm_rss = || proc_status().get("VmRSS").copied().unwrap_or(0) as f64;
     let next = AtomicUsize::new(0);
     let failed = Mutex::new(Vec::<String>::new());

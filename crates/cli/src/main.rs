@@ -123,22 +123,6 @@ fn main() -> ExitCode {
     ExitCode::from(status)
 }
 
-/// An error and its sources, as `what: why: why`.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        // Some wrapped errors still print their cause themselves.
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 /// Prints an error of the tool itself and returns [`EXIT_USAGE`].
 pub(crate) fn fail(message: impl std::fmt::Display) -> u8 {
     eprintln!("mung-runtime: {message}");

@@ -37,7 +37,7 @@ pub(crate) fn run(args: McpArgs, cache_dir: Option<PathBuf>) -> u8 {
     };
     let runtime = match builder.build() {
         Ok(r) => r,
-        Err(e) => return fail(crate::error_chain(&e)),
+        Err(e) => return fail(mung_runtime::error_chain(&e)),
     };
     let mut config = McpConfig::default();
     config.files_quota = args.files_quota.0;

@@ -216,7 +216,7 @@ pub(crate) fn run(args: ServeArgs, cache_dir: Option<PathBuf>) -> u8 {
     };
     let runtime = match builder.build() {
         Ok(r) => r,
-        Err(e) => return fail(crate::error_chain(&e)),
+        Err(e) => return fail(mung_runtime::error_chain(&e)),
     };
     let tokio = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(t) => t,
@@ -232,7 +232,7 @@ pub(crate) fn run(args: ServeArgs, cache_dir: Option<PathBuf>) -> u8 {
         // Ready before announcing, so a client that waits for the line can
         // use the server at once.
         if let Err(e) = server.warm_up().await {
-            return fail(format!("the sandboxes do not start: {}", crate::error_chain(&e)));
+            return fail(format!("the sandboxes do not start: {}", mung_runtime::error_chain(&e)));
         }
         crate::out::outln!("listening on http://{addr}");
         tracing::info!(%addr, jobs, "serving");

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use mung_runtime::{InputError, Runtime, ValidateError, ValidationIssue};
+use mung_runtime::{InputError, Runtime, ValidationIssue};
 use serde_json::{Value, json};
 
 use crate::args::{ByteSize, SandboxArgs};
@@ -104,7 +104,7 @@ pub(crate) fn run(args: ValidateArgs, cache_dir: Option<PathBuf>) -> u8 {
     let runtime = match args.sandbox.builder(cache_dir).map(|b| b.max_instances(jobs as u32)) {
         Ok(b) => match b.build() {
             Ok(r) => r,
-            Err(e) => return fail(crate::error_chain(&e)),
+            Err(e) => return fail(mung_runtime::error_chain(&e)),
         },
         Err(e) => return fail(e),
     };
@@ -186,8 +186,7 @@ fn validate_one(runtime: &Runtime, doc: &Document, args: &ValidateArgs) -> Repor
     };
     let outcome = match mung_runtime::document_text(&bytes).and_then(|text| runtime.validate(text)) {
         Ok(issues) => Outcome::Issues(issues),
-        Err(ValidateError::InvalidInput(m)) => failed("invalid-input", m),
-        Err(e) => failed(e.kind(), crate::error_chain(&e)),
+        Err(e) => failed(e.kind(), e.message()),
     };
     let fixed = match (&args.fix, &outcome, std::str::from_utf8(&bytes)) {
         (Some(dir), Outcome::Issues(_), Ok(text)) => Some(write_fixed(runtime, text, &dir.join(&doc.relative))),

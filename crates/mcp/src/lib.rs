@@ -22,7 +22,7 @@
 //! (`mung-runtime mcp`); [`http_service`] is the streamable HTTP transport
 //! that `mung-runtime serve --mcp` mounts at `/mcp`.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod connection;
 mod tools;

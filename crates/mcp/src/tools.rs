@@ -301,7 +301,7 @@ impl MungMcp {
         let result = self
             .sandbox(move |rt| {
                 let crop = RgbaImage::decode_region(&bytes, region, max_bytes)?;
-                let region = region.unwrap_or(Region { x: 0, y: 0, width: crop.width, height: crop.height });
+                let region = region.unwrap_or(Region { x: 0, y: 0, width: crop.width(), height: crop.height() });
                 let mask = rt.region_mask(tool, crop, region, polygon.as_deref())?;
                 Ok::<_, mung_runtime::ExtractError>((region, mask))
             })
@@ -314,10 +314,10 @@ impl MungMcp {
         let mut answer = json!({
             "left": region.x,
             "top": region.y,
-            "width": mask.width,
-            "height": mask.height,
+            "width": mask.width(),
+            "height": mask.height(),
             "ink_pixels": mask.count(),
-            "pixels": BASE64.encode(&mask.pixels),
+            "pixels": BASE64.encode(mask.pixels()),
         });
         if let Some(path) = request.save_as {
             let files = self.conn.files.clone();

@@ -28,8 +28,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     if let Some(image_path) = image_path {
-        let page = RgbaImage::open(&image_path)?;
-        let side = page.width.min(page.height).min(200);
+        // Decoding is bounded like the sandbox: no page over 512 MiB as RGBA.
+        let page = RgbaImage::open(&image_path, 512 << 20)?;
+        let side = page.width().min(page.height()).min(200);
         let region = page.crop(Region { x: 0, y: 0, width: side, height: side })?;
         let mask = runtime.otsu_binarize_region(region)?;
         println!("{image_path}: {} ink pixels in the top-left {side}x{side}", mask.count());

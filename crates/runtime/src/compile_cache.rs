@@ -55,14 +55,9 @@ pub(crate) fn compiled_key(engine: &Engine, component_key: &str) -> String {
     let mut hasher = Sha256Hasher(Sha256::new());
     hasher.write(component_key.as_bytes());
     hasher.write(b"\0wasmtime-");
-    hasher.write(wasmtime_version().as_bytes());
+    hasher.write(mung_runtime_python_wasm::pins::WASMTIME_VERSION.as_bytes());
     engine.precompile_compatibility_hash().hash(&mut hasher);
     hex::encode(hasher.0.finalize())
-}
-
-/// The version of wasmtime this binary was built with.
-pub fn wasmtime_version() -> &'static str {
-    mung_runtime_python_wasm::pins::WASMTIME_VERSION
 }
 
 pub(crate) fn compiled_path(cache: &CacheDir, key: &str) -> PathBuf {

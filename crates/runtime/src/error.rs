@@ -14,6 +14,30 @@ use std::time::Duration;
 use crate::output::Output;
 use crate::python::Usage;
 
+/// An error and its [`source`](std::error::Error::source)s, as
+/// `what: why: why`: the one way the CLI, the server and the MCP server
+/// print an error whose cause matters. A cause whose text already ends the
+/// message (some errors print their cause themselves) is not repeated.
+///
+/// ```
+/// let io = std::io::Error::other("disk full");
+/// let e = mung_runtime::Error::Io { context: "writing the cache".into(), source: io };
+/// assert_eq!(mung_runtime::error_chain(&e), "writing the cache: disk full");
+/// ```
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// A failure of the runtime itself (not of a guest call).
 ///
 /// `Display` says what was being done; the cause is its
@@ -44,8 +68,14 @@ pub enum Error {
         source: wasmtime::Error,
     },
     /// Pre-initialising the snapshot failed.
-    #[error("building the pre-initialised snapshot failed: {0}")]
-    Snapshot(String),
+    #[error("building the pre-initialised snapshot failed: {context}")]
+    Snapshot {
+        /// The step that failed, or what the guest did wrong.
+        context: String,
+        /// The underlying error, when a step failed with one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// No instance became ready for [`Runtime::warm_up`](crate::Runtime::warm_up)
     /// within a bounded number of attempts.
     #[error("no warm instance became ready after {attempts} attempts")]
@@ -101,6 +131,14 @@ impl Error {
     pub(crate) fn wasmtime(context: impl Into<String>) -> impl FnOnce(wasmtime::Error) -> Error {
         let context = context.into();
         move |source| Error::Wasmtime { context, source }
+    }
+
+    pub(crate) fn snapshot<E>(context: impl Into<String>) -> impl FnOnce(E) -> Error
+    where
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let context = context.into();
+        move |source| Error::Snapshot { context, source: Some(source.into()) }
     }
 
     pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {

@@ -3,32 +3,61 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use mung_runtime_wire::shapes::{ParsePointsError, ParseRegionError};
+
 use crate::bindings::exports::mung::runtime::extraction as wit;
 use crate::error::SandboxError;
 
 /// An RGBA image, row-major, 4 bytes per pixel.
+///
+/// Its pixel count always matches its size: [`RgbaImage::new`] checks it,
+/// so no method can index past the pixels.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RgbaImage {
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// `width * height * 4` bytes.
-    pub pixels: Vec<u8>,
+    width: u32,
+    height: u32,
+    pixels: Vec<u8>,
 }
 
 impl RgbaImage {
+    /// An image of `width`×`height` pixels from `width * height * 4` bytes
+    /// (the buffer is moved, not copied); any other length is
+    /// [`ExtractError::InvalidInput`].
+    pub fn new(width: u32, height: u32, pixels: Vec<u8>) -> Result<RgbaImage, ExtractError> {
+        check_pixel_count("image", width, height, 4, pixels.len())?;
+        Ok(RgbaImage { width, height, pixels })
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The `width * height * 4` bytes, row-major RGBA.
+    pub fn pixels(&self) -> &[u8] {
+        &self.pixels
+    }
+
+    /// The pixel buffer, without a copy.
+    pub fn into_pixels(self) -> Vec<u8> {
+        self.pixels
+    }
+
     /// Converts any decoded image (PNG, JPEG, grey, RGB, ...) to RGBA.
     pub fn from_dynamic(image: &image::DynamicImage) -> RgbaImage {
         image.to_rgba8().into()
     }
 
-    /// Opens and decodes an image file.
-    pub fn open(path: impl AsRef<std::path::Path>) -> Result<RgbaImage, ExtractError> {
-        let path = path.as_ref();
-        let image = image::open(path)
-            .map_err(|e| ExtractError::InvalidInput(format!("cannot read the image {}: {e}", path.display())))?;
-        Ok(RgbaImage::from_dynamic(&image))
+    /// Opens and decodes an image file (PNG or JPEG) with the bounds of
+    /// [`open_region`](Self::open_region): a file of at most twice
+    /// `max_bytes`, an image of at most `max_bytes` as RGBA.
+    pub fn open(path: impl AsRef<std::path::Path>, max_bytes: u64) -> Result<RgbaImage, ExtractError> {
+        RgbaImage::open_region(path, None, max_bytes)
     }
 
     /// Decodes `region` of an encoded image (PNG or JPEG), refusing before
@@ -118,7 +147,7 @@ impl std::fmt::Display for Region {
 }
 
 impl std::str::FromStr for Region {
-    type Err = String;
+    type Err = ParseRegionError;
 
     /// Parses `X,Y,W,H` (the text form of the HTTP contract, `mung-runtime-wire`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -128,20 +157,52 @@ impl std::str::FromStr for Region {
 }
 
 /// A binary mask, row-major, one byte per pixel: 1 inside, 0 outside.
+///
+/// Its pixel count always matches its size: [`Mask::new`] checks it, so
+/// [`to_luma`](Self::to_luma) and [`to_png`](Self::to_png) cannot fail. The
+/// values are not checked here: the mask tools refuse any other than 0 and 1
+/// with [`ExtractError::InvalidInput`], and the conversions to pictures treat
+/// any non-zero value as inside.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mask {
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// `width * height` bytes, each 0 or 1.
-    pub pixels: Vec<u8>,
+    width: u32,
+    height: u32,
+    pixels: Vec<u8>,
 }
 
 impl Mask {
+    /// A mask of `width`×`height` pixels from `width * height` bytes (the
+    /// buffer is moved, not copied); any other length is
+    /// [`ExtractError::InvalidInput`].
+    pub fn new(width: u32, height: u32, pixels: Vec<u8>) -> Result<Mask, ExtractError> {
+        check_pixel_count("mask", width, height, 1, pixels.len())?;
+        Ok(Mask { width, height, pixels })
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The `width * height` bytes, row-major, 1 inside and 0 outside.
+    pub fn pixels(&self) -> &[u8] {
+        &self.pixels
+    }
+
+    /// The pixel buffer, without a copy.
+    pub fn into_pixels(self) -> Vec<u8> {
+        self.pixels
+    }
+
     /// The mask as a picture: inside white (255), outside black (0).
     pub fn to_luma(&self) -> image::GrayImage {
         let pixels = self.pixels.iter().map(|&p| if p != 0 { 255 } else { 0 }).collect();
+        // `new` and every conversion keep `pixels.len() == width * height`.
         image::GrayImage::from_raw(self.width, self.height, pixels).expect("mask size matches its pixels")
     }
 
@@ -170,12 +231,15 @@ impl Mask {
         }
     }
 
-    /// Opens a mask picture (PNG or any format `image` reads), see [`Mask::from_image`].
-    pub fn open(path: impl AsRef<std::path::Path>) -> Result<Mask, ExtractError> {
+    /// Opens a mask picture (PNG or JPEG, see [`Mask::from_image`]) with the
+    /// bounds of [`RgbaImage::open_region`]: a regular file of at most twice
+    /// `max_bytes`, checked before it is read, and a picture of at most
+    /// `max_bytes` as RGBA, checked before it is decoded.
+    pub fn open(path: impl AsRef<std::path::Path>, max_bytes: u64) -> Result<Mask, ExtractError> {
         let path = path.as_ref();
-        let image = image::open(path)
+        let bytes = crate::read_input(path, max_bytes.saturating_mul(2))
             .map_err(|e| ExtractError::InvalidInput(format!("cannot read the mask {}: {e}", path.display())))?;
-        Ok(Mask::from_image(&image))
+        Mask::decode(&bytes, max_bytes).map_err(|e| e.in_context(&format!("the mask {}", path.display())))
     }
 
     /// Decodes a mask picture (see [`Mask::from_image`]), refusing before
@@ -211,6 +275,19 @@ impl Mask {
         }
         Ok(())
     }
+}
+
+/// `pixels` bytes are `width * height * channels` (the wording of the
+/// sandbox's own check, which stays as a second line of defence).
+fn check_pixel_count(what: &str, width: u32, height: u32, channels: u8, pixels: usize) -> Result<(), ExtractError> {
+    // u128: u32::MAX² × 4 does not fit in u64.
+    let expected = u128::from(width) * u128::from(height) * u128::from(channels);
+    if pixels as u128 != expected {
+        return Err(ExtractError::InvalidInput(format!(
+            "the {what} is {width}x{height}, so it needs {expected} bytes of pixels, but {pixels} were given"
+        )));
+    }
+    Ok(())
 }
 
 /// Decodes an image whose header promises at most `max_bytes` of pixels.
@@ -250,7 +327,7 @@ pub struct Point {
 impl Point {
     /// Parses `x1,y1,x2,y2,...` into points: at least `min_points` of them,
     /// an even count of integers.
-    pub fn parse_list(text: &str, min_points: usize) -> Result<Vec<Point>, String> {
+    pub fn parse_list(text: &str, min_points: usize) -> Result<Vec<Point>, ParsePointsError> {
         let pairs = mung_runtime_wire::shapes::parse_points(text, min_points)?;
         Ok(pairs.into_iter().map(|[x, y]| Point { x, y }).collect())
     }
@@ -373,6 +450,9 @@ impl From<wit::ExtractionError> for ExtractError {
 
 // Conversions to and from the generated WIT types move the pixel buffers.
 
+// What comes back from the sandbox is checked like any input: a guest that
+// answers a mask of the wrong size gets `Internal`, the host goes on.
+
 impl From<RgbaImage> for wit::RgbaImage {
     fn from(i: RgbaImage) -> Self {
         wit::RgbaImage { width: i.width, height: i.height, pixels: i.pixels }
@@ -385,9 +465,12 @@ impl From<Mask> for wit::Mask {
     }
 }
 
-impl From<wit::Mask> for Mask {
-    fn from(m: wit::Mask) -> Self {
-        Mask { width: m.width, height: m.height, pixels: m.pixels }
+impl TryFrom<wit::Mask> for Mask {
+    type Error = ExtractError;
+
+    fn try_from(m: wit::Mask) -> Result<Self, ExtractError> {
+        Mask::new(m.width, m.height, m.pixels)
+            .map_err(|e| ExtractError::Internal(format!("the sandbox answered a malformed mask: {e}")))
     }
 }
 
@@ -403,9 +486,11 @@ impl From<wit::Point> for Point {
     }
 }
 
-impl From<wit::PlacedMask> for PlacedMask {
-    fn from(p: wit::PlacedMask) -> Self {
-        PlacedMask { left: p.left, top: p.top, mask: p.mask.into() }
+impl TryFrom<wit::PlacedMask> for PlacedMask {
+    type Error = ExtractError;
+
+    fn try_from(p: wit::PlacedMask) -> Result<Self, ExtractError> {
+        Ok(PlacedMask { left: p.left, top: p.top, mask: p.mask.try_into()? })
     }
 }
 
@@ -434,9 +519,11 @@ impl From<Node> for wit::Node {
     }
 }
 
-impl From<wit::Node> for Node {
-    fn from(n: wit::Node) -> Self {
-        Node {
+impl TryFrom<wit::Node> for Node {
+    type Error = ExtractError;
+
+    fn try_from(n: wit::Node) -> Result<Self, ExtractError> {
+        Ok(Node {
             id: n.id,
             class_name: n.class_name,
             top: n.top,
@@ -448,8 +535,8 @@ impl From<wit::Node> for Node {
             precedence_outlinks: n.precedence_outlinks,
             precedence_inlinks: n.precedence_inlinks,
             text_transcription: n.text_transcription,
-            mask: n.mask.map(Into::into),
-        }
+            mask: n.mask.map(Mask::try_from).transpose()?,
+        })
     }
 }
 
@@ -490,7 +577,7 @@ impl crate::Runtime {
         let mask = self.pool.with_warm(async |store, api| {
             api.mung_runtime_extraction().call_otsu_binarize_region(store, &region).await
         })??;
-        Ok(mask.into())
+        mask.try_into()
     }
 
     /// "Stafflines tool": long dark horizontal runs of an RGBA region.
@@ -499,7 +586,7 @@ impl crate::Runtime {
         let mask = self.pool.with_warm(async |store, api| {
             api.mung_runtime_extraction().call_detect_stafflines(store, &region).await
         })??;
-        Ok(mask.into())
+        mask.try_into()
     }
 
     /// Polylines between the separate lines of a mask, in mask coordinates.
@@ -537,7 +624,7 @@ impl crate::Runtime {
         let bands = self.pool.with_warm(async |store, api| {
             api.mung_runtime_extraction().call_separate_lines(store, left, top, &mask, &cuts).await
         })??;
-        Ok(bands.into_iter().map(Into::into).collect())
+        bands.into_iter().map(TryInto::try_into).collect()
     }
 
     /// The `staff` node spanning 5 `staffLine` nodes.
@@ -546,7 +633,7 @@ impl crate::Runtime {
         let node = self.pool.with_warm(async |store, api| {
             api.mung_runtime_extraction().call_generate_staff_from_stafflines(store, &nodes).await
         })??;
-        Ok(node.into())
+        node.try_into()
     }
 
     /// The 6 `staffSpace` nodes of each `staff` among `nodes`.
@@ -555,7 +642,7 @@ impl crate::Runtime {
         let out = self.pool.with_warm(async |store, api| {
             api.mung_runtime_extraction().call_generate_staffspaces(store, &nodes).await
         })??;
-        Ok(out.into_iter().map(Into::into).collect())
+        out.into_iter().map(TryInto::try_into).collect()
     }
 
     /// All nodes, with noteheads, rests, clefs, ... linked to their staff.
@@ -564,7 +651,7 @@ impl crate::Runtime {
         let out = self.pool.with_warm(async |store, api| {
             api.mung_runtime_extraction().call_snap_nodes_to_staves(store, &nodes).await
         })??;
-        Ok(out.into_iter().map(Into::into).collect())
+        out.into_iter().map(TryInto::try_into).collect()
     }
 
     /// A `width`×`height` mask with `polygon` filled exactly like OpenCV's
@@ -574,7 +661,7 @@ impl crate::Runtime {
         let mask = self.pool.with_warm(async |store, api| {
             api.mung_runtime_extraction().call_fill_polygon(store, width, height, &points).await
         })??;
-        Ok(mask.into())
+        mask.try_into()
     }
 
     /// Appends a node of class `class_name` with `mask` (cropped to its
@@ -611,6 +698,31 @@ mod tests {
     }
 
     #[test]
+    fn region_and_point_errors_are_typed() {
+        assert_eq!("1,2,3".parse::<Region>(), Err(ParseRegionError::Count(3)));
+        assert!(matches!("-1,2,3,4".parse::<Region>(), Err(ParseRegionError::NotNumbers(_))));
+        assert_eq!(Point::parse_list("1,2,3", 1), Err(ParsePointsError::Count { min_points: 1, numbers: 3 }));
+    }
+
+    #[test]
+    fn sizes_are_checked_when_made() {
+        let short = Mask::new(5, 5, vec![1; 3]).unwrap_err();
+        assert_eq!(
+            short.to_string(),
+            "invalid input: the mask is 5x5, so it needs 25 bytes of pixels, but 3 were given"
+        );
+        let huge = RgbaImage::new(u32::MAX, u32::MAX, vec![0; 4]).unwrap_err();
+        assert!(huge.to_string().contains("73786976260478468100 bytes"), "{huge}");
+        assert!(RgbaImage::new(10, 10, vec![0; 401]).is_err());
+        let image = RgbaImage::new(2, 1, vec![7; 8]).unwrap();
+        assert_eq!((image.width(), image.height(), image.pixels()), (2, 1, &[7u8; 8][..]));
+        let empty = Mask::new(0, 7, Vec::new()).unwrap();
+        assert_eq!((empty.count(), empty.to_luma().dimensions()), (0, (0, 7)));
+        let answered = wit::Mask { width: 2, height: 2, pixels: vec![1] };
+        assert!(matches!(Mask::try_from(answered), Err(ExtractError::Internal(_))));
+    }
+
+    #[test]
     fn point_lists_need_pairs() {
         assert_eq!(Point::parse_list("1,2, 3,4,5,6", 3).unwrap()[2], Point { x: 5, y: 6 });
         assert!(Point::parse_list("1,2,3,4,5", 2).is_err());
@@ -620,14 +732,14 @@ mod tests {
 
     #[test]
     fn masks_round_trip_through_png_and_intersect() {
-        let mask = Mask { width: 3, height: 2, pixels: vec![1, 0, 1, 0, 1, 1] };
+        let mask = Mask::new(3, 2, vec![1, 0, 1, 0, 1, 1]).unwrap();
         let back = Mask::decode(&mask.to_png(), 1 << 20).unwrap();
         assert_eq!(back, mask);
         let mut a = mask.clone();
-        a.intersect(&Mask { width: 3, height: 2, pixels: vec![1, 1, 0, 0, 0, 1] }).unwrap();
-        assert_eq!(a.pixels, [1, 0, 0, 0, 0, 1]);
+        a.intersect(&Mask::new(3, 2, vec![1, 1, 0, 0, 0, 1]).unwrap()).unwrap();
+        assert_eq!(a.pixels(), [1, 0, 0, 0, 0, 1]);
         assert_eq!(a.count(), 2);
-        assert!(a.intersect(&Mask { width: 2, height: 3, pixels: vec![0; 6] }).is_err());
+        assert!(a.intersect(&Mask::new(2, 3, vec![0; 6]).unwrap()).is_err());
     }
 
     #[test]
@@ -640,12 +752,8 @@ mod tests {
         let err = RgbaImage::decode_region(&png, None, 64 << 20).unwrap_err();
         assert!(err.to_string().contains("over the limit"), "{err}");
         let region = Region { x: 10, y: 10, width: 5, height: 4 };
-        let crop = RgbaImage::decode_region(
-            &Mask { width: 30, height: 30, pixels: vec![1; 900] }.to_png(),
-            Some(region),
-            1 << 20,
-        )
-        .unwrap();
+        let crop = RgbaImage::decode_region(&Mask::new(30, 30, vec![1; 900]).unwrap().to_png(), Some(region), 1 << 20)
+            .unwrap();
         assert_eq!((crop.width, crop.height, crop.pixels[0]), (5, 4, 255));
         assert!(RgbaImage::decode_region(b"not an image", None, 1 << 20).is_err());
     }

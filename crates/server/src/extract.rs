@@ -19,10 +19,12 @@ use mung_runtime::{Mask, Point, Region, RegionTool, RgbaImage};
 use serde::Deserialize;
 use serde_json::json;
 
+use mung_runtime::error_chain;
+
 use crate::AppState;
 use crate::admission::Admitted;
 use crate::body::{RGBA, RawQuery, check_json, check_rgba_len, json_body, media_type, rgba_size};
-use crate::problem::{Problem, chain};
+use crate::problem::Problem;
 use crate::wire::{FromWire as _, MaskJson, NodeJson, mask_json, node_from_json, node_json, polylines, polylines_json};
 use mung_runtime_wire::shapes::{PointsJson, RegionJson, base64_bytes};
 
@@ -95,7 +97,7 @@ fn parse_region_request(parts: &Parts, body: Bytes, max_image_bytes: u64) -> Res
         check_rgba_len(width, height, body.len())?;
         let region = query.region.as_deref().map(parse_region).transpose()?;
         let polygon = query.polygon.as_deref().map(parse_polygon).transpose()?;
-        let image = Image::Raw(RgbaImage { width, height, pixels: body.into() });
+        let image = Image::Raw(RgbaImage::new(width, height, body.into())?);
         return Ok(RegionRequest { image, region, polygon });
     }
     if media == "multipart/form-data" {
@@ -186,15 +188,15 @@ fn mask_response(form: MaskForm, left: i32, top: i32, mask: &Mask) -> Response {
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
     headers.insert(wire_headers::LEFT, HeaderValue::from(left));
     headers.insert(wire_headers::TOP, HeaderValue::from(top));
-    headers.insert(wire_headers::WIDTH, HeaderValue::from(mask.width));
-    headers.insert(wire_headers::HEIGHT, HeaderValue::from(mask.height));
+    headers.insert(wire_headers::WIDTH, HeaderValue::from(mask.width()));
+    headers.insert(wire_headers::HEIGHT, HeaderValue::from(mask.height()));
     response
 }
 
 /// MuNG Studio's mask pixels: R = A = 255 inside, everything 0 outside.
 fn mask_rgba(mask: &Mask) -> Vec<u8> {
-    let mut rgba = Vec::with_capacity(mask.pixels.len() * 4);
-    for &p in &mask.pixels {
+    let mut rgba = Vec::with_capacity(mask.pixels().len() * 4);
+    for &p in mask.pixels() {
         let v = if p != 0 { 255 } else { 0 };
         rgba.extend_from_slice(&[v, 0, 0, v]);
     }
@@ -202,8 +204,8 @@ fn mask_rgba(mask: &Mask) -> Vec<u8> {
 }
 
 /// A mask from MuNG Studio's RGBA: a pixel is inside when its alpha is not 0.
-fn rgba_mask(width: u32, height: u32, rgba: &[u8]) -> Mask {
-    Mask { width, height, pixels: rgba.chunks_exact(4).map(|p| u8::from(p[3] != 0)).collect() }
+fn rgba_mask(width: u32, height: u32, rgba: &[u8]) -> Result<Mask, Problem> {
+    Ok(Mask::new(width, height, rgba.chunks_exact(4).map(|p| u8::from(p[3] != 0)).collect())?)
 }
 
 async fn region_tool(
@@ -223,7 +225,7 @@ async fn region_tool(
                 (Image::Raw(image), Some(region)) => image.crop(region)?,
                 (Image::Raw(image), None) => image,
             };
-            let region = region.unwrap_or(Region { x: 0, y: 0, width: crop.width, height: crop.height });
+            let region = region.unwrap_or(Region { x: 0, y: 0, width: crop.width(), height: crop.height() });
             let mask = rt.region_mask(tool, crop, region, polygon.as_deref())?;
             Ok(mask_response(form, placement(region.x)?, placement(region.y)?, &mask))
         })
@@ -305,7 +307,7 @@ fn mask_body(parts: &Parts, body: &Bytes, max_image_bytes: u64) -> Result<Mask, 
         let query = RawQuery::parse(&parts.uri)?;
         let (width, height, _) = rgba_size(&parts.headers, &query, max_image_bytes)?;
         check_rgba_len(width, height, body.len())?;
-        return Ok(rgba_mask(width, height, body));
+        return rgba_mask(width, height, body);
     }
     if media.starts_with("image/") {
         return Mask::decode(body, max_image_bytes).map_err(Problem::from);
@@ -425,7 +427,7 @@ async fn insert_node(
             drop(body);
             let placed = request.mask.to_placed("mask")?;
             let (xml, id) = rt.insert_node(&request.document, &request.class_name, placed).map_err(|e| {
-                tracing::debug!(error = %chain(&e), "insert-node refused");
+                tracing::debug!(error = %error_chain(&e), "insert-node refused");
                 Problem::from(e)
             })?;
             Ok(Json(json!({ "document": xml, "id": id })).into_response())

@@ -21,7 +21,7 @@
 //! once with 503 and `Retry-After`, so load never turns into unbounded
 //! buffering.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod admission;
 mod assets;
@@ -400,7 +400,7 @@ impl Server {
             let warm = Server { state: state.clone() };
             tokio::spawn(async move {
                 if let Err(e) = warm.warm_up().await {
-                    tracing::error!(error = %problem::chain(&e), "warming the sandboxes failed; /readyz stays 503");
+                    tracing::error!(error = %mung_runtime::error_chain(&e), "warming the sandboxes failed; /readyz stays 503");
                 }
             });
         }

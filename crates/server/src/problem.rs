@@ -2,7 +2,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use mung_runtime::{ExecError, ExecFailure, ExtractError, SandboxError, ValidateError};
+use mung_runtime::{ExecError, ExecFailure, ExtractError, SandboxError, ValidateError, error_chain};
 use serde_json::{Map, Value, json};
 
 pub use mung_runtime_wire::ProblemType;
@@ -123,7 +123,7 @@ impl Problem {
         };
         // The full chain of a trap holds a wasm backtrace: for the log, not
         // for the client, who gets the stop and its root cause.
-        tracing::debug!(error = %chain(e), "sandbox stop");
+        tracing::debug!(error = %error_chain(e), "sandbox stop");
         let mut detail = e.to_string();
         let mut root = std::error::Error::source(e);
         while let Some(next) = root.and_then(std::error::Error::source) {
@@ -141,27 +141,12 @@ impl Problem {
     }
 }
 
-/// An error and its sources, as `what: why: why`.
-pub(crate) fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 impl From<ValidateError> for Problem {
     fn from(e: ValidateError) -> Problem {
         match e {
             ValidateError::InvalidInput(m) => mung_runtime_wire::Problem::invalid_document(m).into(),
             ValidateError::Sandbox(s) => Problem::sandbox(&s),
-            other => Problem::new(ProblemType::INTERNAL, chain(&other)),
+            other => Problem::new(ProblemType::INTERNAL, error_chain(&other)),
         }
     }
 }
@@ -172,7 +157,7 @@ impl From<ExtractError> for Problem {
             ExtractError::InvalidInput(m) => mung_runtime_wire::Problem::invalid_input(m).into(),
             ExtractError::Unsupported(m) => mung_runtime_wire::Problem::not_applicable(m).into(),
             ExtractError::Sandbox(s) => Problem::sandbox(&s),
-            other => Problem::new(ProblemType::INTERNAL, chain(&other)),
+            other => Problem::new(ProblemType::INTERNAL, error_chain(&other)),
         }
     }
 }
@@ -193,7 +178,7 @@ impl From<ExecError> for Problem {
                 .with("traceback", p.traceback.clone())
                 .with("exit_code", p.exit_code),
             ExecFailure::Sandbox(s) => Problem::sandbox(s),
-            other => Problem::new(ProblemType::INTERNAL, chain(other)),
+            other => Problem::new(ProblemType::INTERNAL, error_chain(other)),
         };
         p.with("output", output).with("usage", crate::wire::usage_json(&e.usage))
     }

@@ -459,7 +459,7 @@ async fn create(
         .files_quota(limits.files_quota)
         .memory_limit(limits.memory)
         .timeout(limits.timeout);
-    let session = state.runtime.session_with(options).map_err(|e| Problem::internal(crate::problem::chain(&e)))?;
+    let session = state.runtime.session_with(options).map_err(|e| Problem::internal(mung_runtime::error_chain(&e)))?;
     let files = session.files().expect("made with a directory").clone();
     let id = new_id();
     let now = Instant::now();
@@ -603,7 +603,7 @@ impl From<mung_runtime::FileError> for Problem {
             F::NotFound { .. } => Problem::new(ProblemType::NO_FILE, e.to_string()),
             F::Quota { needed, quota, .. } if needed > quota => Problem::new(ProblemType::TOO_LARGE, e.to_string()),
             F::Quota { .. } => Problem::new(ProblemType::QUOTA, e.to_string()),
-            _ => Problem::internal(crate::problem::chain(&e)),
+            _ => Problem::internal(mung_runtime::error_chain(&e)),
         }
     }
 }

@@ -11,7 +11,7 @@ pub(crate) use mung_runtime_wire::shapes::{MaskJson, NodeJson, PolylinesJson};
 
 /// A mask as JSON, placed at `left`, `top`.
 pub(crate) fn mask_json(left: i32, top: i32, mask: &Mask) -> MaskJson {
-    MaskJson::new(left, top, mask.width, mask.height, &mask.pixels)
+    MaskJson::new(left, top, mask.width(), mask.height(), mask.pixels())
 }
 
 /// The library's types from the shared JSON shapes.
@@ -24,7 +24,8 @@ pub(crate) trait FromWire {
 
 impl FromWire for MaskJson {
     fn to_mask(&self, what: &str) -> Result<Mask, Problem> {
-        Ok(Mask { width: self.width, height: self.height, pixels: self.decode_pixels(what)? })
+        // `decode_pixels` checked the size already, with a 400 naming `what`.
+        Ok(Mask::new(self.width, self.height, self.decode_pixels(what)?)?)
     }
 
     fn to_placed(&self, what: &str) -> Result<PlacedMask, Problem> {

@@ -32,37 +32,85 @@ impl std::fmt::Display for Region {
 }
 
 impl std::str::FromStr for Region {
-    type Err = String;
+    type Err = ParseRegionError;
 
     /// `X,Y,W,H` with non-negative integers.
-    fn from_str(s: &str) -> Result<Region, String> {
+    fn from_str(s: &str) -> Result<Region, ParseRegionError> {
         let parts: Vec<u32> = s
             .split(',')
             .map(|p| p.trim().parse::<u32>())
             .collect::<Result<_, _>>()
-            .map_err(|_| format!("expected X,Y,W,H with non-negative integers, got {s:?}"))?;
+            .map_err(|_| ParseRegionError::NotNumbers(s.to_owned()))?;
         match parts[..] {
             [x, y, width, height] => Ok(Region { x, y, width, height }),
-            _ => Err(format!("expected 4 numbers X,Y,W,H, got {}", parts.len())),
+            _ => Err(ParseRegionError::Count(parts.len())),
         }
     }
 }
 
+/// Why a text is not a region `X,Y,W,H`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseRegionError {
+    /// A part is not a non-negative integer (the whole text).
+    NotNumbers(String),
+    /// There are not exactly 4 numbers (how many there are).
+    Count(usize),
+}
+
+impl std::fmt::Display for ParseRegionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParseRegionError::NotNumbers(text) => {
+                write!(f, "expected X,Y,W,H with non-negative integers, got {text:?}")
+            }
+            ParseRegionError::Count(n) => write!(f, "expected 4 numbers X,Y,W,H, got {n}"),
+        }
+    }
+}
+
+impl std::error::Error for ParseRegionError {}
+
 /// `x1,y1,x2,y2,...` as points, at least `min_points` of them.
-pub fn parse_points(text: &str, min_points: usize) -> Result<Vec<[i32; 2]>, String> {
+pub fn parse_points(text: &str, min_points: usize) -> Result<Vec<[i32; 2]>, ParsePointsError> {
     let numbers: Vec<i32> = text
         .split(',')
         .map(|n| n.trim().parse::<i32>())
         .collect::<Result<_, _>>()
-        .map_err(|_| format!("expected integers x1,y1,x2,y2,..., got {text:?}"))?;
+        .map_err(|_| ParsePointsError::NotIntegers(text.to_owned()))?;
     if numbers.len() < 2 * min_points || !numbers.len().is_multiple_of(2) {
-        return Err(format!(
-            "expected at least {min_points} points (an even count of numbers), got {} numbers",
-            numbers.len()
-        ));
+        return Err(ParsePointsError::Count { min_points, numbers: numbers.len() });
     }
     Ok(numbers.chunks(2).map(|p| [p[0], p[1]]).collect())
 }
+
+/// Why a text is not a list of points `x1,y1,x2,y2,...`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParsePointsError {
+    /// A part is not an `i32` (the whole text).
+    NotIntegers(String),
+    /// An odd count of numbers, or fewer than two per point wanted.
+    Count {
+        /// The fewest points wanted.
+        min_points: usize,
+        /// How many numbers there are.
+        numbers: usize,
+    },
+}
+
+impl std::fmt::Display for ParsePointsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParsePointsError::NotIntegers(text) => write!(f, "expected integers x1,y1,x2,y2,..., got {text:?}"),
+            ParsePointsError::Count { min_points, numbers } => {
+                write!(f, "expected at least {min_points} points (an even count of numbers), got {numbers} numbers")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ParsePointsError {}
 
 /// A region: `"x,y,w,h"`, `[x, y, w, h]` or `{"x","y","width","height"}`.
 #[derive(Clone, Debug, Deserialize)]
@@ -212,6 +260,17 @@ mod tests {
         }
         let bad: RegionJson = serde_json::from_str(r#""1,2,3""#).unwrap();
         assert_eq!(bad.to_region().unwrap_err().detail, "region: expected 4 numbers X,Y,W,H, got 3");
+        assert_eq!("1,2,3".parse::<Region>(), Err(ParseRegionError::Count(3)));
+        assert_eq!("1,x,3,4".parse::<Region>(), Err(ParseRegionError::NotNumbers("1,x,3,4".into())));
+    }
+
+    #[test]
+    fn point_lists_say_what_is_wrong() {
+        assert_eq!(parse_points("1,2, 3,4", 2), Ok(vec![[1, 2], [3, 4]]));
+        assert_eq!(parse_points("1,2,3", 1), Err(ParsePointsError::Count { min_points: 1, numbers: 3 }));
+        assert_eq!(parse_points("1,2", 2), Err(ParsePointsError::Count { min_points: 2, numbers: 2 }));
+        let err = parse_points("a,b", 1).unwrap_err();
+        assert_eq!(err.to_string(), r#"expected integers x1,y1,x2,y2,..., got "a,b""#);
     }
 
     #[test]
