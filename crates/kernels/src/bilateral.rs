@@ -30,8 +30,11 @@ const LANES: usize = 8;
 const R: usize = 2;
 
 /// Per tap, the weight `f32(ws·wc[Δ])` for every colour distance `Δ`.
+///
+/// Held in the static itself (not boxed), so the lookups of [`weights_of`]
+/// read at a constant address.
 fn tables() -> &'static [[f32; 256]; 13] {
-    static TABLES: OnceLock<Box<[[f32; 256]; 13]>> = OnceLock::new();
+    static TABLES: OnceLock<[[f32; 256]; 13]> = OnceLock::new();
     TABLES.get_or_init(|| {
         let c = -0.5 / (25.0f64 * 25.0);
         let mut wc = [0f32; 256];
@@ -39,7 +42,7 @@ fn tables() -> &'static [[f32; 256]; 13] {
             let d = d as f64;
             *w = ((d * d) * c).exp() as f32;
         }
-        let mut t = Box::new([[0f32; 256]; 13]);
+        let mut t = [[0f32; 256]; 13];
         for (table, &(dy, dx)) in t.iter_mut().zip(&TAPS) {
             // ρ in float64, so ρ² is not exactly an integer (as in OpenCV)
             let rho = f64::from(dy * dy + dx * dx).sqrt();
@@ -177,20 +180,23 @@ const MAGIC: f32 = 8_388_608.0;
 // The row loops below are small functions of their own: each keeps its few
 // pointers in registers, where one big loop body spilled and reloaded them.
 
-/// `out[i] = table[|a[i] − b[i]|]` for every `i < out.len()`; `a` and `b`
-/// hold 16 bytes more than `out`, `delta` is scratch of the same length.
+/// `out[i] = tables()[T][|a[i] − b[i]|]` for every `i < out.len()`, sixteen
+/// at a time: `out.len()` is a multiple of 16 and `a`, `b` are at least as long.
+/// (One function per tap, so the table's address is a constant.)
 #[inline(never)]
-fn weights_of(table: &[f32; 256], a: &[u8], b: &[u8], delta: &mut [u8], out: &mut [f32]) {
-    let n = out.len();
-    let mut i = 0;
-    while i < n {
-        U8x16::load(&a[i..]).abs_diff(U8x16::load(&b[i..])).store(&mut delta[i..]);
-        i += 16;
-    }
-    for (w, &d) in out.iter_mut().zip(&delta[..n]) {
-        *w = table[usize::from(d)];
+fn weights_of<const T: usize>(a: &[u8], b: &[u8], out: &mut [f32]) {
+    let table = &tables()[T];
+    for ((a, b), out) in a.chunks_exact(16).zip(b.chunks_exact(16)).zip(out.chunks_exact_mut(16)) {
+        let w = U8x16::load(a).abs_diff(U8x16::load(b)).lookup(table);
+        for (j, w) in w.into_iter().enumerate() {
+            w.store(&mut out[4 * j..]);
+        }
     }
 }
+
+/// [`weights_of`] for each pair of [`PAIRS`] (taps 7 to 12).
+const PAIR_WEIGHTS: [fn(&[u8], &[u8], &mut [f32]); 6] =
+    [weights_of::<7>, weights_of::<8>, weights_of::<9>, weights_of::<10>, weights_of::<11>, weights_of::<12>];
 
 /// `s += wp·vp + wm·vm` and `wt += wp + wm` for the first `s.len()` floats
 /// (a whole number of vectors) of each row.
@@ -240,18 +246,14 @@ pub fn bilateral(src: &[u8], w: usize, h: usize, out: &mut [u8]) {
     check(src, w, h, out);
     let mut p = Window::new(w, 5);
     let stride = p.stride;
-    let tables = tables();
-    let table_of = |d: (i32, i32)| &tables[TAPS.iter().position(|&t| t == d).unwrap()];
-    let pair_tables: [&[f32; 256]; 6] = PAIRS.map(table_of);
     // Weight rows of the pairs, for the last three image rows (ring), at
     // column offset R: weights[(pair, row % 3)][x + R] = weight of tap `d`
-    // at (row, x).
+    // at (row, x). (`weights_of` fills up to 16 columns more than asked.)
     let w4 = w.next_multiple_of(4);
-    let wlen = w4 + 2 * R + 4;
+    let wlen = w + 2 * R + 32;
     let mut weights = vec![0f32; 6 * 3 * wlen];
     // The padded rows as floats, for the last five padded rows (ring).
     let mut rows_f = vec![0f32; 5 * stride];
-    let mut delta = vec![0u8; stride];
     let (mut sums, mut totals) = (vec![0f32; w4], vec![0f32; w4]);
     let mut line = vec![0u8; w4];
     let mut unsure = Vec::new();
@@ -273,10 +275,10 @@ pub fn bilateral(src: &[u8], w: usize, h: usize, out: &mut [u8]) {
         for (k, &(dy, dx)) in PAIRS.iter().enumerate() {
             // the columns that taps ±d read: −dx..w for dx > 0, 0..w − dx for dx < 0
             let lo = R as isize - dx.max(0) as isize;
-            let n = w + dx.unsigned_abs() as usize;
+            let n = (w + dx.unsigned_abs() as usize).next_multiple_of(16);
             let row = &mut weights[(k * 3 + ring % 3) * wlen..][..wlen];
             let other = &p.row(ring + dy as usize)[(lo + dx as isize) as usize..];
-            weights_of(pair_tables[k], &centre[lo as usize..], other, &mut delta, &mut row[lo as usize..][..n]);
+            PAIR_WEIGHTS[k](&centre[lo as usize..], other, &mut row[lo as usize..][..n]);
         }
         let Some(y) = ring.checked_sub(R) else { continue };
         // Per pair, the rows each tap reads, shifted so that index x is the
@@ -316,6 +318,9 @@ mod tests {
     #[test]
     fn the_centre_weight_is_one_and_taps_are_symmetric() {
         let t = tables();
+        for (k, &d) in PAIRS.iter().enumerate() {
+            assert_eq!(TAPS[7 + k], d, "PAIR_WEIGHTS uses the table of tap 7 + k");
+        }
         assert_eq!(t[6][0], 1.0);
         for (i, &(dy, dx)) in TAPS.iter().enumerate() {
             let j = TAPS.iter().position(|&d| d == (-dy, -dx)).unwrap();
