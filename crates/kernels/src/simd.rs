@@ -28,16 +28,6 @@ mod imp {
             // SAFETY: as in `load`.
             unsafe { v128_store(s.as_mut_ptr().cast(), self.0) }
         }
-        /// `s[i..i + 4]` without a bounds check.
-        ///
-        /// # Safety
-        /// `i + 4 <= s.len()`.
-        #[inline(always)]
-        pub unsafe fn load_at(s: &[f32], i: usize) -> Self {
-            debug_assert!(i + 4 <= s.len());
-            // SAFETY: the caller keeps the four floats in bounds.
-            Self(unsafe { v128_load(s.as_ptr().add(i).cast()) })
-        }
         /// Four floats at `p`.
         ///
         /// # Safety
@@ -163,15 +153,6 @@ mod imp {
         pub fn ge_bits(self, o: Self) -> u32 {
             u32::from(u8x16_bitmask(u8x16_ge(self.0, o.0)))
         }
-        /// `table[lane]` for the sixteen lanes, four at a time.
-        #[inline(always)]
-        pub fn lookup(self, table: &[f32; 256]) -> [F32x4; 4] {
-            let v = self.0;
-            macro_rules! at {
-                ($($i:literal),*) => { F32x4(f32x4($(table[usize::from(u8x16_extract_lane::<$i>(v))]),*)) };
-            }
-            [at!(0, 1, 2, 3), at!(4, 5, 6, 7), at!(8, 9, 10, 11), at!(12, 13, 14, 15)]
-        }
         /// The largest lane.
         #[inline(always)]
         pub fn max_lane(self) -> u8 {
@@ -207,16 +188,6 @@ mod imp {
         #[inline(always)]
         pub fn store(self, s: &mut [f32]) {
             s[..4].copy_from_slice(&self.0);
-        }
-        /// `s[i..i + 4]` without a bounds check.
-        ///
-        /// # Safety
-        /// `i + 4 <= s.len()`.
-        #[inline(always)]
-        pub unsafe fn load_at(s: &[f32], i: usize) -> Self {
-            debug_assert!(i + 4 <= s.len());
-            // SAFETY: the caller keeps the four floats in bounds.
-            Self(unsafe { s.as_ptr().add(i).cast::<[f32; 4]>().read_unaligned() })
         }
         /// Four floats at `p`.
         ///
@@ -321,10 +292,6 @@ mod imp {
         #[inline(always)]
         pub fn ge_bits(self, o: Self) -> u32 {
             (0..16).map(|i| u32::from(self.0[i] >= o.0[i]) << i).sum()
-        }
-        #[inline(always)]
-        pub fn lookup(self, table: &[f32; 256]) -> [F32x4; 4] {
-            core::array::from_fn(|j| F32x4(core::array::from_fn(|i| table[usize::from(self.0[4 * j + i])])))
         }
         #[inline(always)]
         pub fn max_lane(self) -> u8 {
