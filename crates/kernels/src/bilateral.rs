@@ -13,6 +13,13 @@
 //! within 8.3e-4 of the exact quotient (both are `(N/D)(1 + θ)` with
 //! `|θ| ≤ γ27` and `N/D ≤ 255`), and recomputes exactly only the pixels whose
 //! estimate lies within 1e-3 of a half-integer.
+//!
+//! Speed (the bulk of "binarize region"): the image is filtered in strips of
+//! 256 columns, so every buffered row has one constant length and the fused
+//! estimate loop reads all 25 of its vectors at constant offsets from four
+//! pointers. Each pair of opposite taps shares one weight (the same colour
+//! distance), so a pixel costs six table lookups; they are scalar loads,
+//! which on the host beat assembling vectors lane by lane.
 
 use std::sync::OnceLock;
 
@@ -30,8 +37,11 @@ const LANES: usize = 8;
 const R: usize = 2;
 
 /// Per tap, the weight `f32(ws·wc[Δ])` for every colour distance `Δ`.
+///
+/// Held in the static itself (not boxed), so the lookups of [`weights_of`]
+/// read at a constant address.
 fn tables() -> &'static [[f32; 256]; 13] {
-    static TABLES: OnceLock<Box<[[f32; 256]; 13]>> = OnceLock::new();
+    static TABLES: OnceLock<[[f32; 256]; 13]> = OnceLock::new();
     TABLES.get_or_init(|| {
         let c = -0.5 / (25.0f64 * 25.0);
         let mut wc = [0f32; 256];
@@ -39,7 +49,7 @@ fn tables() -> &'static [[f32; 256]; 13] {
             let d = d as f64;
             *w = ((d * d) * c).exp() as f32;
         }
-        let mut t = Box::new([[0f32; 256]; 13]);
+        let mut t = [[0f32; 256]; 13];
         for (table, &(dy, dx)) in t.iter_mut().zip(&TAPS) {
             // ρ in float64, so ρ² is not exactly an integer (as in OpenCV)
             let rho = f64::from(dy * dy + dx * dx).sqrt();
@@ -64,58 +74,21 @@ pub(crate) fn reflect101(mut i: isize, n: usize) -> usize {
     i as usize
 }
 
-/// Rows of the image with a 2-pixel reflect-101 frame (padded row `py` is
-/// image row `reflect101(py − 2)`), in a ring of `slots` rows, with zero
-/// slack on the right for vector reads.
-struct Window {
-    data: Vec<u8>,
-    stride: usize,
-    slots: usize,
-    /// Image column of each padded column.
-    cols: Vec<usize>,
+/// The value at image coordinates `(x, y)` up to 2 outside the image
+/// (reflect-101 border).
+#[inline]
+fn at(src: &[u8], w: usize, h: usize, y: isize, x: isize) -> u8 {
+    src[reflect101(y, h) * w + reflect101(x, w)]
 }
 
-impl Window {
-    fn new(w: usize, slots: usize) -> Window {
-        let stride = w.next_multiple_of(16) + 2 * R + 16;
-        let cols = (0..w + 2 * R).map(|x| reflect101(x as isize - R as isize, w)).collect();
-        Window { data: vec![0u8; slots * stride], stride, slots, cols }
-    }
-
-    /// Makes padded row `py` of the `w`×`h` image `src`.
-    fn load(&mut self, py: usize, src: &[u8], w: usize, h: usize) {
-        let sy = reflect101(py as isize - R as isize, h);
-        let line = &src[sy * w..(sy + 1) * w];
-        let at = (py % self.slots) * self.stride;
-        let row = &mut self.data[at..at + self.stride];
-        row[R..R + w].copy_from_slice(line);
-        for x in (0..R).chain(R + w..w + 2 * R) {
-            row[x] = line[self.cols[x]];
-        }
-    }
-
-    /// Padded row `py` (loaded and still in the ring).
-    #[inline]
-    fn row(&self, py: usize) -> &[u8] {
-        let at = (py % self.slots) * self.stride;
-        &self.data[at..at + self.stride]
-    }
-
-    /// The value at image coordinates (up to 2 outside the image).
-    #[inline]
-    fn at(&self, y: isize, x: isize) -> u8 {
-        self.row((y + R as isize) as usize)[(x + R as isize) as usize]
-    }
-}
-
-/// The exact OpenCV result at `(x, y)`; `w` is the image width.
-fn exact_at(p: &Window, w: usize, x: usize, y: usize) -> u8 {
+/// The exact OpenCV result at `(x, y)` of the `w`×`h` image `src`.
+fn exact_at(src: &[u8], w: usize, h: usize, x: usize, y: usize) -> u8 {
     let tables = tables();
     let (xi, yi) = (x as isize, y as isize);
-    let v0 = p.at(yi, xi);
+    let v0 = at(src, w, h, yi, xi);
     let tap = |t: usize| {
         let (dy, dx) = TAPS[t];
-        let v = p.at(yi + dy as isize, xi + dx as isize);
+        let v = at(src, w, h, yi + dy as isize, xi + dx as isize);
         (f32::from(v), tables[t][usize::from(v.abs_diff(v0))])
     };
     let (mut s, mut wt) = (0f32, 0f32);
@@ -145,13 +118,9 @@ fn exact_at(p: &Window, w: usize, x: usize, y: usize) -> u8 {
 /// definition [`bilateral`] is tested against).
 pub fn bilateral_exact(src: &[u8], w: usize, h: usize, out: &mut [u8]) {
     check(src, w, h, out);
-    let mut p = Window::new(w, h + 2 * R);
-    for py in 0..h + 2 * R {
-        p.load(py, src, w, h);
-    }
     for y in 0..h {
         for x in 0..w {
-            out[y * w + x] = exact_at(&p, w, x, y);
+            out[y * w + x] = exact_at(src, w, h, x, y);
         }
     }
 }
@@ -163,7 +132,8 @@ fn check(src: &[u8], w: usize, h: usize, out: &[u8]) {
 }
 
 /// The taps `(dy, dx) > (0, 0)`; tap `−d` at a pixel has the weight of tap
-/// `d` at the pixel `−d` away (same distance, same table).
+/// `d` at the pixel `−d` away (same distance, same table). They are taps 7
+/// to 12 of [`TAPS`].
 const PAIRS: [(i32, i32); 6] = [(0, 1), (0, 2), (1, -1), (1, 0), (1, 1), (2, 0)];
 
 /// Distance within which an estimate may be from a half-integer and still
@@ -174,61 +144,160 @@ const MARGIN: f32 = 1e-3;
 /// to even) held in the low mantissa bits.
 const MAGIC: f32 = 8_388_608.0;
 
-// The row loops below are small functions of their own: each keeps its few
-// pointers in registers, where one big loop body spilled and reloaded them.
+/// Output columns per strip. The image is filtered in vertical strips so
+/// that every buffered row has the same, constant length: each value and
+/// weight the inner loop reads is then one of four base pointers plus a
+/// constant offset, and the loop needs only those four pointers.
+const STRIP: usize = 256;
+/// Length of a buffered row: a strip, its border of `R` columns on each
+/// side, and slack for the 16-wide steps.
+const ROW: usize = STRIP + 2 * R + 28;
+/// Columns of a buffered row that hold data: the strip and its border,
+/// rounded up to the 16-wide steps.
+const FILLED: usize = (STRIP + 2 * R).next_multiple_of(16);
+/// Where buffered byte rows start, so a read one column left of column 0
+/// stays in the buffer.
+const BYTE_LEAD: usize = 16;
 
-/// `out[i] = table[|a[i] − b[i]|]` for every `i < out.len()`; `a` and `b`
-/// hold 16 bytes more than `out`, `delta` is scratch of the same length.
+/// The rows one strip is filtered from, in rings. Column `c` of a row is
+/// image column `x0 + c − R`.
+struct Strip {
+    /// Bytes of the last three padded rows (3 slots), from `BYTE_LEAD`.
+    bytes: Vec<u8>,
+    /// The last five padded rows as floats, in 5 slots stored twice (slot
+    /// `i` and `i + 5`), so any five consecutive rows are consecutive in memory.
+    values: Vec<f32>,
+    /// Per image row, the weights of the six pairs (3 slots):
+    /// `weights[(slot · 6 + k) · ROW + c]` is the weight of tap `PAIRS[k]` at column `c`.
+    weights: Vec<f32>,
+    /// Colour distances of one row, scratch for [`weights_of`].
+    delta: Vec<u8>,
+}
+
+/// `out[c] = tables()[T][|a[c] − b[c]|]` for `c < FILLED`. (One function
+/// per tap, so the table's address is a constant.)
 #[inline(never)]
-fn weights_of(table: &[f32; 256], a: &[u8], b: &[u8], delta: &mut [u8], out: &mut [f32]) {
-    let n = out.len();
+fn weights_of<const T: usize>(a: &[u8], b: &[u8], delta: &mut [u8], out: &mut [f32]) {
+    let table = &tables()[T];
+    let (a, b, delta, out) = (&a[..FILLED], &b[..FILLED], &mut delta[..FILLED], &mut out[..FILLED]);
+    for ((a, b), d) in a.chunks_exact(16).zip(b.chunks_exact(16)).zip(delta.chunks_exact_mut(16)) {
+        U8x16::load(a).abs_diff(U8x16::load(b)).store(d);
+    }
+    // Scalar lookups: wasm has no gather, and building vectors lane by lane
+    // queues every lookup on the host's one shuffle port. Volatile accesses
+    // keep the compiler from doing just that.
+    for (d, out) in delta.chunks_exact(16).zip(out.chunks_exact_mut(16)) {
+        for j in 0..16 {
+            // SAFETY: `j` < 16, both chunks hold 16 values.
+            unsafe {
+                let i = core::ptr::read_volatile(d.as_ptr().add(j));
+                core::ptr::write_volatile(out.as_mut_ptr().add(j), table[usize::from(i)]);
+            }
+        }
+    }
+}
+
+/// [`weights_of`] for each pair of [`PAIRS`] (taps 7 to 12).
+type WeightsOf = fn(&[u8], &[u8], &mut [u8], &mut [f32]);
+const PAIR_WEIGHTS: [WeightsOf; 6] =
+    [weights_of::<7>, weights_of::<8>, weights_of::<9>, weights_of::<10>, weights_of::<11>, weights_of::<12>];
+
+/// One output row `y` of a strip, `n` columns: the estimate of every pixel
+/// into `line` (its rounded quotient) and the columns where the quotient
+/// lies within [`MARGIN`] of a half-integer into `unsure`. `values` starts
+/// at row `y − 2`; `weights[j]` are the weights of row `y − j`.
+#[inline(never)]
+fn estimate_row(values: &[f32], weights: [&[f32]; 3], n: usize, line: &mut [u8], unsure: &mut Vec<usize>) {
+    // Offsets of row `y + dy` of the values and of the weights of pair `k`,
+    // at column shift `dx`.
+    const fn v(dy: isize, dx: isize) -> usize {
+        ((dy + 2) * ROW as isize + R as isize + dx) as usize
+    }
+    const fn wt(k: usize, dx: isize) -> usize {
+        (k * ROW) + (R as isize + dx) as usize
+    }
+    assert!(values.len() >= 5 * ROW && weights.iter().all(|w| w.len() >= 6 * ROW));
+    assert!(n <= STRIP && line.len() >= STRIP);
+    let (magic, limit) = (F32x4::splat(MAGIC), F32x4::splat(0.5 - MARGIN));
+    let (vp, wp) = (values.as_ptr(), weights.map(<[f32]>::as_ptr));
     let mut i = 0;
     while i < n {
-        U8x16::load(&a[i..]).abs_diff(U8x16::load(&b[i..])).store(&mut delta[i..]);
-        i += 16;
-    }
-    for (w, &d) in out.iter_mut().zip(&delta[..n]) {
-        *w = table[usize::from(d)];
-    }
-}
-
-/// `s += wp·vp + wm·vm` and `wt += wp + wm` for the first `s.len()` floats
-/// (a whole number of vectors) of each row.
-#[inline(never)]
-fn add_pair(s: &mut [f32], wt: &mut [f32], [wp, wm, vp, vm]: [&[f32]; 4]) {
-    let n = s.len();
-    assert!(n.is_multiple_of(4) && wt.len() >= n && [wp, wm, vp, vm].iter().all(|r| r.len() >= n));
-    let mut x = 0;
-    while x < n {
-        // SAFETY: x + 4 ≤ n ≤ every length (asserted).
-        let (a, b, c, d) =
-            unsafe { (F32x4::load_at(wp, x), F32x4::load_at(wm, x), F32x4::load_at(vp, x), F32x4::load_at(vm, x)) };
-        let (sx, wx) = unsafe { (F32x4::load_at(s, x), F32x4::load_at(wt, x)) };
-        wx.add(a.add(b)).store(&mut wt[x..]);
-        sx.add(a.mul(c).add(b.mul(d))).store(&mut s[x..]);
-        x += 4;
-    }
-}
-
-/// `line[x] = rne(s[x] / wt[x])` for `x < w`, and the columns where that
-/// quotient lies within [`MARGIN`] of a half-integer into `unsure`.
-#[inline(never)]
-fn finish(s: &[f32], wt: &[f32], w: usize, line: &mut [u8], unsure: &mut Vec<usize>) {
-    let (magic, limit) = (F32x4::splat(MAGIC), F32x4::splat(0.5 - MARGIN));
-    let mut x = 0;
-    while x < w {
-        let q = F32x4::load(&s[x..]).div(F32x4::load(&wt[x..]));
-        let t = q.add(magic);
-        t.store_low_bytes(&mut line[x..]);
-        let mut open = q.sub(t.sub(magic)).abs().ge_mask(limit);
+        // SAFETY: every offset plus 4 is at most 5·ROW (values) or 6·ROW
+        // (weights) for i < STRIP (asserted lengths).
+        let load = |p: *const f32, o: usize| unsafe { F32x4::load_ptr(p.add(o + i)) };
+        let mut s = load(vp, v(0, 0));
+        let mut t = F32x4::splat(1.0);
+        // (pair k, dy, dx): tap +d at this pixel, tap −d from row y − dy
+        macro_rules! pair {
+            ($k:literal, $dy:literal, $dx:literal) => {{
+                let (a, b) = (load(wp[0], wt($k, 0)), load(wp[$dy], wt($k, -$dx)));
+                t = t.add(a.add(b));
+                s = s.add(a.mul(load(vp, v($dy, $dx))).add(b.mul(load(vp, v(-$dy, -$dx)))));
+            }};
+        }
+        pair!(0, 0, 1);
+        pair!(1, 0, 2);
+        pair!(2, 1, -1);
+        pair!(3, 1, 0);
+        pair!(4, 1, 1);
+        pair!(5, 2, 0);
+        let q = s.div(t);
+        let r = q.add(magic);
+        r.store_low_bytes(&mut line[i..]);
+        let mut open = q.sub(r.sub(magic)).abs().ge_mask(limit);
         while open != 0 {
-            let i = open.trailing_zeros() as usize;
-            if x + i < w {
-                unsure.push(x + i);
+            let j = open.trailing_zeros() as usize;
+            if i + j < n {
+                unsure.push(i + j);
             }
             open &= open - 1;
         }
-        x += 4;
+        i += 4;
+    }
+}
+
+impl Strip {
+    fn new() -> Strip {
+        Strip {
+            bytes: vec![0; 3 * (ROW + BYTE_LEAD)],
+            values: vec![0.0; 10 * ROW],
+            weights: vec![0.0; 18 * ROW],
+            delta: vec![0; ROW],
+        }
+    }
+
+    /// Buffers padded row `py` (image row `reflect101(py − R)`), columns
+    /// `x0 − R .. x0 + n + R`, of the `w`×`h` image `src`.
+    fn load(&mut self, py: usize, src: &[u8], w: usize, h: usize, x0: usize, n: usize) {
+        let line = &src[reflect101(py as isize - R as isize, h) * w..][..w];
+        let row = &mut self.bytes[(py % 3) * (ROW + BYTE_LEAD) + BYTE_LEAD..][..ROW];
+        // the columns inside the image in one copy, the border by reflection
+        let first = x0.saturating_sub(R);
+        let last = (x0 + n + R).min(w);
+        let at = first + R - x0;
+        row[at..at + last - first].copy_from_slice(&line[first..last]);
+        for c in (0..at).chain(at + last - first..n + 2 * R) {
+            row[c] = line[reflect101((x0 + c) as isize - R as isize, w)];
+        }
+        let slot = py % 5;
+        for c in (0..FILLED).step_by(4) {
+            let f = F32x4::from_u8(&row[c..]);
+            f.store(&mut self.values[slot * ROW + c..]);
+            f.store(&mut self.values[(slot + 5) * ROW + c..]);
+        }
+    }
+
+    /// The weights of image row `yy` (≥ −R), from padded rows `yy + R ..= yy + 2R`.
+    fn make_weights(&mut self, yy: isize) {
+        let py = (yy + R as isize) as usize;
+        // byte row of padded row `py`, shifted by `dx` columns
+        let bytes = |py: usize, dx: i32| {
+            &self.bytes[((py % 3) * (ROW + BYTE_LEAD) + BYTE_LEAD).wrapping_add_signed(dx as isize)..][..FILLED]
+        };
+        let row = &mut self.weights[(py % 3) * 6 * ROW..][..6 * ROW];
+        for ((k, &(dy, dx)), out) in PAIRS.iter().enumerate().zip(row.chunks_exact_mut(ROW)) {
+            PAIR_WEIGHTS[k](bytes(py, 0), bytes(py + dy as usize, dx), &mut self.delta, out);
+        }
     }
 }
 
@@ -238,73 +307,33 @@ fn finish(s: &[f32], wt: &[f32], w: usize, line: &mut [u8], unsure: &mut Vec<usi
 /// If the image is empty or the slices are not `w·h` long.
 pub fn bilateral(src: &[u8], w: usize, h: usize, out: &mut [u8]) {
     check(src, w, h, out);
-    let mut p = Window::new(w, 5);
-    let stride = p.stride;
-    let tables = tables();
-    let table_of = |d: (i32, i32)| &tables[TAPS.iter().position(|&t| t == d).unwrap()];
-    let pair_tables: [&[f32; 256]; 6] = PAIRS.map(table_of);
-    // Weight rows of the pairs, for the last three image rows (ring), at
-    // column offset R: weights[(pair, row % 3)][x + R] = weight of tap `d`
-    // at (row, x).
-    let w4 = w.next_multiple_of(4);
-    let wlen = w4 + 2 * R + 4;
-    let mut weights = vec![0f32; 6 * 3 * wlen];
-    // The padded rows as floats, for the last five padded rows (ring).
-    let mut rows_f = vec![0f32; 5 * stride];
-    let mut delta = vec![0u8; stride];
-    let (mut sums, mut totals) = (vec![0f32; w4], vec![0f32; w4]);
-    let mut line = vec![0u8; w4];
+    let mut strip = Strip::new();
+    let mut line = vec![0u8; STRIP];
     let mut unsure = Vec::new();
-
-    // Padded row `py` holds image row `py − 2`. The weights of image row
-    // `yy` read rows `yy` and `yy + dy` (≤ yy + 2), so they are made when
-    // padded row `yy + 4` arrives, for every `yy ≥ −2`; output row `y` then
-    // needs the weights of rows `y − 2 ..= y` and the values of rows
-    // `y − 2 ..= y + 2`, all there when its own weights are.
-    for py in 0..h + 2 * R {
-        p.load(py, src, w, h);
-        let slot = py % 5;
-        for (f, &b) in rows_f[slot * stride..(slot + 1) * stride].iter_mut().zip(p.row(py)) {
-            *f = f32::from(b);
+    for x0 in (0..w).step_by(STRIP) {
+        let n = STRIP.min(w - x0);
+        // Padded row `py` is image row `py − R`. The weights of image row
+        // `yy` read rows `yy ..= yy + 2`, so they are made when padded row
+        // `yy + 4` arrives, for every `yy ≥ −2`; output row `y` then needs
+        // the weights of rows `y − 2 ..= y` and the values of rows
+        // `y − 2 ..= y + 2`, all there when its own weights are.
+        for py in 0..h + 2 * R {
+            strip.load(py, src, w, h, x0, n);
+            let yy = py as isize - 2 * R as isize;
+            if yy < -(R as isize) {
+                continue;
+            }
+            strip.make_weights(yy);
+            let Ok(y) = usize::try_from(yy) else { continue };
+            unsure.clear();
+            // image row y − j is in weight slot (y − j + R) % 3
+            let weights = [0, 1, 2].map(|j| &strip.weights[((y + 5 - j) % 3) * 6 * ROW..][..6 * ROW]);
+            estimate_row(&strip.values[(y % 5) * ROW..], weights, n, &mut line, &mut unsure);
+            for &i in &unsure {
+                line[i] = exact_at(src, w, h, x0 + i, y);
+            }
+            out[y * w + x0..][..n].copy_from_slice(&line[..n]);
         }
-        let Some(ring) = py.checked_sub(R) else { continue };
-        // image row yy = ring − R ≥ −2, ring slot ring % 3
-        let centre = p.row(ring);
-        for (k, &(dy, dx)) in PAIRS.iter().enumerate() {
-            // the columns that taps ±d read: −dx..w for dx > 0, 0..w − dx for dx < 0
-            let lo = R as isize - dx.max(0) as isize;
-            let n = w + dx.unsigned_abs() as usize;
-            let row = &mut weights[(k * 3 + ring % 3) * wlen..][..wlen];
-            let other = &p.row(ring + dy as usize)[(lo + dx as isize) as usize..];
-            weights_of(pair_tables[k], &centre[lo as usize..], other, &mut delta, &mut row[lo as usize..][..n]);
-        }
-        let Some(y) = ring.checked_sub(R) else { continue };
-        // Per pair, the rows each tap reads, shifted so that index x is the
-        // value for output column x: the weights of tap d (this row) and of
-        // tap −d (row y − dy, column x − dx), and the neighbours' values.
-        let values = |dy: i32| &rows_f[((y + R).wrapping_add_signed(dy as isize) % 5) * stride..][..stride];
-        sums.copy_from_slice(&values(0)[R..R + w4]);
-        totals.fill(1.0);
-        for (k, &(dy, dx)) in PAIRS.iter().enumerate() {
-            let plus = &weights[(k * 3 + (y + R) % 3) * wlen..][..wlen];
-            let minus = &weights[(k * 3 + (y + R - dy as usize) % 3) * wlen..][..wlen];
-            add_pair(
-                &mut sums,
-                &mut totals,
-                [
-                    &plus[R..],
-                    &minus[(R as i32 - dx) as usize..],
-                    &values(dy)[(R as i32 + dx) as usize..],
-                    &values(-dy)[(R as i32 - dx) as usize..],
-                ],
-            );
-        }
-        unsure.clear();
-        finish(&sums, &totals, w, &mut line, &mut unsure);
-        for &x in &unsure {
-            line[x] = exact_at(&p, w, x, y);
-        }
-        out[y * w..(y + 1) * w].copy_from_slice(&line[..w]);
     }
 }
 
@@ -316,6 +345,9 @@ mod tests {
     #[test]
     fn the_centre_weight_is_one_and_taps_are_symmetric() {
         let t = tables();
+        for (k, &d) in PAIRS.iter().enumerate() {
+            assert_eq!(TAPS[7 + k], d, "PAIR_WEIGHTS uses the table of tap 7 + k");
+        }
         assert_eq!(t[6][0], 1.0);
         for (i, &(dy, dx)) in TAPS.iter().enumerate() {
             let j = TAPS.iter().position(|&d| d == (-dy, -dx)).unwrap();
@@ -342,7 +374,23 @@ mod tests {
         })
     }
 
+    /// Wide images: several strips, the last one partial.
+    fn wide_image() -> impl Strategy<Value = (usize, usize, Vec<u8>)> {
+        (STRIP - 3..3 * STRIP + 40, 1usize..6).prop_flat_map(|(w, h)| {
+            let px = proptest::collection::vec(prop_oneof![Just(0u8), Just(255), 100u8..104, any::<u8>()], w * h);
+            (Just(w), Just(h), px)
+        })
+    }
+
     proptest! {
+        #[test]
+        fn wide_images_match_the_exact_sequence((w, h, px) in wide_image()) {
+            let (mut a, mut b) = (vec![0; w * h], vec![0; w * h]);
+            bilateral(&px, w, h, &mut a);
+            bilateral_exact(&px, w, h, &mut b);
+            prop_assert_eq!(a, b);
+        }
+
         #[test]
         fn matches_the_exact_sequence((w, h, px) in image()) {
             let (mut a, mut b) = (vec![0; w * h], vec![0; w * h]);

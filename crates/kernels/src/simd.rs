@@ -28,16 +28,6 @@ mod imp {
             // SAFETY: as in `load`.
             unsafe { v128_store(s.as_mut_ptr().cast(), self.0) }
         }
-        /// `s[i..i + 4]` without a bounds check.
-        ///
-        /// # Safety
-        /// `i + 4 <= s.len()`.
-        #[inline(always)]
-        pub unsafe fn load_at(s: &[f32], i: usize) -> Self {
-            debug_assert!(i + 4 <= s.len());
-            // SAFETY: the caller keeps the four floats in bounds.
-            Self(unsafe { v128_load(s.as_ptr().add(i).cast()) })
-        }
         /// Four floats at `p`.
         ///
         /// # Safety
@@ -198,16 +188,6 @@ mod imp {
         #[inline(always)]
         pub fn store(self, s: &mut [f32]) {
             s[..4].copy_from_slice(&self.0);
-        }
-        /// `s[i..i + 4]` without a bounds check.
-        ///
-        /// # Safety
-        /// `i + 4 <= s.len()`.
-        #[inline(always)]
-        pub unsafe fn load_at(s: &[f32], i: usize) -> Self {
-            debug_assert!(i + 4 <= s.len());
-            // SAFETY: the caller keeps the four floats in bounds.
-            Self(unsafe { s.as_ptr().add(i).cast::<[f32; 4]>().read_unaligned() })
         }
         /// Four floats at `p`.
         ///
