@@ -16,7 +16,7 @@ mkdir -p "corpus/$target"
 # The nightly toolchain usually lacks the wasm32-wasip2 target: reuse the
 # guest components the normal (stable) build made, if there are any.
 for pair in GLUE:mung-runtime-glue/wasm32-wasip2/release/mung_runtime_glue.wasm \
-            HTTP:mung-runtime-http/wasm32-wasip2/release/mung_runtime_http.wasm; do
+            HTTP:mung-runtime-http-adapter/wasm32-wasip2/release/mung_runtime_http_adapter.wasm; do
     var=MUNG_RUNTIME_${pair%%:*}_WASM file=../target/${pair#*:}
     if [ -z "$(printenv "$var" || true)" ] && [ -f "$file" ]; then
         export "$var=$PWD/$file"

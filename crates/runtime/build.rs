@@ -1,8 +1,8 @@
 //! Builds what the host embeds:
 //!
-//! * the typed glue component, from `guest-wit/` for `wasm32-wasip2` (adding
+//! * the typed glue component, from `guests/glue/` for `wasm32-wasip2` (adding
 //!   that target with rustup when it is missing, and saying so),
-//! * the HTTP adapter component, from `guest-http/` the same way (composed
+//! * the HTTP adapter component, from `guests/http-adapter/` the same way (composed
 //!   with the standalone component for `wasmtime serve`), and
 //! * the list of files under `python-wasm/packages/` (the `mstudio` package
 //!   and compatibility modules), embedded so the binary is self-contained.
@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const WASM_TARGET: &str = "wasm32-wasip2";
-/// A prebuilt glue component to embed instead of building `guest-wit/`.
+/// A prebuilt glue component to embed instead of building `guests/glue/`.
 const GLUE_ENV: &str = "MUNG_RUNTIME_GLUE_WASM";
-/// A prebuilt HTTP adapter component to embed instead of building `guest-http/`.
+/// A prebuilt HTTP adapter component to embed instead of building `guests/http-adapter/`.
 const HTTP_ENV: &str = "MUNG_RUNTIME_HTTP_WASM";
 /// Set to 1 to forbid `rustup target add` (the build fails with advice instead).
 const NO_RUSTUP_ENV: &str = "MUNG_RUNTIME_NO_RUSTUP";
@@ -24,7 +24,8 @@ const NO_RUSTUP_ENV: &str = "MUNG_RUNTIME_NO_RUSTUP";
 /// packaged crate does not hold them): the WIT package (`bindings.rs`), the
 /// guest crates (built here; the glue's Python half is embedded by
 /// `snapshot.rs`) and the Python tree (embedded here).
-const REPOSITORY_INPUTS: [&str; 5] = ["wit", "guest-wit", "guest-http", "crates/wire", "python-wasm/packages"];
+const REPOSITORY_INPUTS: [&str; 5] =
+    ["wit", "guests/glue", "guests/http-adapter", "crates/wire", "python-wasm/packages"];
 
 fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
@@ -49,16 +50,16 @@ fn main() {
 fn build_glue(root: &Path, out: &Path) {
     println!("cargo:rerun-if-changed={}", root.join("python-wasm/adapter/interp.wit").display());
     // the mask kernels it is built with, and their SIMD flag
-    for p in ["crates/kernels/src", "crates/kernels/Cargo.toml", "guest-wit/.cargo/config.toml"] {
+    for p in ["crates/kernels/src", "crates/kernels/Cargo.toml", "guests/glue/.cargo/config.toml"] {
         println!("cargo:rerun-if-changed={}", root.join(p).display());
     }
-    build_guest(root, out, "guest-wit", "mung_runtime_glue", GLUE_ENV);
+    build_guest(root, out, "guests/glue", "mung_runtime_glue", GLUE_ENV);
 }
 
-/// The HTTP adapter (`guest-http/`): `wasi:http/incoming-handler` in front
+/// The HTTP adapter (`guests/http-adapter/`): `wasi:http/incoming-handler` in front
 /// of the `mung:runtime` interfaces.
 fn build_http(root: &Path, out: &Path) {
-    build_guest(root, out, "guest-http", "mung_runtime_http", HTTP_ENV);
+    build_guest(root, out, "guests/http-adapter", "mung_runtime_http_adapter", HTTP_ENV);
 }
 
 /// Builds the component crate in `root/dir` for `wasm32-wasip2` and copies
@@ -69,7 +70,7 @@ fn build_guest(root: &Path, out: &Path, dir: &str, lib: &str, prebuilt_env: &str
         println!("cargo:rerun-if-changed={}", crate_dir.join(p).display());
     }
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
-    // The HTTP contract, a path dependency of guest-http.
+    // The HTTP contract, a path dependency of the HTTP adapter.
     for p in ["crates/wire/src", "crates/wire/Cargo.toml"] {
         println!("cargo:rerun-if-changed={}", root.join(p).display());
     }

@@ -4,7 +4,7 @@
 //! 1. [`wrap_interpreter`]: the core module plus the preview1 *reactor*
 //!    adapter and our `host` adapter (`adapter/host.wat`) become the
 //!    *interpreter component*, which exports the low-level `mung:interp/turn`.
-//! 2. [`compose`]: the glue component (built from `guest-wit/`) imports that
+//! 2. [`compose`]: the glue component (built from `guests/glue/`) imports that
 //!    interface and exports the typed `mung:runtime` interfaces; composing
 //!    the two gives one standard component whose only imports are WASI 0.2.
 
@@ -71,7 +71,7 @@ pub fn compose(interpreter: &[u8], glue: &[u8], scratch: &Path) -> Result<Vec<u8
         .map_err(|e| ArtifactError::Component(e.into()))
 }
 
-/// Composes the HTTP adapter (built from `guest-http/`) in front of the
+/// Composes the HTTP adapter (built from `guests/http-adapter/`) in front of the
 /// standalone component (the result of [`compose`]): the adapter's
 /// `mung:runtime/*` imports are wired to the standalone component's exports
 /// of the same names, and the result exports the adapter's

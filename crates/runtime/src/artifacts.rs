@@ -2,7 +2,7 @@
 //!
 //! Inputs: the interpreter core module (the pinned `python-snapshot.wasm`, or
 //! a pre-initialised snapshot of it, see [`crate::snapshot`]), the glue
-//! component built from `guest-wit/` and embedded in this binary, and the
+//! component built from `guests/glue/` and embedded in this binary, and the
 //! packages tree that is preopened read-only into the guest.
 
 use std::fs;
@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::Error;
 
-/// The typed glue component (built from `guest-wit/` by `build.rs`).
+/// The typed glue component (built from `guests/glue/` by `build.rs`).
 pub(crate) const GLUE_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/mung_runtime_glue.wasm"));
 
 /// The files of `python-wasm/packages/` (relative path, contents).

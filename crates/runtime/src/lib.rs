@@ -70,7 +70,6 @@ mod error;
 mod extraction;
 mod files;
 mod grants;
-mod http;
 mod input;
 mod instance;
 #[cfg(feature = "bench-internals")]
@@ -81,6 +80,7 @@ mod pool;
 mod python;
 mod runtime;
 mod sandbox;
+mod serve_component;
 mod session;
 mod snapshot;
 mod validation;
@@ -97,7 +97,6 @@ pub use extraction::{
     RgbaImage,
 };
 pub use files::{FileEntry, FileError, FileListing, SessionFiles, Upload};
-pub use http::WASMTIME_SERVE_TESTED;
 /// The `image` crate, whose types appear in conversions of [`RgbaImage`] and
 /// [`Mask`] (why: see "Foreign types in the API" above).
 pub use image;
@@ -111,6 +110,7 @@ pub use pool::Isolation;
 pub use python::{Execution, Usage};
 pub use runtime::Runtime;
 pub use sandbox::{Mount, PACKAGES_GUEST_PATH, STDLIB_GUEST_PATH, VENDOR_GUEST_PATH};
+pub use serve_component::WASMTIME_SERVE_TESTED;
 pub use session::{SESSION_GUEST_PATH, Session, SessionOptions};
 pub use validation::{
     ClassUpdate, DEFAULT_MAX_DOCUMENT, FixedDocument, Operation, Resolution, ValidateError, ValidationIssue,

@@ -68,8 +68,8 @@ use crate::output::Capture;
 use crate::sandbox::Layout;
 
 /// The glue's prelude and boot turn (the same files the glue embeds).
-const PRELUDE: &str = include_str!("../../../guest-wit/src/prelude.py");
-const BOOT: &str = include_str!("../../../guest-wit/src/boot.py");
+const PRELUDE: &str = include_str!("../../../guests/glue/src/prelude.py");
+const BOOT: &str = include_str!("../../../guests/glue/src/boot.py");
 
 /// Snapshots kept in the cache (each is ~120 MB).
 const KEEP_SNAPSHOTS: usize = 4;

@@ -3,7 +3,7 @@
 //! the JSON shapes of masks, nodes, regions and points.
 //!
 //! The native server (`mung-runtime-server`) and the portable component's
-//! HTTP adapter (`guest-http/`, served by `wasmtime serve`) both build their
+//! HTTP adapter (`guests/http-adapter/`, served by `wasmtime serve`) both build their
 //! answers from these, so the two cannot drift apart; a test sends the same
 //! requests to both and compares the bytes. The crate depends only on
 //! `serde`, `serde_json` and `base64`, so it builds for `wasm32-wasip2` too.

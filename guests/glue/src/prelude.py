@@ -119,7 +119,7 @@ def _install_fast_turn():
     reactor._run_turn = run_turn
 
 
-# The glue's call turn (guest-wit/src/lib.rs `CALL`); harmless where no prelude is loaded.
+# The glue's call turn (guests/glue/src/lib.rs `CALL`); harmless where no prelude is loaded.
 CALL_TURN = "_mung_runtime.call() if '_mung_runtime' in globals() else None\n"
 
 

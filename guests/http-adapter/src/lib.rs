@@ -17,7 +17,7 @@ mod routes;
 use problem::Problems as _;
 
 wit_bindgen::generate!({
-    path: ["../wit", "wit"],
+    path: ["../../wit", "wit"],
     world: "mung:http/http@0.1.0",
     generate_all,
 });

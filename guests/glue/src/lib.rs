@@ -12,7 +12,7 @@ mod masks;
 mod ops;
 
 wit_bindgen::generate!({
-    path: ["../wit", "../python-wasm/adapter/interp.wit", "wit"],
+    path: ["../../wit", "../../python-wasm/adapter/interp.wit", "wit"],
     world: "mung:glue/glue@0.1.0",
     generate_all,
 });

@@ -1,5 +1,5 @@
 //! The portable HTTP component: the standalone component with the HTTP
-//! adapter (`guest-http/`) composed in front, for `wasmtime serve` and other
+//! adapter (`guests/http-adapter/`) composed in front, for `wasmtime serve` and other
 //! `wasi:http` hosts.
 
 use std::ffi::OsString;
@@ -18,8 +18,8 @@ use crate::limits::Limits;
 use crate::runtime::Runtime;
 use crate::sandbox::{PACKAGES_GUEST_PATH, STDLIB_GUEST_PATH, VENDOR_GUEST_PATH};
 
-/// The HTTP adapter component (built from `guest-http/` by `build.rs`).
-const HTTP_ADAPTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/mung_runtime_http.wasm"));
+/// The HTTP adapter component (built from `guests/http-adapter/` by `build.rs`).
+const HTTP_ADAPTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/mung_runtime_http_adapter.wasm"));
 
 /// HTTP components kept in the cache (each is about as large as the
 /// standalone one).
