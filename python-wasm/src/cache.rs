@@ -75,6 +75,64 @@ impl CacheDir {
         FileLock::try_exclusive(&self.in_use_lock(entry)?)
     }
 
+    /// Where [`cargo_tool`](Self::cargo_tool) installs `binary` of `krate`
+    /// at `version`: `tools/<krate>-<version>/bin/<binary>` (it may not be
+    /// there yet).
+    pub fn tool_path(&self, krate: &str, version: &str, binary: &str) -> PathBuf {
+        self.root.join("tools").join(format!("{krate}-{version}")).join("bin").join(binary)
+    }
+
+    /// The binary `binary` of the crates.io crate `krate` at `version`,
+    /// installed once per machine with `cargo install --locked` into
+    /// `tools/<krate>-<version>` (under a lock, so parallel processes install
+    /// it once). `announce` is called with a line to show the user before a
+    /// build starts, which takes minutes. Cargo's build settings of the
+    /// calling process (`CARGO_*`, `RUSTFLAGS`, jobserver flags) are not
+    /// passed on: the install builds in its own target directory.
+    pub fn cargo_tool(&self, krate: &str, version: &str, binary: &str, announce: impl FnOnce(&str)) -> Result<PathBuf> {
+        let path = self.tool_path(krate, version, binary);
+        let root = path.parent().and_then(Path::parent).expect("tools/<crate>-<version>/bin/<binary>").to_path_buf();
+        if path.exists() {
+            return Ok(path);
+        }
+        let _lock = self.lock(&format!("{krate}-{version}"))?;
+        if path.exists() {
+            return Ok(path); // another process installed it meanwhile
+        }
+        announce(&format!(
+            "installing {krate} {version} with `cargo install --locked` into {} (once per machine; minutes)",
+            root.display()
+        ));
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = std::process::Command::new(cargo);
+        cmd.args(["install", "--locked", "--version", version, krate, "--root"]).arg(&root);
+        for key in build_settings() {
+            cmd.env_remove(key);
+        }
+        let context = || format!("`cargo install --locked --version {version} {krate}`");
+        let out = cmd
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .map_err(ArtifactError::io(format!("running {}", context())))?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+            return Err(ArtifactError::Io {
+                context: format!("{} failed ({}): {last}", context(), out.status),
+                source: std::io::Error::other("cargo install failed"),
+            });
+        }
+        if !path.exists() {
+            return Err(ArtifactError::Io {
+                context: format!("{} did not produce {}", context(), path.display()),
+                source: std::io::ErrorKind::NotFound.into(),
+            });
+        }
+        Ok(path)
+    }
+
     fn in_use_lock(&self, entry: &str) -> Result<PathBuf> {
         Ok(self.subdir("locks/in-use")?.join(format!("{}.lock", entry.replace('/', "+"))))
     }
@@ -125,6 +183,23 @@ impl FileLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// The names of the environment variables through which cargo steers the
+/// build of the calling process; a nested `cargo` must not inherit them.
+/// (Registry, network and `CARGO_HOME` settings stay.)
+pub fn build_settings() -> Vec<String> {
+    std::env::vars_os()
+        .map(|(key, _)| key.to_string_lossy().into_owned())
+        .filter(|key| {
+            key.starts_with("CARGO_")
+                && !key.starts_with("CARGO_HOME")
+                && !key.starts_with("CARGO_NET")
+                && !key.starts_with("CARGO_REGISTR")
+                && !key.starts_with("CARGO_HTTP")
+                || matches!(&**key, "RUSTFLAGS" | "RUSTC_WORKSPACE_WRAPPER" | "RUSTC_WRAPPER" | "MAKEFLAGS" | "MFLAGS")
+        })
+        .collect()
 }
 
 fn open_lock_file(path: &Path) -> Result<File> {

@@ -2,7 +2,7 @@
 //! wasmtime-cli 48.0.8 answers like `mung-runtime serve`.
 //!
 //! wasmtime-cli is installed once per machine with `cargo install` into
-//! `<cache>/tools/wasmtime-48.0.8` (under a file lock, so parallel test
+//! `<cache>/tools/wasmtime-cli-48.0.8` (under a file lock, so parallel test
 //! processes install it once; the first time takes many minutes), or taken
 //! from `$MUNG_RUNTIME_WASMTIME`. Both servers listen on 127.0.0.1 only.
 
@@ -39,44 +39,17 @@ fn install_wasmtime() -> PathBuf {
     if let Some(path) = std::env::var_os(WASMTIME_ENV).filter(|v| !v.is_empty()) {
         return PathBuf::from(path);
     }
-    let cache = cache();
-    let root = cache.root().join("tools").join(format!("wasmtime-{version}"));
-    let binary = root.join("bin").join("wasmtime");
-    if binary.exists() {
-        return binary;
-    }
-    let _lock = cache.lock(&format!("wasmtime-cli-{version}")).expect("the install lock");
-    if binary.exists() {
-        eprintln!("wasmtime-cli {version}: installed by another test process");
-        return binary;
-    }
-    eprintln!(
-        "wasmtime-cli {version}: installing with `cargo install --locked` into {} (once per machine; this takes \
-         10-40 minutes)",
-        root.display()
-    );
     let start = Instant::now();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["install", "--locked", "--version", version, "wasmtime-cli", "--root"]).arg(&root);
-    // The settings of the test build must not steer this one (it builds in
-    // its own temporary target directory).
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("CARGO_")
-            && !key.starts_with("CARGO_HOME")
-            && !key.starts_with("CARGO_NET")
-            && !key.starts_with("CARGO_REGISTR")
-            && !key.starts_with("CARGO_HTTP")
-            || matches!(&*key, "RUSTFLAGS" | "RUSTC_WORKSPACE_WRAPPER" | "RUSTC_WRAPPER" | "MAKEFLAGS" | "MFLAGS")
-        {
-            cmd.env_remove(&*key);
-        }
+    let mut installed = false;
+    let binary = cache()
+        .cargo_tool("wasmtime-cli", version, "wasmtime", |line| {
+            installed = true;
+            eprintln!("wasmtime-cli: {line} (10-40 minutes)");
+        })
+        .unwrap_or_else(|e| panic!("{}", mung_runtime::error_chain(&e)));
+    if installed {
+        eprintln!("wasmtime-cli {version}: installed in {:.0?}", start.elapsed());
     }
-    let status = cmd.stdout(Stdio::null()).status().expect("running cargo install");
-    assert!(status.success(), "cargo install wasmtime-cli {version} failed");
-    assert!(binary.exists(), "cargo install did not produce {}", binary.display());
-    eprintln!("wasmtime-cli {version}: installed in {:.0?}", start.elapsed());
     binary
 }
 

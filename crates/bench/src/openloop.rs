@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, bail};
 use mung_runtime_python_wasm::CacheDir;
 use serde_json::{Value, json};
 
@@ -59,48 +59,17 @@ fn oha(cache: &CacheDir) -> Result<PathBuf> {
     if let Some(path) = std::env::var_os(OHA_ENV).filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(path));
     }
-    let root = cache.root().join("tools").join(format!("oha-{OHA_VERSION}"));
-    let binary = root.join("bin").join("oha");
-    if binary.exists() {
-        return Ok(binary);
-    }
-    let _lock = cache.lock(&format!("oha-{OHA_VERSION}")).context("taking the install lock")?;
-    if binary.exists() {
-        return Ok(binary); // another process installed it meanwhile
-    }
-    eprintln!(
-        "[open-loop] installing oha {OHA_VERSION} with `cargo install --locked` into {} (once per machine; a few \
-         minutes)",
-        root.display()
-    );
     let start = Instant::now();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    // Default features: oha 1.16 does not build without a TLS stack.
-    cmd.args(["install", "--locked", "--version", OHA_VERSION, "oha", "--root"]).arg(&root);
-    // The settings of a `cargo run` of the bench must not steer this build
-    // (it uses its own temporary target directory).
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("CARGO_")
-            && !key.starts_with("CARGO_HOME")
-            && !key.starts_with("CARGO_NET")
-            && !key.starts_with("CARGO_REGISTR")
-            && !key.starts_with("CARGO_HTTP")
-            || matches!(&*key, "RUSTFLAGS" | "RUSTC_WORKSPACE_WRAPPER" | "RUSTC_WRAPPER" | "MAKEFLAGS" | "MFLAGS")
-        {
-            cmd.env_remove(&*key);
-        }
+    let mut installed = false;
+    let binary = cache
+        .cargo_tool("oha", OHA_VERSION, "oha", |line| {
+            installed = true;
+            eprintln!("[open-loop] {line}");
+        })
+        .context("installing the load generator oha")?;
+    if installed {
+        eprintln!("[open-loop] oha {OHA_VERSION} installed in {:.0?}", start.elapsed());
     }
-    let out =
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).output().context("running cargo")?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
-        bail!("`cargo install oha --version {OHA_VERSION}` failed ({}): {last}", out.status);
-    }
-    ensure!(binary.exists(), "cargo install did not produce {}", binary.display());
-    eprintln!("[open-loop] oha {OHA_VERSION} installed in {:.0?}", start.elapsed());
     Ok(binary)
 }
 

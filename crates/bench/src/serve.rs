@@ -165,8 +165,7 @@ fn find_wasmtime(cache_root: &Path) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("MUNG_RUNTIME_WASMTIME").filter(|v| !v.is_empty()) {
         return Some(PathBuf::from(path));
     }
-    let binary =
-        cache_root.join("tools").join(format!("wasmtime-{}", mung_runtime::WASMTIME_SERVE_TESTED)).join("bin/wasmtime");
+    let binary = mung_runtime::Cache::at(cache_root).wasmtime_cli();
     binary.exists().then_some(binary)
 }
 

@@ -122,7 +122,7 @@ fn http_component(cache: &Cache, output: &Path) -> u8 {
     let shown = std::path::absolute(output).unwrap_or_else(|_| output.to_path_buf());
     let args = runtime.wasmtime_serve_args(&shown, "127.0.0.1:8080");
     // The wasmtime-cli the test suite installs, when it is there.
-    let installed = cache.root().join(format!("tools/wasmtime-{0}/bin/wasmtime", mung_runtime::WASMTIME_SERVE_TESTED));
+    let installed = cache.wasmtime_cli();
     let wasmtime = if installed.exists() { installed.display().to_string() } else { "wasmtime".into() };
     let line: Vec<String> =
         std::iter::once(shell_word(&wasmtime)).chain(args.iter().map(|a| shell_word(&a.to_string_lossy()))).collect();

@@ -58,6 +58,13 @@ impl Cache {
         self.dir.root()
     }
 
+    /// Where the test suite installs the `wasmtime` of wasmtime-cli
+    /// [`WASMTIME_SERVE_TESTED`](crate::WASMTIME_SERVE_TESTED) (with
+    /// `cargo install`, once per machine); it may not be there.
+    pub fn wasmtime_cli(&self) -> PathBuf {
+        self.dir.tool_path("wasmtime-cli", crate::WASMTIME_SERVE_TESTED, "wasmtime")
+    }
+
     /// The top-level entries, by name (hidden files and locks left out).
     /// Empty when the cache does not exist yet.
     pub fn entries(&self) -> io::Result<Vec<CacheEntry>> {
