@@ -9,7 +9,7 @@ use mung_runtime::Runtime;
 use serde_json::{Value, json};
 
 use crate::ctx::{Bench, expect_value, ten_files};
-use crate::measure::{Series, time_calls};
+use crate::measure::{Series, count_faults, time_calls};
 use crate::report::{self, Target, Unit};
 use crate::table::Def;
 
@@ -30,6 +30,14 @@ pub(crate) fn rows() -> Vec<Def> {
     let mut rows = vec![
         Def::secs(SECTION, "exec_session", "execute('1+1') round trip, session").target(Target::value_at_most(30e-6)),
         Def::secs(SECTION, "exec_fresh", "execute('1+1'), fresh sandbox per call"),
+        Def::new(
+            SECTION,
+            "exec_fresh_faults",
+            "  minor page faults per fresh execute('1+1') (whole process)",
+            Unit::Count,
+        )
+        .note("first writes to the snapshot's copy-on-write pages, and host allocations; issue 17 §2"),
+        Def::new(SECTION, "exec_session_faults", "  minor page faults per execute('1+1') in a session", Unit::Count),
         Def::secs(SECTION, "numpy_fresh", "numpy call in a fresh sandbox (Runtime::execute)")
             .target(Target::value_at_most(0.005))
             .note(format!("snippet: {NUMPY}")),
@@ -97,6 +105,11 @@ pub(crate) fn calls(b: &mut Bench, rt: &Runtime) {
         })
     })();
     b.record("exec_session", r);
+    let r = count_faults(b.n(5), 50, 200, || {
+        session.execute(TRIVIAL, &g)?;
+        Ok(())
+    });
+    b.record("exec_session_faults", r);
 
     b.progress("profile: the parts of one round trip");
     let r = time_calls(b.n(20), 200, 500, || Ok(session.reset()?));
@@ -121,6 +134,11 @@ pub(crate) fn calls(b: &mut Bench, rt: &Runtime) {
         })
     })();
     b.record("exec_fresh", r);
+    let r = count_faults(b.n(5), 5, 50, || {
+        rt.execute(TRIVIAL, &g)?;
+        Ok(())
+    });
+    b.record("exec_fresh_faults", r);
     let r = (|| {
         expect_value(rt.execute(NUMPY, &g)?.value, 45)?;
         time_calls(b.n(30), 5, 1, || {

@@ -86,6 +86,36 @@ pub(crate) fn thread_cpu() -> f64 {
         .map_or(0.0, |ns| ns as f64 / 1e9)
 }
 
+/// Minor page faults of the whole process so far (`minflt` of
+/// `/proc/self/stat`): faults served without I/O, such as the first write
+/// to a copy-on-write page of an instance's memory.
+pub(crate) fn process_minor_faults() -> u64 {
+    let own = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    own.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(7).and_then(|v| v.parse().ok())).unwrap_or(0)
+}
+
+/// `warmup` untimed calls, then `runs` samples of `per_sample` calls each;
+/// every sample is the minor page faults of the process per call.
+pub(crate) fn count_faults(
+    runs: usize,
+    warmup: usize,
+    per_sample: usize,
+    mut f: impl FnMut() -> Result<()>,
+) -> Result<Series> {
+    for _ in 0..warmup {
+        f()?;
+    }
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = process_minor_faults();
+        for _ in 0..per_sample {
+            f()?;
+        }
+        samples.push((process_minor_faults() - start) as f64 / per_sample as f64);
+    }
+    Ok(Series::new(samples, per_sample))
+}
+
 /// CPU time of the whole process, finished threads included, in seconds
 /// (USER_HZ resolution, 10 ms).
 pub(crate) fn process_cpu() -> f64 {

@@ -10,6 +10,8 @@ pub(crate) enum Unit {
     Seconds,
     MiB,
     Ratio,
+    /// A number of events per call (page faults).
+    Count,
 }
 
 impl Unit {
@@ -18,6 +20,7 @@ impl Unit {
             Unit::Seconds => "s",
             Unit::MiB => "MiB",
             Unit::Ratio => "x",
+            Unit::Count => "n",
         }
     }
 
@@ -29,6 +32,7 @@ impl Unit {
             Unit::Seconds => format_time(v),
             Unit::MiB => format!("{v:.1} MiB"),
             Unit::Ratio => format!("{v:.2}×"),
+            Unit::Count => format!("{v:.0}"),
         }
     }
 }
