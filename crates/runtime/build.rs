@@ -23,9 +23,10 @@ const NO_RUSTUP_ENV: &str = "MUNG_RUNTIME_NO_RUSTUP";
 /// What the build takes from the repository around this package (a
 /// packaged crate does not hold them): the WIT package (`bindings.rs`), the
 /// guest crates (built here; the glue's Python half is embedded by
-/// `snapshot.rs`) and the Python tree (embedded here).
-const REPOSITORY_INPUTS: [&str; 5] =
-    ["wit", "guests/glue", "guests/http-adapter", "crates/wire", "python-wasm/packages"];
+/// `snapshot.rs`), the Python tree (embedded here) and the document the
+/// snapshot's warm-up calls validate (embedded by `snapshot.rs`).
+const REPOSITORY_INPUTS: [&str; 6] =
+    ["wit", "guests/glue", "guests/http-adapter", "crates/wire", "python-wasm/packages", "tests/fixtures/small.xml"];
 
 fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());

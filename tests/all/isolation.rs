@@ -43,6 +43,43 @@ fn fresh_typed_calls_start_from_the_snapshot() {
 }
 
 #[test]
+fn the_snapshot_is_immortal_plugged_and_keeps_no_trace_of_its_warm_up_calls() {
+    let rt = runtime();
+    // What was alive at snapshot time is immortal (its pages are not written
+    // by reference counting); what a call makes is not, and still dies.
+    let v = rt
+        .execute(
+            "import sys, weakref, mstudio.validation as v, numpy\n\
+             class C: pass\n\
+             c = C(); r = weakref.ref(c); del c\n\
+             [sys._is_immortal(v), sys._is_immortal(v.validate), sys._is_immortal(numpy.add),\n\
+              sys._is_immortal(C()), sys._is_immortal([]), r() is None]",
+            &json!({}),
+        )
+        .unwrap()
+        .value;
+    assert_eq!(v, json!([true, true, true, false, false, true]));
+    // The free blocks of the snapshot's heap are taken out of use.
+    let plugs = rt.execute("import _mung_runtime as m; len(m._snapshot_plugs) > 0", &json!({})).unwrap().value;
+    assert_eq!(plugs, json!(true));
+    // The warm-up ran `sum(range(3)) * x` with x = 7 and validated a
+    // document: no name, compiled snippet or turn source of them is left.
+    let v = rt
+        .execute(
+            "import _mung_runtime as m, linecache\n\
+             ['x' in globals(), [s for s in m._compiled if 'sum(ra' + 'nge(3))' in s], \n\
+              [k for k in linecache.cache if k.startswith('<turn ')]]",
+            &json!({}),
+        )
+        .unwrap()
+        .value;
+    assert_eq!(v, json!([false, [], []]));
+    // Immortal objects still behave: a list from the snapshot can change.
+    let v = rt.execute("import sys; sys.path.append('/nowhere'); sys.path.pop()", &json!({})).unwrap().value;
+    assert_eq!(v, json!("/nowhere"));
+}
+
+#[test]
 fn warm_up_keeps_instances_only_where_they_are_reused() {
     let warm = Runtime::builder().max_instances(3).build().unwrap();
     warm.warm_up(2).unwrap();

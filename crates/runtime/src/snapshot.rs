@@ -19,9 +19,12 @@
 //!
 //! How: wizer instruments the module; we instantiate the instrumented module
 //! ourselves with WASI preview1 (the fixed mounts: stdlib, packages, vendor)
-//! and an implementation of the `host.call` import, run the boot turn and an
-//! import turn, empty the guest libc's preopen table, and let wizer write the
-//! memory and globals back as data.
+//! and an implementation of the `host.call` import, run the boot turn, an
+//! import turn, warm-up calls, and two turns that keep fresh instances from
+//! writing to the snapshot (plugging the heap's free blocks, making every
+//! object immortal; see ARCHITECTURE.md, "What a fresh instance costs"),
+//! empty the guest libc's preopen table, and let wizer write the memory and
+//! globals back as data.
 //!
 //! Mounts and the snapshot. wasi-libc keeps a table of preopened directories
 //! (guest path → fd), filled on the first path lookup by asking the host for
@@ -161,6 +164,161 @@ _ = __import__("_host").call(b"\x01" + " ".join(_mrt_warm_up()).encode())
 del _mrt_warm_up, _
 "#;
 
+/// The glue's call turn (`CALL` in `guests/glue/src/lib.rs`).
+const CALL_TURN: &str = "_mung_runtime.call() if '_mung_runtime' in globals() else None\n";
+
+/// A real document for the calls of [`warm_calls`] (a small self-made MuNG
+/// document with masks, links and issues of every kind the rules report).
+const WARM_UP_DOCUMENT: &[u8] = include_bytes!("../../../tests/fixtures/small.xml");
+
+/// How often [`warm_calls`] makes each call: CPython specialises an
+/// instruction on its second run, so code that ran only once at snapshot
+/// time would be specialised again (written to) in every fresh instance.
+const WARM_CALLS: usize = 3;
+
+/// After the warm-up: runs real calls through the glue's call turn, with the
+/// frames the glue sends (`guests/glue/src/frame.rs`): `execute` of a
+/// snippet and `validate` of [`WARM_UP_DOCUMENT`], [`WARM_CALLS`] times
+/// each, so that the code they run is specialised in the snapshot. Then it
+/// forgets what the calls left (the session namespace, compiled snippets,
+/// turn sources), so no fresh instance sees a trace of them. A failing call
+/// (a custom packages tree) is not an error here: calls answer with a reply.
+fn warm_calls(store: &mut Store<Init>, instance: &Instance) -> wasmtime::Result<()> {
+    let mut execute = vec![1u8];
+    let code = b"sum(range(3)) * x";
+    execute.extend_from_slice(&(code.len() as u32).to_le_bytes());
+    execute.extend_from_slice(code);
+    execute.extend_from_slice(br#"{"x": 7}"#);
+    let header =
+        format!(r#"{{"op":"validate","args":{{"xml":{{"$blob":0}}}},"blobs":[[0,{}]]}}"#, WARM_UP_DOCUMENT.len());
+    let mut validate = vec![0u8];
+    validate.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    validate.extend_from_slice(header.as_bytes());
+    validate.extend_from_slice(WARM_UP_DOCUMENT);
+    for _ in 0..WARM_CALLS {
+        for frame in [&execute, &validate] {
+            store.data_mut().input = Some(frame.clone());
+            run_turn(store, instance, CALL_TURN)?;
+        }
+    }
+    let reply = run_turn(store, instance, FORGET_CALLS)?;
+    if reply != b"ok" {
+        wasmtime::bail!("forgetting the warm-up calls failed: {}", String::from_utf8_lossy(&reply));
+    }
+    Ok(())
+}
+
+/// Forgets what [`warm_calls`] left behind (see there).
+const FORGET_CALLS: &str = r#"
+import _mung_runtime, gc
+_mung_runtime._op_reset()
+_mung_runtime._forget_turn_sources()
+gc.collect()
+_ = __import__("_host").call(b"\x01ok")
+del _mung_runtime, gc, _
+"#;
+
+/// Run after the warm-up: takes every free block of the guest's `malloc`
+/// (dlmalloc) out of use for good. The imports leave the snapshot's heap
+/// full of free blocks; a fresh instance's allocations would reuse them,
+/// writing to hundreds of scattered snapshot pages per call (measured: a
+/// third of a fresh validation's page faults were in `malloc`), which the
+/// pooling allocator cannot keep resident between instances (its reset
+/// keeps at most 32 dirty regions). Plugged, allocations come from the top
+/// of the heap, one contiguous region. The guest allocates blocks from the
+/// largest size down, keeping each one that lies below the top of the heap
+/// (so it was a free block) until one comes from the top; the address of a
+/// `bytearray`'s buffer is read through numpy. Blocks of 512 bytes or less
+/// are numpy arrays, since smaller `bytearray`s come from Python's own
+/// allocator. The blocks stay referenced (and later immortal); they cost
+/// address space, not memory: nothing ever writes to them again.
+const PLUG_FREE_BLOCKS: &str = r#"
+def _mrt_plug_free_blocks():
+    import numpy as np, _mung_runtime
+    def address(buffer):
+        return np.frombuffer(buffer, np.uint8).__array_interface__["data"][0]
+    # Larger than any free block: comes from the top of the heap.
+    probe = bytearray(16 << 20)
+    top = address(probe)
+    del probe
+    sizes, size = [], 4 << 20
+    while size > 1024:
+        sizes.append(size)
+        size = int(size * 0.85) // 8 * 8
+    sizes += range(1024, 512, -8)
+    plugs, budget = [], 200_000
+    for size in sizes:
+        while budget:
+            budget -= 1
+            block = bytearray(size)
+            if address(block) >= top:
+                break
+            plugs.append(block)
+    for size in range(512, 0, -8):
+        while budget:
+            budget -= 1
+            block = np.empty(size, np.uint8)
+            if block.__array_interface__["data"][0] >= top:
+                break
+            plugs.append(block)
+    _mung_runtime._snapshot_plugs = plugs
+    return f"{len(plugs)} blocks, {sum(map(len, plugs)) >> 10} KiB"
+_ = __import__("_host").call(b"\x01" + _mrt_plug_free_blocks().encode())
+del _mrt_plug_free_blocks, _
+"#;
+
+/// Run last before the snapshot: makes every object then alive immortal
+/// (CPython 3.12+, PEP 683), so that instances made from the snapshot never
+/// write their reference counts. Each such write would otherwise copy a
+/// whole page of the snapshot on first use in every fresh instance: the
+/// objects a call merely looks at (modules, functions, code, types,
+/// strings) are spread over thousands of pages. The guest lists the live
+/// objects that are not immortal yet (every object the collector tracks,
+/// what they refer to, and the constants and names of code objects) and
+/// hands their addresses to the host while it still holds a reference to
+/// each, so every address written is a live object (never a freed block,
+/// whose first word is the allocator's free list). The host sets their
+/// reference counts to the immortal value. Such objects are never freed: one
+/// that a call drops (a replaced module attribute) stays in memory instead,
+/// which bounds that leak by the snapshot's own size.
+const IMMORTALIZE: &str = r#"
+def _mrt_immortalize():
+    import array, gc, sys
+    code_type = type(_mrt_immortalize.__code__)
+    is_immortal, referents = sys._is_immortal, gc.get_referents
+    mortal, seen = [], set()
+    todo = gc.get_objects()
+    todo.extend(sys.modules.values())
+    own = {id(mortal), id(seen), id(todo)}
+    while todo:
+        o = todo.pop()
+        i = id(o)
+        if i in seen or i in own:
+            continue
+        seen.add(i)
+        if not is_immortal(o):
+            mortal.append(o)
+        if type(o) is code_type:
+            # Code objects are not tracked; their constants and names are
+            # what a call touches most.
+            todo.extend((o.co_consts, o.co_names, o.co_filename, o.co_name, o.co_qualname))
+        else:
+            todo.extend(referents(o))
+    addresses = array.array("I", [id(o) for o in mortal])
+    __import__("_host").call(b"\x03" + addresses.tobytes())
+    return len(mortal)
+_ = __import__("_host").call(b"\x01" + str(_mrt_immortalize()).encode())
+del _mrt_immortalize, _
+# What the last two turns made is never collected either (as in the warm-up).
+__import__("gc").freeze()
+"#;
+
+/// The reference count CPython gives objects it makes immortal on 32-bit
+/// platforms (`_Py_IMMORTAL_INITIAL_REFCNT`, 5 << 28), and the least count
+/// it treats as immortal there (`_Py_IMMORTAL_MINIMUM_REFCNT`, 1 << 30).
+const IMMORTAL_REFCNT: u32 = 5 << 28;
+const IMMORTAL_MINIMUM: u32 = 1 << 30;
+
 /// Makes sure the snapshot for these inputs exists; returns it. Only the
 /// layout's fixed mounts matter: one snapshot serves any set of grants.
 pub(crate) fn ensure(
@@ -201,6 +359,13 @@ fn snapshot_key(packages: &PackagesDir, layout: &Layout) -> String {
         BOOT,
         WARM_UP,
         OPEN_FDS,
+        CALL_TURN,
+        &format!("{WARM_CALLS} calls of each"),
+        std::str::from_utf8(WARM_UP_DOCUMENT).unwrap_or("not UTF-8"),
+        FORGET_CALLS,
+        PLUG_FREE_BLOCKS,
+        IMMORTALIZE,
+        &IMMORTAL_REFCNT.to_string(),
         RESET_PREOPENS,
         &paths,
         &toolchain,
@@ -218,6 +383,9 @@ struct Init {
     input: Option<Vec<u8>>,
     /// The last frame posted with `_host.call(b"\x01" + data)`.
     reply: Vec<u8>,
+    /// Addresses given to make immortal that did not hold a live object's
+    /// reference count (none expected).
+    skipped: usize,
 }
 
 fn build(cache: &CacheDir, upstream: &Upstream, layout: &Layout) -> Result<Vec<u8>, Error> {
@@ -238,7 +406,7 @@ fn build(cache: &CacheDir, upstream: &Upstream, layout: &Layout) -> Result<Vec<u
     let stdout = Capture::new(1 << 20, None);
     let stderr = Capture::new(1 << 20, None);
     let wasi = layout.wasi_builder(&stdout, &stderr)?.build_p1();
-    let mut store = Store::new(&engine, Init { wasi, input: None, reply: Vec::new() });
+    let mut store = Store::new(&engine, Init { wasi, input: None, reply: Vec::new(), skipped: 0 });
     let mut linker: Linker<Init> = Linker::new(&engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s| &mut s.wasi).map_err(snap_err("linking WASI"))?;
     linker.func_wrap("host", "call", host_call).map_err(snap_err("linking host.call"))?;
@@ -273,6 +441,12 @@ fn build(cache: &CacheDir, upstream: &Upstream, layout: &Layout) -> Result<Vec<u
             source: None,
         });
     }
+    warm_calls(&mut store, &instance).map_err(snap_err("running the warm-up calls"))?;
+    let plugged = run_turn(&mut store, &instance, PLUG_FREE_BLOCKS).map_err(snap_err("plugging free blocks"))?;
+    tracing::info!(plugged = %String::from_utf8_lossy(&plugged), "took the heap's free blocks out of use");
+    let immortal = run_turn(&mut store, &instance, IMMORTALIZE).map_err(snap_err("making the heap immortal"))?;
+    let skipped = store.data().skipped;
+    tracing::info!(objects = %String::from_utf8_lossy(&immortal), skipped, "made the snapshot's objects immortal");
     // From here on the guest must not look up a path: that would fill the
     // table again.
     instance
@@ -359,7 +533,9 @@ fn run_turn(store: &mut Store<Init>, instance: &Instance, source: &str) -> wasmt
 }
 
 /// `host.call(req, req_len, out_ptr, out_len)`, as the component's `host`
-/// adapter implements it: 0x01 posts a reply, 0x02 fetches the input.
+/// adapter implements it: 0x01 posts a reply, 0x02 fetches the input; and
+/// one request of the snapshot's own, 0x03, which makes the objects at the
+/// given addresses immortal (see [`IMMORTALIZE`]).
 fn host_call(
     mut caller: Caller<'_, Init>,
     req: i32,
@@ -378,6 +554,11 @@ fn host_call(
             Vec::new()
         }
         Some(2) => caller.data_mut().input.take().unwrap_or_default(),
+        Some(3) => {
+            let skipped = make_immortal(memory.data_mut(&mut caller), &frame[1..]);
+            caller.data_mut().skipped += skipped;
+            Vec::new()
+        }
         _ => return Ok(-1),
     };
     let Some(Extern::Func(alloc)) = caller.get_export("host_alloc") else {
@@ -389,6 +570,28 @@ fn host_call(
     write(&memory, &mut caller, out_ptr, &(ptr as u32).to_le_bytes())?;
     write(&memory, &mut caller, out_len, &(reply.len() as u32).to_le_bytes())?;
     Ok(0)
+}
+
+/// Sets the reference count (the first word) of the object at each
+/// little-endian address in `addresses` to [`IMMORTAL_REFCNT`]. An address
+/// out of bounds or whose count is not that of a live, mortal object (1 up
+/// to [`IMMORTAL_MINIMUM`]) is left alone and counted.
+fn make_immortal(memory: &mut [u8], addresses: &[u8]) -> usize {
+    let mut skipped = 0;
+    for address in addresses.chunks_exact(4) {
+        let at = u32::from_le_bytes(address.try_into().expect("4 bytes")) as usize;
+        let Some(field) = memory.get_mut(at..at + 4) else {
+            skipped += 1;
+            continue;
+        };
+        let count = u32::from_le_bytes(field.try_into().expect("4 bytes"));
+        if count == 0 || count >= IMMORTAL_MINIMUM {
+            skipped += 1;
+            continue;
+        }
+        field.copy_from_slice(&IMMORTAL_REFCNT.to_le_bytes());
+    }
+    skipped
 }
 
 fn write(memory: &Memory, caller: &mut Caller<'_, Init>, at: i32, bytes: &[u8]) -> wasmtime::Result<()> {
