@@ -227,7 +227,8 @@ del _mung_runtime, gc, _
 /// keeps at most 32 dirty regions). Plugged, allocations come from the top
 /// of the heap, one contiguous region. The guest allocates blocks from the
 /// largest size down, keeping each one that lies below the top of the heap
-/// (so it was a free block) until one comes from the top; the address of a
+/// (so it was a free block) until one comes from the top (found first with
+/// two adjacent probes, so the heap grows by a few MiB at most); the address of a
 /// `bytearray`'s buffer is read through numpy. Blocks of 512 bytes or less
 /// are numpy arrays, since smaller `bytearray`s come from Python's own
 /// allocator. The blocks stay referenced (and later immortal); they cost
@@ -237,10 +238,17 @@ def _mrt_plug_free_blocks():
     import numpy as np, _mung_runtime
     def address(buffer):
         return np.frombuffer(buffer, np.uint8).__array_interface__["data"][0]
-    # Larger than any free block: comes from the top of the heap.
-    probe = bytearray(16 << 20)
-    top = address(probe)
-    del probe
+    # Where the top of the heap starts: two blocks in a row that lie next to
+    # each other came from it (a free block would not be followed by the
+    # next one). The probes are small so the heap barely grows.
+    size = 2 << 20
+    while True:
+        first, second = bytearray(size), bytearray(size)
+        top = address(first)
+        if 0 < address(second) - top - size <= 64 or size >= 64 << 20:
+            break
+        size *= 2
+    del first, second
     sizes, size = [], 4 << 20
     while size > 1024:
         sizes.append(size)
