@@ -52,30 +52,58 @@ pub(crate) fn median(samples: &[f64]) -> f64 {
 }
 
 /// `warmup` untimed calls, then `runs` samples of `per_sample` calls each;
-/// every sample is the wall time of its calls divided by `per_sample`.
+/// every sample is the wall time of its calls divided by `per_sample` (and
+/// the thread's CPU time likewise, in [`Series::cpu`]).
 pub(crate) fn time_calls(
     runs: usize,
     warmup: usize,
     per_sample: usize,
-    mut f: impl FnMut() -> Result<()>,
+    f: impl FnMut() -> Result<()>,
 ) -> Result<Series> {
-    for _ in 0..warmup {
-        f()?;
-    }
-    let mut samples = Vec::with_capacity(runs);
-    let mut cpu = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let cpu_start = thread_cpu();
-        let start = Instant::now();
-        for _ in 0..per_sample {
-            f()?;
-        }
-        samples.push(start.elapsed().as_secs_f64() / per_sample as f64);
-        cpu.push((thread_cpu() - cpu_start) / per_sample as f64);
-    }
+    let origin = Instant::now();
+    let wall = || origin.elapsed().as_secs_f64();
+    let [samples, cpu] = sample(runs, warmup, per_sample, [&wall, &thread_cpu], f)?;
     let mut s = Series::new(samples, per_sample);
     s.cpu = cpu;
     Ok(s)
+}
+
+/// `warmup` untimed calls, then `runs` samples of `per_sample` calls each;
+/// every sample is the minor page faults of the process per call.
+pub(crate) fn count_faults(
+    runs: usize,
+    warmup: usize,
+    per_sample: usize,
+    f: impl FnMut() -> Result<()>,
+) -> Result<Series> {
+    let faults = || process_minor_faults() as f64;
+    let [samples] = sample(runs, warmup, per_sample, [&faults], f)?;
+    Ok(Series::new(samples, per_sample))
+}
+
+/// `warmup` untimed calls of `f`, then `runs` samples of `per_sample` calls
+/// each; returns, for each meter, how far it advanced per call in each sample.
+fn sample<const N: usize>(
+    runs: usize,
+    warmup: usize,
+    per_sample: usize,
+    meters: [&dyn Fn() -> f64; N],
+    mut f: impl FnMut() -> Result<()>,
+) -> Result<[Vec<f64>; N]> {
+    for _ in 0..warmup {
+        f()?;
+    }
+    let mut out: [Vec<f64>; N] = std::array::from_fn(|_| Vec::with_capacity(runs));
+    for _ in 0..runs {
+        let start = meters.map(|m| m());
+        for _ in 0..per_sample {
+            f()?;
+        }
+        for ((series, meter), start) in out.iter_mut().zip(meters).zip(start) {
+            series.push((meter() - start) / per_sample as f64);
+        }
+    }
+    Ok(out)
 }
 
 /// CPU time of the calling thread in seconds (the guest runs on it).
@@ -92,28 +120,6 @@ pub(crate) fn thread_cpu() -> f64 {
 pub(crate) fn process_minor_faults() -> u64 {
     let own = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     own.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(7).and_then(|v| v.parse().ok())).unwrap_or(0)
-}
-
-/// `warmup` untimed calls, then `runs` samples of `per_sample` calls each;
-/// every sample is the minor page faults of the process per call.
-pub(crate) fn count_faults(
-    runs: usize,
-    warmup: usize,
-    per_sample: usize,
-    mut f: impl FnMut() -> Result<()>,
-) -> Result<Series> {
-    for _ in 0..warmup {
-        f()?;
-    }
-    let mut samples = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let start = process_minor_faults();
-        for _ in 0..per_sample {
-            f()?;
-        }
-        samples.push((process_minor_faults() - start) as f64 / per_sample as f64);
-    }
-    Ok(Series::new(samples, per_sample))
 }
 
 /// CPU time of the whole process, finished threads included, in seconds
