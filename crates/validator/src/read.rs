@@ -139,18 +139,26 @@ fn decl_attr<'d>(decl: &'d str, name: &str) -> Option<&'d str> {
     Some(&rest[..end])
 }
 
-/// lxml's `element.text` when it is certain: `None` for an element without children,
-/// the text for an element whose only child is one text node; defers otherwise.
+/// lxml's `element.text`: the text before the element's first child node (`None` if
+/// there is none); defers on an empty text node (lxml's `""` vs `None` is not certain).
 fn text_of<'a>(el: Node<'a, 'a>) -> Result<Option<&'a str>, Defer> {
-    let mut children = el.children();
-    match (children.next(), children.next()) {
-        (None, _) => Ok(None),
-        (Some(c), None) if c.is_text() => match c.text() {
+    match el.first_child() {
+        Some(c) if c.is_text() => match c.text() {
             Some("") => defer("an empty text node"),
             t => Ok(t),
         },
-        _ => defer("a field element with child nodes"),
+        _ => Ok(None),
     }
+}
+
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+
+/// An ASCII NCName: a letter or `_`, then letters, digits, `.`, `-`, `_`.
+fn is_simple_ncname(v: &str) -> bool {
+    let b = v.as_bytes();
+    !b.is_empty()
+        && (b[0].is_ascii_alphabetic() || b[0] == b'_')
+        && b.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'))
 }
 
 /// Parses the document with roxmltree (defers on whatever it refuses).
@@ -278,6 +286,7 @@ pub(crate) fn read<'a>(doc: &'a Document<'a>, wanted_masks: &[&str]) -> Result<D
     let mut depth = vec![0u16; 0];
     depth.resize(doc.descendants().len(), 0);
     let mut has_node = false;
+    let mut xml_ids = std::collections::HashSet::new();
     for n in doc.descendants() {
         match n.node_type() {
             NodeType::Element => {
@@ -290,7 +299,13 @@ pub(crate) fn read<'a>(doc: &'a Document<'a>, wanted_masks: &[&str]) -> Result<D
                     return defer("a namespaced element");
                 }
                 for a in n.attributes() {
-                    if a.namespace().is_some() && matches!(a.name(), "key" | "type") {
+                    if a.namespace() == Some(XML_NS) {
+                        // libxml2 checks xml:id values (NCName, unique); other xml:
+                        // attributes are not looked into
+                        if a.name() != "id" || !is_simple_ncname(a.value()) || !xml_ids.insert(a.value()) {
+                            return defer("an xml: attribute that libxml2 may refuse");
+                        }
+                    } else if a.namespace().is_some() && matches!(a.name(), "key" | "type") {
                         return defer("a namespaced key or type attribute");
                     }
                     if a.value().len() > MAX_TEXT {
