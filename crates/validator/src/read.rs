@@ -101,6 +101,9 @@ fn check_prolog(xml: &[u8]) -> Result<&str, Defer> {
     if text.contains("<![CDATA[]]>") {
         return defer("empty CDATA section");
     }
+    if !char_refs_ok(text) {
+        return defer("a character reference to a character XML does not allow");
+    }
     if let Some(rest) = text.strip_prefix("<?xml") {
         if !rest.starts_with([' ', '\t', '\r', '\n']) {
             return defer("odd XML declaration");
@@ -123,6 +126,27 @@ fn check_prolog(xml: &[u8]) -> Result<&str, Defer> {
         return defer("XML declaration not at the start");
     }
     Ok(text)
+}
+
+/// Every `&#...;` reference names a character of XML's `Char` production (roxmltree
+/// accepts surrogates, libxml2 does not). References that do not parse at all are left
+/// to the parser, which refuses them.
+fn char_refs_ok(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(p) = rest.find("&#") {
+        rest = &rest[p + 2..];
+        let (digits, radix) = match rest.strip_prefix('x') {
+            Some(r) => (r, 16),
+            None => (rest, 10),
+        };
+        let Some(end) = digits.find(';') else { return false };
+        let Ok(v) = u32::from_str_radix(&digits[..end], radix) else { return false };
+        let ok = matches!(v, 0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x1_0000..=0x10_FFFF);
+        if !ok || digits[..end].starts_with('+') {
+            return false;
+        }
+    }
+    true
 }
 
 /// The quoted value of `name=` in an XML declaration body.
