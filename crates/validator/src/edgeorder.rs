@@ -46,13 +46,11 @@ fn probe(table: &mut [isize], mask: usize, h: u64, k: isize) {
             table[i] = k;
             return;
         }
-        if i + LINEAR_PROBES <= mask {
-            for j in i + 1..=i + LINEAR_PROBES {
-                if table[j] < 0 {
-                    table[j] = k;
-                    return;
-                }
-            }
+        if i + LINEAR_PROBES <= mask
+            && let Some(slot) = table[i + 1..=i + LINEAR_PROBES].iter_mut().find(|s| **s < 0)
+        {
+            *slot = k;
+            return;
         }
         perturb >>= PERTURB_SHIFT;
         i = ((i as u64).wrapping_mul(5).wrapping_add(1).wrapping_add(perturb) as usize) & mask;
