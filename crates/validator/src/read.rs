@@ -260,6 +260,49 @@ fn data_items<'a>(data_el: Node<'a, 'a>) -> Result<Vec<(Option<&'a str>, Value<'
     Ok(items)
 }
 
+/// Fast path for the canonical RLE form `v:n( v:n)*` (ASCII digits, at most 18 of
+/// each): calls `f(v == 1, n)` for every run and returns true; returns false (after
+/// maybe some calls) for any other form, which the caller then reads token by token.
+pub(crate) fn for_each_run(text: &str, mut f: impl FnMut(bool, i64)) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0;
+    loop {
+        let mut v: i64 = 0;
+        let s = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            v = v * 10 + i64::from(b[i] - b'0');
+            i += 1;
+            if i - s > 18 {
+                return false;
+            }
+        }
+        if i == s || i >= b.len() || b[i] != b':' {
+            return false;
+        }
+        i += 1;
+        let mut n: i64 = 0;
+        let s = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            n = n * 10 + i64::from(b[i] - b'0');
+            i += 1;
+            if i - s > 18 {
+                return false;
+            }
+        }
+        if i == s {
+            return false;
+        }
+        f(v == 1, n);
+        if i == b.len() {
+            return true;
+        }
+        if b[i] != b' ' {
+            return false;
+        }
+        i += 1;
+    }
+}
+
 /// Checks a mask as `read_mung` does (every mask of the document is checked).
 fn check_mask(text: &str, kind: MaskKind, height: i64, width: i64) -> Result<(), Defer> {
     if height < 0 || width < 0 {
@@ -269,6 +312,13 @@ fn check_mask(text: &str, kind: MaskKind, height: i64, width: i64) -> Result<(),
     match kind {
         MaskKind::Rle => {
             let mut total: i128 = 0;
+            if for_each_run(text, |_, n| total += i128::from(n)) {
+                if total != expected {
+                    return defer("RLE mask runs do not add up to Width*Height");
+                }
+                return Ok(());
+            }
+            total = 0;
             for tok in text.split(' ') {
                 let mut parts = tok.split(':');
                 let (Some(v), Some(n), None) = (parts.next(), parts.next(), parts.next()) else {

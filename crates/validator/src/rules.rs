@@ -169,12 +169,20 @@ fn line_flag(kind: MaskKind, text: &str, h: i64, w: i64, per_row: bool) -> bool 
         MaskKind::Rle => {
             // per column: a difference array over the columns of each row segment
             let mut diff = if per_row { Vec::new() } else { vec![0i64; w + 1] };
+            // the runs were checked at read time (non-negative, adding up to h*w)
+            let mut runs: Vec<(bool, usize)> = Vec::new();
+            if !crate::read::for_each_run(text, |one, n| runs.push((one, n as usize))) {
+                runs.clear();
+                for tok in text.split(' ') {
+                    let (v, len) = tok.split_once(':').expect("checked RLE token");
+                    let v = crate::num::py_int(v).expect("checked RLE value");
+                    let len = crate::num::py_int(len).expect("checked RLE length") as usize;
+                    runs.push((v == 1, len));
+                }
+            }
             let mut pos = 0usize;
-            for tok in text.split(' ') {
-                let (v, len) = tok.split_once(':').expect("checked RLE token");
-                let v = crate::num::py_int(v).expect("checked RLE value");
-                let len = crate::num::py_int(len).expect("checked RLE length") as usize;
-                if v == 1 {
+            for (one, len) in runs {
+                if one {
                     let mut p = pos;
                     let end = pos + len;
                     while p < end {
