@@ -86,9 +86,8 @@ const RESET_PREOPENS: &str = "__wasilibc_reset_preopens";
 /// made from the snapshot.
 const OPEN_FDS: &str = r#"
 def _mrt_open_fds():
-    import linecache, os
-    for k in [k for k in linecache.cache if k.startswith("<turn ")]:
-        del linecache.cache[k]
+    import _mung_runtime, os
+    _mung_runtime._forget_turn_sources()
     fds = []
     for fd in range(6, 64):
         try:
@@ -108,7 +107,7 @@ del _mrt_open_fds, _
 /// tree are skipped; the reply lists what was imported.
 const WARM_UP: &str = r#"
 def _mrt_warm_up():
-    import gc, importlib, linecache, pkgutil
+    import gc, importlib, pkgutil
     names = ["json", "ast", "traceback", "struct", "base64", "random", "numpy", "numpy.random",
              "scipy.ndimage", "lxml.etree", "PIL.Image"]
     done = []
@@ -148,13 +147,12 @@ def _mrt_warm_up():
         x.separate_lines(0, 0, lines, x.compute_cut_lines(lines))
     except Exception:
         pass
+    import _mung_runtime
     try:
-        import _mung_runtime
         _mung_runtime._compile("1")
     except Exception:
         pass
-    for k in [k for k in linecache.cache if k.startswith("<turn ")]:
-        del linecache.cache[k]
+    _mung_runtime._forget_turn_sources()
     gc.collect()
     # Objects made so far are never collected again: later collections skip
     # them and leave their copy-on-write pages untouched.
