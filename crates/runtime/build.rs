@@ -50,8 +50,15 @@ fn main() {
 
 fn build_glue(root: &Path, out: &Path) {
     println!("cargo:rerun-if-changed={}", root.join("python-wasm/adapter/interp.wit").display());
-    // the mask kernels it is built with, and their SIMD flag
-    for p in ["crates/kernels/src", "crates/kernels/Cargo.toml", "guests/glue/.cargo/config.toml"] {
+    // the mask kernels and the validation rules it is built with, and the
+    // kernels' SIMD flag
+    for p in [
+        "crates/kernels/src",
+        "crates/kernels/Cargo.toml",
+        "guests/glue/.cargo/config.toml",
+        "crates/validator/src",
+        "crates/validator/Cargo.toml",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(p).display());
     }
     build_guest(root, out, "guests/glue", "mung_runtime_glue", GLUE_ENV);

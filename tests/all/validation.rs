@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::common::{cli, file_hash, fixtures, native_command, run, runtime, shared_data, show};
-use mung_runtime::{ValidateError, ValidationIssue};
+use mung_runtime::{Runtime, ValidateError, ValidationIssue, Validator};
 use serde_json::{Value, json};
 
 fn expected(path: &Path) -> Value {
@@ -77,6 +77,13 @@ fn the_whole_corpus_matches_mung_studio_exactly() {
         checked += 1;
     }
     assert_eq!(checked, 104);
+    // The reference answers every document the compiled rules leave to it,
+    // so it must be exact too.
+    let reference = Runtime::builder().validator(Validator::Reference).build().expect("building the reference runtime");
+    for (file, doc) in &docs {
+        let issues = reference.validate(&std::fs::read_to_string(file).unwrap()).unwrap();
+        assert!(as_json(&issues) == doc["issues"], "{}: the reference differs", file.display());
+    }
 }
 
 #[test]
@@ -311,4 +318,128 @@ fn a_closed_stdout_ends_the_report_quietly() {
     let res = child.wait_with_output().unwrap();
     assert!(!String::from_utf8_lossy(&res.stderr).contains("panicked"), "{}", show(&res));
     assert_eq!(res.status.code(), Some(0), "{}", show(&res));
+}
+
+/// The documents the compiled validator is compared on: the self-made
+/// fixtures, and the real small documents when the shared data is there.
+fn comparison_documents() -> Vec<(String, String)> {
+    let mut paths = vec![fixtures().join("small.xml"), fixtures().join("small-fixable.xml")];
+    if cfg!(mung_shared_data) {
+        let samples = shared_data().join("mung-samples");
+        paths.extend([
+            samples.join("test_data/01_basic.xml"),
+            samples.join("test_data/01_basic_binary_2.0.xml"),
+            samples.join("test_data/CVC-MUSCIMA_W-01_N-10_D-ideal.b.xml"),
+            samples
+                .join("sandbox-data/4b494e80-4cd2-11ea-a3ba-005056827e52_89218983-dac6-4e8f-9549-05f18d613154.jpg.xml"),
+        ]);
+    }
+    paths
+        .iter()
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(p).unwrap()))
+        .collect()
+}
+
+/// Edits of a document that reach each rule and each way a document can be
+/// wrong: class renames (deprecated, orientation, single-pixel and grammar
+/// classes), dropped links and data, a shared id, a truncated text, a
+/// DOCTYPE, another declared encoding. `seed` varies which nodes change.
+fn variants(xml: &str, seed: usize) -> Vec<(&'static str, String)> {
+    const CLASSES: [&str; 14] = [
+        "noteheadFull",
+        "flag",
+        "fermata",
+        "sharp",
+        "numeral3",
+        "barline",
+        "tuple",
+        "flag8thUp",
+        "fermataBelow",
+        "stem",
+        "staffLine",
+        "noteheadBlack",
+        "beam",
+        "restQuarter",
+    ];
+    let mut out = Vec::new();
+    let mut n = 0;
+    let renamed = replace_each(xml, "<ClassName>", "</ClassName>", |old| {
+        n += 1;
+        if (n + seed) % 3 == 0 { CLASSES[(n * 7 + seed) % CLASSES.len()].to_string() } else { old.to_string() }
+    });
+    out.push(("classes renamed", renamed));
+    let mut n = 0;
+    out.push((
+        "outlinks dropped",
+        replace_each(xml, "<Outlinks>", "</Outlinks>", |old| {
+            n += 1;
+            if (n + seed) % 4 == 0 { String::new() } else { old.to_string() }
+        }),
+    ));
+    let mut n = 0;
+    let mut last = String::new();
+    out.push((
+        "an id shared",
+        replace_each(xml, "<Id>", "</Id>", |old| {
+            n += 1;
+            let id = if n == 3 + seed { last.clone() } else { old.to_string() };
+            last = old.to_string();
+            id
+        }),
+    ));
+    out.push(("data dropped", replace_each(xml, "<Data>", "</Data>", |_| String::new())));
+    let mut cut = xml.len() * (seed + 1) / 5;
+    while !xml.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    out.push(("truncated", xml[..cut].to_string()));
+    out.push(("doctype", xml.replacen("?>", "?><!DOCTYPE Nodes [<!ENTITY a \"b\">]>", 1)));
+    out.push(("latin-1", xml.replacen("encoding=\"utf-8\"", "encoding=\"ISO-8859-1\"", 1)));
+    out
+}
+
+/// `xml` with the text between each `open` and the next `close` replaced.
+fn replace_each(xml: &str, open: &str, close: &str, mut f: impl FnMut(&str) -> String) -> String {
+    let mut out = String::with_capacity(xml.len());
+    let mut rest = xml;
+    while let Some(start) = rest.find(open) {
+        let body = start + open.len();
+        let Some(len) = rest[body..].find(close) else { break };
+        out.push_str(&rest[..body]);
+        out.push_str(&f(&rest[body..body + len]));
+        rest = &rest[body + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The compiled validator (the default) and `mstudio.validation` give the
+/// same answer, issues or error, on real documents and on edits of them
+/// that reach every rule and every way to fail.
+#[test]
+fn the_compiled_validator_answers_exactly_like_the_reference() {
+    let reference = Runtime::builder().validator(Validator::Reference).build().expect("building the reference runtime");
+    let mut compared = 0;
+    let mut issues = 0;
+    for (name, xml) in comparison_documents() {
+        let mut cases = vec![("as it is", xml.clone())];
+        for seed in 0..3 {
+            cases.extend(variants(&xml, seed));
+        }
+        for (what, doc) in cases {
+            let fast = runtime().validate(&doc);
+            let slow = reference.validate(&doc);
+            match (&fast, &slow) {
+                (Ok(a), Ok(b)) => {
+                    assert!(a == b, "{name}, {what}: the compiled issues differ from the reference's");
+                    issues += a.len();
+                }
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{name}, {what}"),
+                _ => panic!("{name}, {what}: compiled {fast:?}\nreference {slow:?}"),
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared >= 2 * 22, "{compared} documents compared");
+    assert!(issues > 0);
 }

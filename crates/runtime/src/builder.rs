@@ -22,6 +22,7 @@ use crate::pool::{InstanceConfig, Isolation, Pool, PoolSettings};
 use crate::runtime::Runtime;
 use crate::sandbox::{Layout, Mount};
 use crate::snapshot;
+use crate::validation::Validator;
 
 /// Default cap on one instance's linear memory.
 pub const DEFAULT_MEMORY_LIMIT: u64 = 1 << 30;
@@ -62,6 +63,7 @@ pub struct RuntimeBuilder {
     isolation: Isolation,
     hash_seed: HashSeed,
     mask_kernels: MaskKernels,
+    validator: Validator,
     epoch_interruption: bool,
     stdout_sink: Option<OutputSink>,
     stderr_sink: Option<OutputSink>,
@@ -103,6 +105,7 @@ impl Default for RuntimeBuilder {
             isolation: Isolation::Warm,
             hash_seed: HashSeed::PerMachine,
             mask_kernels: MaskKernels::Compiled,
+            validator: Validator::Compiled,
             epoch_interruption: true,
             stdout_sink: None,
             stderr_sink: None,
@@ -222,6 +225,14 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Which code validates documents (default [`Validator::Compiled`]);
+    /// [`Validator::Reference`] runs `mstudio.validation` for every
+    /// document instead, to compare the two.
+    pub fn validator(mut self, validator: Validator) -> Self {
+        self.validator = validator;
+        self
+    }
+
     /// Turns off epoch interruption, so the deadline can no longer stop a
     /// busy guest (only blocking calls). For measuring its overhead only.
     #[cfg(feature = "bench-internals")]
@@ -266,6 +277,7 @@ impl RuntimeBuilder {
         let mut layout =
             Layout::new(&upstream.interpreter.stdlib_dir(), packages.path(), &upstream.mung.site_dir(), &self.mounts)?;
         layout.env.extend(self.mask_kernels.guest_env());
+        layout.env.extend(self.validator.guest_env());
         // The snapshot serves any mounts (see `snapshot.rs`). A secret per
         // instance needs the plain interpreter: the snapshot's is fixed when
         // it is built.

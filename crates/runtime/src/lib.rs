@@ -113,7 +113,7 @@ pub use sandbox::{Mount, PACKAGES_GUEST_PATH, STDLIB_GUEST_PATH, VENDOR_GUEST_PA
 pub use serve_component::WASMTIME_SERVE_TESTED;
 pub use session::{SESSION_GUEST_PATH, Session, SessionOptions};
 pub use validation::{
-    ClassUpdate, DEFAULT_MAX_DOCUMENT, FixedDocument, Operation, Resolution, ValidateError, ValidationIssue,
+    ClassUpdate, DEFAULT_MAX_DOCUMENT, FixedDocument, Operation, Resolution, ValidateError, ValidationIssue, Validator,
     document_text,
 };
 

@@ -7,6 +7,33 @@ use serde::{Deserialize, Serialize};
 use crate::bindings::exports::mung::runtime::validation as wit;
 use crate::error::SandboxError;
 
+/// Which code validates documents inside the sandbox ([`RuntimeBuilder::validator`](crate::RuntimeBuilder::validator)).
+///
+/// Both give the same issues; the reference is the slower one the compiled
+/// validator is tested against, and it also answers every document the
+/// compiled one leaves to it (any error, and anything unusual: see
+/// `ARCHITECTURE.md`, "Where validation runs").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Validator {
+    /// The rules in Rust (`crates/validator`), run by the component's typed
+    /// glue: a document it accepts never enters the interpreter (the default).
+    #[default]
+    Compiled,
+    /// `mstudio.validation`, run by the interpreter for every document.
+    Reference,
+}
+
+impl Validator {
+    /// The guest environment variable the glue reads, and its value.
+    pub(crate) fn guest_env(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Validator::Compiled => None,
+            Validator::Reference => Some(("MUNG_RUNTIME_VALIDATOR", "reference")),
+        }
+    }
+}
+
 /// One problem found in a document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -10,6 +10,7 @@
 mod frame;
 mod masks;
 mod ops;
+mod validator;
 
 wit_bindgen::generate!({
     path: ["../../wit", "../../python-wasm/adapter/interp.wit", "wit"],

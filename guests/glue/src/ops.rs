@@ -11,7 +11,7 @@ use crate::exports::mung::runtime::validation::{
     self, ClassUpdate, FixedDocument, Operation, ValidationError, ValidationIssue,
 };
 use crate::frame::{Frame, Reply, execute_frame};
-use crate::{Glue, GlueError, call, call_raw, masks};
+use crate::{Glue, GlueError, call, call_raw, masks, validator};
 
 impl python::Guest for Glue {
     fn execute(code: String, globals_json: String) -> Result<String, PythonError> {
@@ -53,6 +53,9 @@ fn glue_python_error(message: impl Into<String>) -> PythonError {
 
 impl validation::Guest for Glue {
     fn validate(mung_xml: String) -> Result<Vec<ValidationIssue>, ValidationError> {
+        if let Some(issues) = validator::validate(&mung_xml) {
+            return Ok(issues);
+        }
         let reply = call(Frame::new("validate").blob_arg("xml", mung_xml.as_bytes())).map_err(validation_error)?;
         let issues: Vec<IssueJson> =
             serde_json::from_value(reply.value().clone()).map_err(|e| internal_v(e.to_string()))?;
