@@ -8,15 +8,20 @@ use serde_json::{Value, json};
 use std::io::{BufRead, Write};
 
 fn to_json(issues: &[mung_runtime_validator::Issue]) -> Value {
-    Value::Array(issues.iter().map(|i| {
-        let resolution = match &i.resolution {
-            None => Value::Null,
-            Some(ops) => json!({"operations": ops.iter().map(|o| json!({
+    Value::Array(
+        issues
+            .iter()
+            .map(|i| {
+                let resolution = match &i.resolution {
+                    None => Value::Null,
+                    Some(ops) => json!({"operations": ops.iter().map(|o| json!({
                 "updateNodeId": o.node_id, "newClassName": o.new_class_name})).collect::<Vec<_>>()}),
-        };
-        json!({"code": i.code, "message": i.message, "nodeId": i.node_id,
+                };
+                json!({"code": i.code, "message": i.message, "nodeId": i.node_id,
                "resolution": resolution, "fingerprint": i.fingerprint})
-    }).collect())
+            })
+            .collect(),
+    )
 }
 
 fn main() {

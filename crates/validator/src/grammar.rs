@@ -130,8 +130,15 @@ fn card_phrase(lo: u64, hi: Option<u64>) -> (String, bool) {
     }
 }
 
-fn make_check(out: bool, owner: &'static str, counted: Vec<&'static str>, min: u64,
-              max: Option<u64>, any: bool, badge: &str) -> Check {
+fn make_check(
+    out: bool,
+    owner: &'static str,
+    counted: Vec<&'static str>,
+    min: u64,
+    max: Option<u64>,
+    any: bool,
+    badge: &str,
+) -> Check {
     let k = format!("{{min={min}, max={}}}", max.map_or("inf".to_string(), |m| m.to_string()));
     let rule = match (out, any) {
         (true, true) => format!("{owner}{k} | ANYOF({})", counted.join(", ")),
@@ -148,8 +155,7 @@ fn make_check(out: bool, owner: &'static str, counted: Vec<&'static str>, min: u
         (false, true) => "inlink from",
         (false, false) => "inlinks from",
     };
-    let message_head =
-        format!("[{owner}] should have {phrase} {badge} {dirphrase} [{joined}] but currently has ");
+    let message_head = format!("[{owner}] should have {phrase} {badge} {dirphrase} [{joined}] but currently has ");
     let fp_middle = format!(
         " {}links to [{quoted}], but grammar specifies rule: {rule}. Affected nodes: ",
         if out { "out" } else { "in" }
@@ -224,6 +230,9 @@ mod tests {
         assert!(p.is_allowed("noteheadBlack", "restHalf"));
         let (ins, outs) = &s.checks["staff"];
         assert!(ins.is_empty());
-        assert_eq!(outs[0].message_head, "[staff] should have exactly 5 [\u{1F534} syntax] outlinks to [staffLine] but currently has ");
+        assert_eq!(
+            outs[0].message_head,
+            "[staff] should have exactly 5 [\u{1F534} syntax] outlinks to [staffLine] but currently has "
+        );
     }
 }

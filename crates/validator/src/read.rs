@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use roxmltree::{Document, Node, NodeType, ParsingOptions};
 
-use crate::num::{is_py_space, py_float, py_int, py_split_ws};
 use crate::Defer;
+use crate::num::{is_py_space, py_float, py_int, py_split_ws};
 
 /// Largest document the fast path reads (bytes).
 const MAX_DOCUMENT: usize = 64 << 20;
@@ -19,8 +19,7 @@ const MAX_DEPTH: usize = 200;
 pub(crate) const MAX_DECODED_PIXELS: i128 = 1 << 28;
 
 /// The field elements of a node, in `mungxml._FIELDS` order.
-const FIELDS: [&str; 10] =
-    ["Id", "ClassName", "Top", "Left", "Width", "Height", "Mask", "Outlinks", "Inlinks", "Data"];
+const FIELDS: [&str; 10] = ["Id", "ClassName", "Top", "Left", "Width", "Height", "Mask", "Outlinks", "Inlinks", "Data"];
 
 /// A `DataItem` value typed as `mungxml._data_items` types it (only what validation
 /// can observe is kept).
@@ -223,7 +222,9 @@ fn data_items<'a>(data_el: Node<'a, 'a>) -> Result<Vec<(Option<&'a str>, Value<'
         let value = if vtype == "int" {
             Value::Int(text.and_then(py_int).map_or_else(|| defer("a DataItem int that is not a plain integer"), Ok)?)
         } else if vtype == "float" {
-            Value::Float(text.and_then(py_float).map_or_else(|| defer("a DataItem float that is not a plain number"), Ok)?)
+            Value::Float(
+                text.and_then(py_float).map_or_else(|| defer("a DataItem float that is not a plain number"), Ok)?,
+            )
         } else if vtype.starts_with("list") {
             match text {
                 None => Value::StrList(0),
@@ -432,9 +433,7 @@ pub(crate) fn read<'a>(doc: &'a Document<'a>, wanted_masks: &[&str]) -> Result<D
                 rec[k] = Some(ch);
             }
         }
-        let text = |k: usize| -> Result<Option<Option<&'a str>>, Defer> {
-            rec[k].map(text_of).transpose()
-        };
+        let text = |k: usize| -> Result<Option<Option<&'a str>>, Defer> { rec[k].map(text_of).transpose() };
         let id = int_field(text(0)?)?;
         let Some(class_el) = rec[1] else {
             return defer("a node without ClassName");
@@ -467,11 +466,8 @@ pub(crate) fn read<'a>(doc: &'a Document<'a>, wanted_masks: &[&str]) -> Result<D
                 match kind {
                     None => None,
                     Some(kind) => {
-                        let m = if kind == MaskKind::Rle {
-                            m.trim_end_matches(|c: char| is_py_space(c as u8))
-                        } else {
-                            m
-                        };
+                        let m =
+                            if kind == MaskKind::Rle { m.trim_end_matches(|c: char| is_py_space(c as u8)) } else { m };
                         check_mask(m, kind, height, width)?;
                         if class.is_some_and(|c| wanted_masks.contains(&c)) {
                             let px = i128::from(height) * i128::from(width);

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::edgeorder::ordered_pairs;
-use crate::grammar::{alphabet, precedence, syntax, Grammar};
+use crate::grammar::{Grammar, alphabet, precedence, syntax};
 use crate::num::is_py_space;
 use crate::read::{Doc, MaskKind, Value};
 use crate::{ClassUpdate, Defer, Issue};
@@ -19,35 +19,50 @@ pub(crate) const SINGLE_PIXEL_CLASSES: [&str; 4] = ["barlineSingle", "barlineHea
 const DEPRECATIONS: &[(u32, &str)] = &[
     (1001, "noteheadFull>noteheadBlack"),
     (1002, "noteheadFullSmall>noteheadBlackSmall"),
-    (1003, "restBreve>restDoubleWhole restSemibreve>restWhole restMinim>restHalf \
+    (
+        1003,
+        "restBreve>restDoubleWhole restSemibreve>restWhole restMinim>restHalf \
             restCrotchet>restQuarter restQuaver>rest8th restSemiquaver>rest16th \
-            restDemisemiquaver>rest32nd"),
+            restDemisemiquaver>rest32nd",
+    ),
     (1004, "multiMeasureRest>restHBar"),
-    (1005, "dynamicLetterF>dynamicForte dynamicLetterM>dynamicMezzo \
+    (
+        1005,
+        "dynamicLetterF>dynamicForte dynamicLetterM>dynamicMezzo \
             dynamicLetterN>dynamicNiente dynamicLetterP>dynamicPiano \
             dynamicLetterR>dynamicRinforzando dynamicLetterS>dynamicSforzando \
-            dynamicLetterZ>dynamicZ"),
+            dynamicLetterZ>dynamicZ",
+    ),
     (1006, "tuple>tuplet tupleBracket>tupletBracket"),
     (1007, "singleNoteTremolo> tremoloMark>"),
     (1008, "flag>"),
     (1009, "fermata>"),
     (1010, "arpegio>arpeggiato"),
     (1011, "ledgerLine>legerLine"),
-    (1012, "sharp>accidentalSharp flat>accidentalFlat natural>accidentalNatural \
-            double_sharp>accidentalDoubleSharp double_flat>accidentalDoubleFlat"),
-    (1013, "numeral0> numeral1> numeral2> numeral3> numeral4> numeral5> numeral6> numeral7> \
-            numeral8> numeral9>"),
+    (
+        1012,
+        "sharp>accidentalSharp flat>accidentalFlat natural>accidentalNatural \
+            double_sharp>accidentalDoubleSharp double_flat>accidentalDoubleFlat",
+    ),
+    (
+        1013,
+        "numeral0> numeral1> numeral2> numeral3> numeral4> numeral5> numeral6> numeral7> \
+            numeral8> numeral9>",
+    ),
     (1014, "timeSigDivider>timeSigSlash"),
     (1015, "barline>barlineSingle"),
-    (1016, "articulationAccent>articAccentAbove articulationMarcatoAbove>articMarcatoAbove \
+    (
+        1016,
+        "articulationAccent>articAccentAbove articulationMarcatoAbove>articMarcatoAbove \
             articulationMarcatoBelow>articMarcatoBelow \
-            articulationStaccato>articStaccatoBelow articulationTenuto>articTenutoBelow"),
+            articulationStaccato>articStaccatoBelow articulationTenuto>articTenutoBelow",
+    ),
     (1017, "repeatOneBar>repeat1Bar"),
     (1018, "graceNoteAcciaccatura>graceNoteSlashStemUp"),
 ];
 
-const NOTEHEADS: [&str; 6] = ["noteheadBlack", "noteheadHalf", "noteheadWhole", "noteheadBlackSmall",
-    "noteheadHalfSmall", "noteheadWholeSmall"];
+const NOTEHEADS: [&str; 6] =
+    ["noteheadBlack", "noteheadHalf", "noteheadWhole", "noteheadBlackSmall", "noteheadHalfSmall", "noteheadWholeSmall"];
 
 /// §3.2: (code, up, down, roots).
 const ORIENTATION: &[(u32, &str, &str, &str)] = &[
@@ -58,8 +73,8 @@ const ORIENTATION: &[(u32, &str, &str, &str)] = &[
 ];
 
 /// §3.3: (class, code, per row?)
-const SINGLE_PIXEL: &[(&str, u32, bool)] = &[("barlineSingle", 3001, true), ("barlineHeavy", 3001, true),
-    ("staffLine", 3002, false), ("stem", 3003, true)];
+const SINGLE_PIXEL: &[(&str, u32, bool)] =
+    &[("barlineSingle", 3001, true), ("barlineHeavy", 3001, true), ("staffLine", 3002, false), ("stem", 3003, true)];
 
 const TRANSCRIPTION: &str = "restText verseNumber tempoText tempoRitardando tempoAccelerando \
     tempoATempo measureNumber pageNumber dynamicsText dynamicCrescendo dynamicDiminuendo voltaText repeatText";
@@ -91,8 +106,11 @@ fn deprecated(ctx: &Ctx, out: &mut Vec<Issue>) {
             let (old, new) = pair.split_once('>').expect("deprecation table");
             for &i in ctx.members(old) {
                 if new.is_empty() {
-                    out.push(issue(code, format!(
-                        "Class '{old}' is deprecated. See the annotation instructions for more info."), ids[i]));
+                    out.push(issue(
+                        code,
+                        format!("Class '{old}' is deprecated. See the annotation instructions for more info."),
+                        ids[i],
+                    ));
                 } else {
                     out.push(Issue {
                         code,
@@ -117,9 +135,8 @@ fn orientation(ctx: &Ctx, out: &mut Vec<Issue>) {
     }
     let mid = |i: usize| i128::from(doc.tops[i]) + i128::from(doc.heights[i]).div_euclid(2);
     for &(code, up, down, roots) in ORIENTATION {
-        let is_kid = |cc: &str| {
-            roots.split_whitespace().any(|r| cc.strip_prefix(r).is_some_and(|s| s == up || s == down))
-        };
+        let is_kid =
+            |cc: &str| roots.split_whitespace().any(|r| cc.strip_prefix(r).is_some_and(|s| s == up || s == down));
         for (i, targets) in &heads {
             let mid_n = mid(*i);
             for &j in targets {
@@ -228,8 +245,11 @@ fn single_pixel(ctx: &Ctx, out: &mut Vec<Issue>) -> Result<(), Defer> {
         }
         for (&i, flag) in members.iter().zip(flags) {
             if flag {
-                out.push(issue(code, format!(
-                    "Node '{cname}' is likely a single-pixel line, instead of a proper mask."), doc.ids[i]));
+                out.push(issue(
+                    code,
+                    format!("Node '{cname}' is likely a single-pixel line, instead of a proper mask."),
+                    doc.ids[i],
+                ));
             }
         }
     }
@@ -241,8 +261,11 @@ fn transcription(ctx: &Ctx, out: &mut Vec<Issue>) {
         for &i in ctx.members(cname) {
             let missing = matches!(ctx.doc.get(i, "text_transcription"), None | Some(Value::Str(None)));
             if missing {
-                out.push(issue(4001, format!("Node '{cname}' is missing mandatory text transcription."),
-                    ctx.doc.ids[i]));
+                out.push(issue(
+                    4001,
+                    format!("Node '{cname}' is missing mandatory text transcription."),
+                    ctx.doc.ids[i],
+                ));
             }
         }
     }
@@ -270,15 +293,27 @@ fn precedence_pairs(ctx: &Ctx) -> Result<Vec<(i64, i64)>, Defer> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn grammar_pass(ctx: &Ctx, out: &mut Vec<Issue>, grammar: &Grammar, pairs: &[(i64, i64)], badge: &str,
-                link_code: u32, card_code: u32, report_unknown: bool) -> Result<(), Defer> {
+fn grammar_pass(
+    ctx: &Ctx,
+    out: &mut Vec<Issue>,
+    grammar: &Grammar,
+    pairs: &[(i64, i64)],
+    badge: &str,
+    link_code: u32,
+    card_code: u32,
+    report_unknown: bool,
+) -> Result<(), Defer> {
     let doc = ctx.doc;
     let class_of = |id: &i64| doc.classes[doc.index_of[id]];
     if report_unknown {
         let alpha = alphabet();
         for (&nid, &c) in doc.ids.iter().zip(&doc.classes) {
             if !c.is_some_and(|c| alpha.contains(c)) {
-                out.push(issue(5002, format!("Class name \"{}\" does not exist in MuNG 2.0", c.unwrap_or("None")), nid));
+                out.push(issue(
+                    5002,
+                    format!("Class name \"{}\" does not exist in MuNG 2.0", c.unwrap_or("None")),
+                    nid,
+                ));
             }
         }
     }
@@ -354,9 +389,15 @@ fn grammar_pass(ctx: &Ctx, out: &mut Vec<Issue>, grammar: &Grammar, pairs: &[(i6
 }
 
 const SEQUENCE_CONTAINERS: &[(&str, &str)] = &[
-    ("timeSignature", "timeSig0 timeSig1 timeSig2 timeSig3 timeSig4 timeSig5 timeSig6 timeSig7 \
-        timeSig8 timeSig9 timeSigCommon timeSigCutCommon timeSigSlash timeSigFractionalSlash timeSigPlus timeSigEquals"),
-    ("dynamicsText", "dynamicPiano dynamicMezzo dynamicForte dynamicRinforzando dynamicSforzando dynamicZ dynamicNiente"),
+    (
+        "timeSignature",
+        "timeSig0 timeSig1 timeSig2 timeSig3 timeSig4 timeSig5 timeSig6 timeSig7 \
+        timeSig8 timeSig9 timeSigCommon timeSigCutCommon timeSigSlash timeSigFractionalSlash timeSigPlus timeSigEquals",
+    ),
+    (
+        "dynamicsText",
+        "dynamicPiano dynamicMezzo dynamicForte dynamicRinforzando dynamicSforzando dynamicZ dynamicNiente",
+    ),
     ("tuplet", "tupletColon tuplet0 tuplet1 tuplet2 tuplet3 tuplet4 tuplet5 tuplet6 tuplet7 tuplet8 tuplet9"),
 ];
 
@@ -364,7 +405,9 @@ fn sequentiality(ctx: &Ctx, out: &mut Vec<Issue>) {
     let doc = ctx.doc;
     for &(container, kids) in SEQUENCE_CONTAINERS {
         for &i in ctx.members(container) {
-            let children: Vec<usize> = doc.outlinks[i].iter().map(|t| doc.index_of[t])
+            let children: Vec<usize> = doc.outlinks[i]
+                .iter()
+                .map(|t| doc.index_of[t])
                 .filter(|&j| doc.classes[j].is_some_and(|c| kids.split_whitespace().any(|k| k == c)))
                 .collect();
             if children.is_empty() {
@@ -374,8 +417,15 @@ fn sequentiality(ctx: &Ctx, out: &mut Vec<Issue>) {
             let starts = children.iter().filter(|&&j| !truthy(j, "precedence_inlinks")).count();
             let ends = children.iter().filter(|&&j| !truthy(j, "precedence_outlinks")).count();
             if starts != 1 || ends != 1 {
-                out.push(issue(5301, format!("Children of [{container}:{}] are not sequentially ordered via \
-                    {PRECEDENCE_BADGE} links.", doc.ids[i]), doc.ids[i]));
+                out.push(issue(
+                    5301,
+                    format!(
+                        "Children of [{container}:{}] are not sequentially ordered via \
+                    {PRECEDENCE_BADGE} links.",
+                        doc.ids[i]
+                    ),
+                    doc.ids[i],
+                ));
             }
         }
     }
@@ -387,9 +437,10 @@ fn staff_count(ctx: &Ctx, out: &mut Vec<Issue>) {
     if members.is_empty() {
         return;
     }
-    let counts: Vec<usize> = members.iter().map(|&i| {
-        doc.outlinks[i].iter().filter(|t| doc.classes[doc.index_of[t]] == Some("staff")).count()
-    }).collect();
+    let counts: Vec<usize> = members
+        .iter()
+        .map(|&i| doc.outlinks[i].iter().filter(|t| doc.classes[doc.index_of[t]] == Some("staff")).count())
+        .collect();
     let mut freq: Vec<(usize, usize)> = Vec::new();
     for &c in &counts {
         match freq.iter_mut().find(|(k, _)| *k == c) {
@@ -408,9 +459,15 @@ fn staff_count(ctx: &Ctx, out: &mut Vec<Issue>) {
     for (&i, &c) in members.iter().zip(&counts) {
         if c != best {
             let id = doc.ids[i];
-            out.push(issue(5302, format!("{WARNING} [measureSeparator:{id}] links to an unexpected number \
+            out.push(issue(
+                5302,
+                format!(
+                    "{WARNING} [measureSeparator:{id}] links to an unexpected number \
                 ({c}) of [staff] nodes. Most common staff count is {best}. This may not be an issue in a small \
-                minority of pages, but is very suspicious for most."), id));
+                minority of pages, but is very suspicious for most."
+                ),
+                id,
+            ));
         }
     }
 }
@@ -428,8 +485,8 @@ pub(crate) fn run(doc: &Doc) -> Result<Vec<Issue>, Defer> {
     single_pixel(&ctx, &mut out)?;
     transcription(&ctx, &mut out);
     let prec = precedence_pairs(&ctx)?;
-    let syn: Vec<(i64, i64)> = doc.ids.iter().zip(&doc.outlinks)
-        .flat_map(|(&a, links)| links.iter().map(move |&t| (a, t))).collect();
+    let syn: Vec<(i64, i64)> =
+        doc.ids.iter().zip(&doc.outlinks).flat_map(|(&a, links)| links.iter().map(move |&t| (a, t))).collect();
     grammar_pass(&ctx, &mut out, syntax(), &syn, SYNTAX_BADGE, 5101, 5102, false)?;
     grammar_pass(&ctx, &mut out, precedence(), &prec, PRECEDENCE_BADGE, 5201, 5202, true)?;
     sequentiality(&ctx, &mut out);

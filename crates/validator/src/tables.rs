@@ -5,14 +5,23 @@ pub(crate) const ALPHABET: &str = "staffLine staffSpace staff noteheadWhole note
 
 /// The ordered class sets used as `$NAME` in the rows (§6.1).
 pub(crate) const CLASS_SETS: &[(&str, &str)] = &[
-    ("DURABLE", "noteheadWhole noteheadHalf noteheadBlack restWhole restHalf restQuarter rest8th rest16th rest32nd rest64th rest128th rest256th rest512th rest1024th restLonga restDoubleWhole restHBar repeat1Bar"),
-    ("RESTS", "restWhole restHalf restQuarter rest8th rest16th rest32nd rest64th rest128th rest256th rest512th rest1024th"),
+    (
+        "DURABLE",
+        "noteheadWhole noteheadHalf noteheadBlack restWhole restHalf restQuarter rest8th rest16th rest32nd rest64th rest128th rest256th rest512th rest1024th restLonga restDoubleWhole restHBar repeat1Bar",
+    ),
+    (
+        "RESTS",
+        "restWhole restHalf restQuarter rest8th rest16th rest32nd rest64th rest128th rest256th rest512th rest1024th",
+    ),
     ("NH_ALL", "noteheadWhole noteheadHalf noteheadBlack noteheadWholeSmall noteheadHalfSmall noteheadBlackSmall"),
     ("NH_STEM", "noteheadHalf noteheadBlack noteheadHalfSmall noteheadBlackSmall"),
     ("NH_NORMAL", "noteheadWhole noteheadHalf noteheadBlack"),
     ("NH_GRACE", "noteheadWholeSmall noteheadHalfSmall noteheadBlackSmall"),
     ("PREC_GRACE", "noteheadBlackSmall noteheadWholeSmall noteheadHalfSmall"),
-    ("TS", "timeSig0 timeSig1 timeSig2 timeSig3 timeSig4 timeSig5 timeSig6 timeSig7 timeSig8 timeSig9 timeSigCommon timeSigCutCommon timeSigSlash timeSigFractionalSlash timeSigPlus timeSigEquals"),
+    (
+        "TS",
+        "timeSig0 timeSig1 timeSig2 timeSig3 timeSig4 timeSig5 timeSig6 timeSig7 timeSig8 timeSig9 timeSigCommon timeSigCutCommon timeSigSlash timeSigFractionalSlash timeSigPlus timeSigEquals",
+    ),
     ("DYN", "dynamicPiano dynamicMezzo dynamicForte dynamicRinforzando dynamicSforzando dynamicZ dynamicNiente"),
     ("TUP", "tupletColon tuplet0 tuplet1 tuplet2 tuplet3 tuplet4 tuplet5 tuplet6 tuplet7 tuplet8 tuplet9"),
 ];

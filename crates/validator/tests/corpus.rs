@@ -17,10 +17,9 @@ fn workspace_root() -> PathBuf {
 
 fn check(xml_path: &Path, expected_path: &Path) -> Result<(), String> {
     let xml = std::fs::read(xml_path).map_err(|e| format!("{}: {e}", xml_path.display()))?;
-    let expected: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(expected_path).map_err(|e| format!("{}: {e}", expected_path.display()))?,
-    )
-    .map_err(|e| format!("{}: {e}", expected_path.display()))?;
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(expected_path).map_err(|e| format!("{}: {e}", expected_path.display()))?)
+            .map_err(|e| format!("{}: {e}", expected_path.display()))?;
     match validate(&xml) {
         Err(d) => Err(format!("{}: deferred: {d}", xml_path.display())),
         Ok(issues) => {
@@ -32,7 +31,9 @@ fn check(xml_path: &Path, expected_path: &Path) -> Result<(), String> {
             let first = g.iter().zip(e).position(|(a, b)| a != b).unwrap_or(g.len().min(e.len()));
             Err(format!(
                 "{}: {} issues, expected {}; first difference at #{first}:\n got {}\n exp {}",
-                xml_path.display(), g.len(), e.len(),
+                xml_path.display(),
+                g.len(),
+                e.len(),
                 g.get(first).map_or("-".into(), |v| v.to_string()),
                 e.get(first).map_or("-".into(), |v| v.to_string())
             ))
@@ -79,7 +80,12 @@ fn corpus_documents() {
     cases.sort();
     assert!(cases.len() >= 100, "only {} corpus cases", cases.len());
     let failures: Vec<String> = cases.iter().filter_map(|(x, e)| check(x, e).err()).collect();
-    assert!(failures.is_empty(), "{} of {} corpus documents differ:\n{}", failures.len(), cases.len(),
-        failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} corpus documents differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
     eprintln!("{} corpus documents match", cases.len());
 }

@@ -7,13 +7,18 @@ use mung_runtime_validator::{ClassUpdate, validate};
 /// A node element: (id, class, top, height, outlinks, extra child elements).
 fn node(id: i64, class: &str, top: i64, height: i64, out: &str, extra: &str) -> String {
     let outl = if out.is_empty() { String::new() } else { format!("<Outlinks>{out}</Outlinks>") };
-    format!("<Node><Id>{id}</Id><ClassName>{class}</ClassName><Top>{top}</Top><Left>0</Left>\
-             <Width>2</Width><Height>{height}</Height>{outl}{extra}</Node>\n")
+    format!(
+        "<Node><Id>{id}</Id><ClassName>{class}</ClassName><Top>{top}</Top><Left>0</Left>\
+             <Width>2</Width><Height>{height}</Height>{outl}{extra}</Node>\n"
+    )
 }
 
 fn doc(nodes: &[String]) -> Vec<u8> {
-    format!("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Nodes dataset=\"t\" document=\"t\">\n{}</Nodes>\n",
-        nodes.concat()).into_bytes()
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Nodes dataset=\"t\" document=\"t\">\n{}</Nodes>\n",
+        nodes.concat()
+    )
+    .into_bytes()
 }
 
 fn codes(xml: &[u8]) -> Vec<(u32, i64)> {
@@ -38,7 +43,8 @@ fn deprecated_with_and_without_replacement() {
 
 #[test]
 fn orientation_flag_below_notehead() {
-    let issues = validate(&doc(&[node(1, "noteheadBlack", 0, 10, "2", ""), node(2, "flag8thUp", 20, 10, "", "")])).unwrap();
+    let issues =
+        validate(&doc(&[node(1, "noteheadBlack", 0, 10, "2", ""), node(2, "flag8thUp", 20, 10, "", "")])).unwrap();
     let o = issues.iter().find(|i| i.code == 2001).unwrap();
     assert_eq!(o.message, "Node 'flag8thUp' should be 'flag8thDown' since it is actually below the notehead.");
     assert_eq!(o.node_id, 2);
@@ -57,7 +63,14 @@ fn single_pixel_stem_rle_and_bitmap() {
 
 #[test]
 fn transcription_missing() {
-    let with = node(1, "tempoText", 0, 2, "", "<Data><DataItem key=\"text_transcription\" type=\"str\">Allegro</DataItem></Data>");
+    let with = node(
+        1,
+        "tempoText",
+        0,
+        2,
+        "",
+        "<Data><DataItem key=\"text_transcription\" type=\"str\">Allegro</DataItem></Data>",
+    );
     let without = node(2, "tempoText", 0, 2, "", "");
     let empty = node(3, "tempoText", 0, 2, "", "<Data><DataItem key=\"text_transcription\" type=\"str\"/></Data>");
     let c: Vec<_> = codes(&doc(&[with, without, empty])).into_iter().filter(|c| c.0 == 4001).collect();
@@ -66,29 +79,47 @@ fn transcription_missing() {
 
 #[test]
 fn grammar_link_cardinality_unknown_and_negative_ids() {
-    let issues = validate(&doc(&[node(1, "stem", 0, 2, "2", "<Mask>0:0 1:4</Mask>"),
-        node(2, "noteheadBlack", 0, 2, "", ""), node(-3, "noteheadBlack", 0, 2, "", ""),
-        node(4, "mystery", 0, 2, "", "")])).unwrap();
+    let issues = validate(&doc(&[
+        node(1, "stem", 0, 2, "2", "<Mask>0:0 1:4</Mask>"),
+        node(2, "noteheadBlack", 0, 2, "", ""),
+        node(-3, "noteheadBlack", 0, 2, "", ""),
+        node(4, "mystery", 0, 2, "", ""),
+    ]))
+    .unwrap();
     let link = issues.iter().find(|i| i.code == 5101).unwrap();
-    assert_eq!(link.message, "[\u{1F534} syntax] link [stem:1]-->[noteheadBlack:2] is present but not allowed by the grammar.");
+    assert_eq!(
+        link.message,
+        "[\u{1F534} syntax] link [stem:1]-->[noteheadBlack:2] is present but not allowed by the grammar."
+    );
     assert_eq!(link.fingerprint.as_deref(), Some("2"));
     assert!(issues.iter().any(|i| i.code == 5102 && i.node_id == 1
         && i.message == "[stem] should have at least 1 [\u{1F534} syntax] inlink from [noteheadHalf, noteheadBlack, noteheadHalfSmall, noteheadBlackSmall] but currently has 0."));
     assert!(issues.iter().any(|i| i.code == 5001 && i.node_id == -3 && i.fingerprint.is_none()));
-    assert!(issues.iter().any(|i| i.code == 5002 && i.node_id == 4 && i.message == "Class name \"mystery\" does not exist in MuNG 2.0"));
+    assert!(
+        issues.iter().any(|i| i.code == 5002
+            && i.node_id == 4
+            && i.message == "Class name \"mystery\" does not exist in MuNG 2.0")
+    );
 }
 
 #[test]
 fn sequentiality_and_staff_count() {
     let nodes = [
-        node(1, "timeSignature", 0, 2, "2 3", ""), node(2, "timeSig3", 0, 2, "", ""), node(3, "timeSig4", 0, 2, "", ""),
-        node(10, "staff", 0, 2, "", ""), node(11, "staff", 0, 2, "", ""),
-        node(20, "measureSeparator", 0, 2, "10 11", ""), node(21, "measureSeparator", 0, 2, "10 11", ""),
+        node(1, "timeSignature", 0, 2, "2 3", ""),
+        node(2, "timeSig3", 0, 2, "", ""),
+        node(3, "timeSig4", 0, 2, "", ""),
+        node(10, "staff", 0, 2, "", ""),
+        node(11, "staff", 0, 2, "", ""),
+        node(20, "measureSeparator", 0, 2, "10 11", ""),
+        node(21, "measureSeparator", 0, 2, "10 11", ""),
         node(22, "measureSeparator", 0, 2, "10", ""),
     ];
     let issues = validate(&doc(&nodes)).unwrap();
     let seq = issues.iter().find(|i| i.code == 5301).unwrap();
-    assert_eq!(seq.message, "Children of [timeSignature:1] are not sequentially ordered via [\u{1F7E2} precedence] links.");
+    assert_eq!(
+        seq.message,
+        "Children of [timeSignature:1] are not sequentially ordered via [\u{1F7E2} precedence] links."
+    );
     let sc: Vec<_> = issues.iter().filter(|i| i.code == 5302).collect();
     assert_eq!(sc.len(), 1);
     assert_eq!(sc[0].node_id, 22);
