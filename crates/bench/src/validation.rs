@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::Result;
-use mung_runtime::{Isolation, Runtime};
+use mung_runtime::{Isolation, Runtime, Validator};
 
 use crate::ctx::{Bench, Data};
 use crate::measure::{self, Series, process_cpu, time_calls};
@@ -29,12 +29,20 @@ pub(crate) fn rows(c: &Ctx) -> Vec<Def> {
             SECTION,
             "validate_small_fresh",
             format!("validate {small} ({} nodes), fresh sandbox", t.small_nodes),
-        ),
+        )
+        .vs("validate_small_warm", "the same in a warm instance", "fresh / warm")
+        .target(Target::ratio_at_most(1.3)),
         Def::secs(SECTION, "validate_small_warm", format!("validate {small}, warm instance")).vs(
             "native.validate_small",
             native,
             "sandbox / native",
         ),
+        Def::secs(
+            SECTION,
+            "validate_small_reference",
+            format!("validate {small}, warm instance, reference validator (mstudio.validation in the interpreter)"),
+        )
+        .ours_over("validate_small_warm", "compiled validator / reference"),
         Def::secs(
             SECTION,
             "validate_large_fresh",
@@ -106,9 +114,15 @@ pub(crate) fn validation(b: &mut Bench, rt: &Runtime, data: &Data, native: Optio
             })();
             b.record("validate_small_fresh", r);
             interleaved_doc(b, rt, &mut server, small, "small", b.n(20), 3);
+            let r = (|| {
+                let reference = b.builder().validator(Validator::Reference).build()?;
+                reference.validate(small)?;
+                time_calls(b.n(20), 2, 1, || Ok(reference.validate(small).map(drop)?))
+            })();
+            b.record("validate_small_reference", r);
         }
         None => b.skip(
-            &["validate_small_fresh", "validate_small_warm"],
+            &["validate_small_fresh", "validate_small_warm", "validate_small_reference"],
             "no small document (tests/fixtures/small.xml or data)",
         ),
     }
