@@ -19,7 +19,6 @@ mod grammar;
 mod num;
 mod read;
 mod rules;
-mod tables;
 
 use std::fmt;
 

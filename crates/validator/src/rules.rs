@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::edgeorder::ordered_pairs;
-use crate::grammar::{Grammar, alphabet, precedence, syntax};
+use crate::grammar::{Grammar, in_alphabet, precedence, syntax};
 use crate::num::is_py_space;
 use crate::read::{Doc, MaskKind, Value};
 use crate::{ClassUpdate, Defer, Issue};
@@ -306,9 +306,8 @@ fn grammar_pass(
     let doc = ctx.doc;
     let class_of = |id: &i64| doc.classes[doc.index_of[id]];
     if report_unknown {
-        let alpha = alphabet();
         for (&nid, &c) in doc.ids.iter().zip(&doc.classes) {
-            if !c.is_some_and(|c| alpha.contains(c)) {
+            if !c.is_some_and(in_alphabet) {
                 out.push(issue(
                     5002,
                     format!("Class name \"{}\" does not exist in MuNG 2.0", c.unwrap_or("None")),
@@ -341,7 +340,7 @@ fn grammar_pass(
     let empty: Vec<i64> = Vec::new();
     for (&nid, &c) in doc.ids.iter().zip(&doc.classes) {
         let Some(c) = c else { continue };
-        let Some((ins, outs)) = grammar.checks.get(c) else { continue };
+        let Some((ins, outs)) = grammar.checks(c) else { continue };
         for (checks, adj) in [(ins, &in_adj), (outs, &out_adj)] {
             if checks.is_empty() {
                 continue;
@@ -355,7 +354,7 @@ fn grammar_pass(
                 }
                 let mut affected: Vec<i64> = Vec::new();
                 if count > 0 {
-                    for cc in &chk.counted {
+                    for cc in chk.counted {
                         for (y, yc) in nbrs.iter().zip(&ncls) {
                             if *yc == Some(*cc) {
                                 affected.push(*y);
@@ -364,11 +363,11 @@ fn grammar_pass(
                     }
                 }
                 let list = affected.iter().map(|y| y.to_string()).collect::<Vec<_>>().join(", ");
-                let raw = format!("Symbol {nid} (\"{c}\") has {count}{}{nid}; [{list}].", chk.fp_middle);
+                let raw = format!("Symbol {nid} (\"{c}\") has {count}{}{nid}; [{list}].", chk.fp_middle());
                 if nid >= 0 {
                     out.push(Issue {
                         code: card_code,
-                        message: format!("{}{count}.", chk.message_head),
+                        message: format!("{}{count}.", chk.message_head()),
                         node_id: nid,
                         resolution: None,
                         fingerprint: Some(raw),
