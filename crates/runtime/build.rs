@@ -58,6 +58,7 @@ fn build_glue(root: &Path, out: &Path) {
         "guests/glue/.cargo/config.toml",
         "crates/validator/src",
         "crates/validator/Cargo.toml",
+        "crates/validator/build.rs",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(p).display());
     }
