@@ -365,7 +365,7 @@ fn variants(xml: &str, seed: usize) -> Vec<(&'static str, String)> {
     let mut n = 0;
     let renamed = replace_each(xml, "<ClassName>", "</ClassName>", |old| {
         n += 1;
-        if (n + seed) % 3 == 0 { CLASSES[(n * 7 + seed) % CLASSES.len()].to_string() } else { old.to_string() }
+        if (n + seed).is_multiple_of(3) { CLASSES[(n * 7 + seed) % CLASSES.len()].to_string() } else { old.to_string() }
     });
     out.push(("classes renamed", renamed));
     let mut n = 0;
@@ -373,7 +373,7 @@ fn variants(xml: &str, seed: usize) -> Vec<(&'static str, String)> {
         "outlinks dropped",
         replace_each(xml, "<Outlinks>", "</Outlinks>", |old| {
             n += 1;
-            if (n + seed) % 4 == 0 { String::new() } else { old.to_string() }
+            if (n + seed).is_multiple_of(4) { String::new() } else { old.to_string() }
         }),
     ));
     let mut n = 0;
