@@ -4,25 +4,13 @@
 //! mean time per call.
 
 use mung_runtime_validator::validate;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::io::{BufRead, Write};
 
-fn to_json(issues: &[mung_runtime_validator::Issue]) -> Value {
-    Value::Array(
-        issues
-            .iter()
-            .map(|i| {
-                let resolution = match &i.resolution {
-                    None => Value::Null,
-                    Some(ops) => json!({"operations": ops.iter().map(|o| json!({
-                "updateNodeId": o.node_id, "newClassName": o.new_class_name})).collect::<Vec<_>>()}),
-                };
-                json!({"code": i.code, "message": i.message, "nodeId": i.node_id,
-               "resolution": resolution, "fingerprint": i.fingerprint})
-            })
-            .collect(),
-    )
-}
+// The issue list as the reference's JSON: the same function the tests use.
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::to_json;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
