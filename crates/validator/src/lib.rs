@@ -62,6 +62,11 @@ impl fmt::Display for Defer {
 
 impl std::error::Error for Defer {}
 
+/// `Err(Defer)` with `reason`: how every step of the fast path gives up.
+pub(crate) fn defer<T>(reason: impl Into<String>) -> Result<T, Defer> {
+    Err(Defer { reason: reason.into() })
+}
+
 /// Validates one MuNG document (the bytes of the XML file): the issue list exactly as
 /// the reference validator gives it, or [`Defer`] if the fast path is not sure to
 /// reproduce it (including every document the reference rejects).

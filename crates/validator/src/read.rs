@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use roxmltree::{Document, Node, NodeType, ParsingOptions};
 
-use crate::Defer;
 use crate::num::{is_py_space, py_float, py_int, py_split_ws};
+use crate::{Defer, defer};
 
 /// Largest document the fast path reads (bytes).
 const MAX_DOCUMENT: usize = 64 << 20;
@@ -76,10 +76,6 @@ impl<'a> Doc<'a> {
     pub fn get(&self, i: usize, key: &str) -> Option<&Value<'a>> {
         self.data[i].iter().rev().find(|(k, _)| *k == Some(key)).map(|(_, v)| v)
     }
-}
-
-fn defer<T>(reason: impl Into<String>) -> Result<T, Defer> {
-    Err(Defer { reason: reason.into() })
 }
 
 /// Checks the prolog: no BOM, a UTF-8 text, and an XML declaration (if any) of version
@@ -304,6 +300,27 @@ pub(crate) fn for_each_run(text: &str, mut f: impl FnMut(bool, i64)) -> bool {
     }
 }
 
+/// The runs `(v == 1, n)` of an RLE mask in any form `read_mung` accepts, token by
+/// token (the slow path beside [`for_each_run`]); defers on a malformed token or a
+/// negative run.
+pub(crate) fn rle_tokens(text: &str) -> Result<Vec<(bool, i64)>, Defer> {
+    let mut runs = Vec::new();
+    for tok in text.split(' ') {
+        let mut parts = tok.split(':');
+        let (Some(v), Some(n), None) = (parts.next(), parts.next(), parts.next()) else {
+            return defer("a malformed RLE mask token");
+        };
+        let (Some(v), Some(n)) = (py_int(v), py_int(n)) else {
+            return defer("a malformed RLE mask token");
+        };
+        if n < 0 {
+            return defer("a negative RLE run");
+        }
+        runs.push((v == 1, n));
+    }
+    Ok(runs)
+}
+
 /// Checks a mask as `read_mung` does (every mask of the document is checked).
 fn check_mask(text: &str, kind: MaskKind, height: i64, width: i64) -> Result<(), Defer> {
     if height < 0 || width < 0 {
@@ -319,20 +336,7 @@ fn check_mask(text: &str, kind: MaskKind, height: i64, width: i64) -> Result<(),
                 }
                 return Ok(());
             }
-            total = 0;
-            for tok in text.split(' ') {
-                let mut parts = tok.split(':');
-                let (Some(v), Some(n), None) = (parts.next(), parts.next(), parts.next()) else {
-                    return defer("a malformed RLE mask token");
-                };
-                let (Some(_), Some(n)) = (py_int(v), py_int(n)) else {
-                    return defer("a malformed RLE mask token");
-                };
-                if n < 0 {
-                    return defer("a negative RLE run");
-                }
-                total += i128::from(n);
-            }
+            total = rle_tokens(text)?.iter().map(|&(_, n)| i128::from(n)).sum();
             if total != expected {
                 return defer("RLE mask runs do not add up to Width*Height");
             }
@@ -358,8 +362,7 @@ fn check_mask(text: &str, kind: MaskKind, height: i64, width: i64) -> Result<(),
 /// Reads the nodes of a parsed document.
 pub(crate) fn read<'a>(doc: &'a Document<'a>, wanted_masks: &[&str]) -> Result<Doc<'a>, Defer> {
     // libxml2 limits, namespaces, processing instructions named like the declaration
-    let mut depth = vec![0u16; 0];
-    depth.resize(doc.descendants().len(), 0);
+    let mut depth = vec![0u16; doc.descendants().len()];
     let mut has_node = false;
     let mut xml_ids = std::collections::HashSet::new();
     for n in doc.descendants() {

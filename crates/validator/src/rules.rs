@@ -6,14 +6,11 @@ use crate::edgeorder::ordered_pairs;
 use crate::grammar::{Grammar, in_alphabet, precedence, syntax};
 use crate::num::is_py_space;
 use crate::read::{Doc, MaskKind, Value};
-use crate::{ClassUpdate, Defer, Issue};
+use crate::{ClassUpdate, Defer, Issue, defer};
 
 pub(crate) const SYNTAX_BADGE: &str = "[\u{1F534} syntax]";
 pub(crate) const PRECEDENCE_BADGE: &str = "[\u{1F7E2} precedence]";
 const WARNING: &str = "\u{26A0}\u{FE0F}";
-
-/// Classes whose masks the single-pixel rule reads.
-pub(crate) const SINGLE_PIXEL_CLASSES: [&str; 4] = ["barlineSingle", "barlineHeavy", "staffLine", "stem"];
 
 /// §3.1: (code, "old>new ..."), in pass order; an empty `new` means no replacement.
 const DEPRECATIONS: &[(u32, &str)] = &[
@@ -73,8 +70,19 @@ const ORIENTATION: &[(u32, &str, &str, &str)] = &[
 ];
 
 /// §3.3: (class, code, per row?)
-const SINGLE_PIXEL: &[(&str, u32, bool)] =
-    &[("barlineSingle", 3001, true), ("barlineHeavy", 3001, true), ("staffLine", 3002, false), ("stem", 3003, true)];
+const SINGLE_PIXEL: [(&str, u32, bool); 4] =
+    [("barlineSingle", 3001, true), ("barlineHeavy", 3001, true), ("staffLine", 3002, false), ("stem", 3003, true)];
+
+/// Classes whose masks the single-pixel rule reads (the classes of [`SINGLE_PIXEL`]).
+pub(crate) const SINGLE_PIXEL_CLASSES: [&str; SINGLE_PIXEL.len()] = {
+    let mut classes = [""; SINGLE_PIXEL.len()];
+    let mut i = 0;
+    while i < classes.len() {
+        classes[i] = SINGLE_PIXEL[i].0;
+        i += 1;
+    }
+    classes
+};
 
 const TRANSCRIPTION: &str = "restText verseNumber tempoText tempoRitardando tempoAccelerando \
     tempoATempo measureNumber pageNumber dynamicsText dynamicCrescendo dynamicDiminuendo voltaText repeatText";
@@ -187,18 +195,13 @@ fn line_flag(kind: MaskKind, text: &str, h: i64, w: i64, per_row: bool) -> bool 
             // per column: a difference array over the columns of each row segment
             let mut diff = if per_row { Vec::new() } else { vec![0i64; w + 1] };
             // the runs were checked at read time (non-negative, adding up to h*w)
-            let mut runs: Vec<(bool, usize)> = Vec::new();
-            if !crate::read::for_each_run(text, |one, n| runs.push((one, n as usize))) {
-                runs.clear();
-                for tok in text.split(' ') {
-                    let (v, len) = tok.split_once(':').expect("checked RLE token");
-                    let v = crate::num::py_int(v).expect("checked RLE value");
-                    let len = crate::num::py_int(len).expect("checked RLE length") as usize;
-                    runs.push((v == 1, len));
-                }
+            let mut runs: Vec<(bool, i64)> = Vec::new();
+            if !crate::read::for_each_run(text, |one, n| runs.push((one, n))) {
+                runs = crate::read::rle_tokens(text).expect("an RLE mask checked at read time");
             }
             let mut pos = 0usize;
             for (one, len) in runs {
+                let len = len as usize;
                 if one {
                     let mut p = pos;
                     let end = pos + len;
@@ -231,7 +234,7 @@ fn line_flag(kind: MaskKind, text: &str, h: i64, w: i64, per_row: bool) -> bool 
 
 fn single_pixel(ctx: &Ctx, out: &mut Vec<Issue>) -> Result<(), Defer> {
     let doc = ctx.doc;
-    for &(cname, code, per_row) in SINGLE_PIXEL {
+    for (cname, code, per_row) in SINGLE_PIXEL {
         let members = ctx.members(cname);
         if members.is_empty() {
             continue;
@@ -239,7 +242,7 @@ fn single_pixel(ctx: &Ctx, out: &mut Vec<Issue>) -> Result<(), Defer> {
         let mut flags = Vec::with_capacity(members.len());
         for &i in members {
             let Some((kind, text)) = doc.masks[i] else {
-                return Err(Defer { reason: format!("a '{cname}' node without a mask") });
+                return defer(format!("a '{cname}' node without a mask"));
             };
             flags.push(line_flag(kind, text, doc.heights[i], doc.widths[i], per_row));
         }
@@ -280,13 +283,13 @@ fn precedence_pairs(ctx: &Ctx) -> Result<Vec<(i64, i64)>, Defer> {
             Value::IntList(l) => {
                 for t in l {
                     if !doc.index_of.contains_key(t) {
-                        return Err(Defer { reason: "a precedence link to a missing id".into() });
+                        return defer("a precedence link to a missing id");
                     }
                     pairs.push((doc.ids[i], *t));
                 }
             }
             Value::StrList(0) | Value::FloatList(0) => {}
-            _ => return Err(Defer { reason: "precedence_outlinks that is not a list[int]".into() }),
+            _ => return defer("precedence_outlinks that is not a list[int]"),
         }
     }
     Ok(pairs)
@@ -324,7 +327,7 @@ fn grammar_pass(
         let ok = matches!((ca, cb), (Some(x), Some(y)) if grammar.is_allowed(x, y));
         if !ok {
             let (Some(ca), Some(cb)) = (ca, cb) else {
-                return Err(Defer { reason: "a link of a node with an empty ClassName".into() });
+                return defer("a link of a node with an empty ClassName");
             };
             out.push(Issue {
                 code: link_code,
