@@ -38,6 +38,18 @@ pub fn runtime() -> &'static Runtime {
     RUNTIME.get_or_init(|| Runtime::builder().build().expect("building the runtime"))
 }
 
+/// A runtime that validates with `mstudio.validation` only (the reference the
+/// compiled rules are compared with), shared like [`runtime`].
+pub fn reference_validator() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        Runtime::builder()
+            .validator(mung_runtime::Validator::Reference)
+            .build()
+            .expect("building the reference runtime")
+    })
+}
+
 /// The cache the tests use (the default one, so compiles are shared).
 pub fn cache() -> mung_runtime_python_wasm::CacheDir {
     mung_runtime_python_wasm::CacheDir::from_env()

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::common::{cli, file_hash, fixtures, native_command, run, runtime, shared_data, show};
-use mung_runtime::{Runtime, ValidateError, ValidationIssue, Validator};
+use crate::common::{cli, file_hash, fixtures, native_command, reference_validator, run, runtime, shared_data, show};
+use mung_runtime::{ValidateError, ValidationIssue};
 use serde_json::{Value, json};
 
 fn expected(path: &Path) -> Value {
@@ -79,7 +79,7 @@ fn the_whole_corpus_matches_mung_studio_exactly() {
     assert_eq!(checked, 104);
     // The reference answers every document the compiled rules leave to it,
     // so it must be exact too.
-    let reference = Runtime::builder().validator(Validator::Reference).build().expect("building the reference runtime");
+    let reference = reference_validator();
     for (file, doc) in &docs {
         let issues = reference.validate(&std::fs::read_to_string(file).unwrap()).unwrap();
         assert!(as_json(&issues) == doc["issues"], "{}: the reference differs", file.display());
@@ -418,7 +418,7 @@ fn replace_each(xml: &str, open: &str, close: &str, mut f: impl FnMut(&str) -> S
 /// that reach every rule and every way to fail.
 #[test]
 fn the_compiled_validator_answers_exactly_like_the_reference() {
-    let reference = Runtime::builder().validator(Validator::Reference).build().expect("building the reference runtime");
+    let reference = reference_validator();
     let mut compared = 0;
     let mut issues = 0;
     for (name, xml) in comparison_documents() {

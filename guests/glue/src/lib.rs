@@ -5,7 +5,9 @@
 //! becomes one interpreter turn: the arguments travel as one binary frame
 //! (see [`frame`]) handed over with `set-input`, the Python side
 //! (`prelude.py`) runs the operation and posts the reply frame back. The mask
-//! tools are the exception: the Rust kernels run them here (see [`masks`]).
+//! tools are the exception: the Rust kernels run them here (see [`masks`]),
+//! and so are the documents the compiled validation rules accept (see
+//! [`validator`]).
 
 mod frame;
 mod masks;
@@ -19,6 +21,7 @@ wit_bindgen::generate!({
 });
 
 use std::cell::Cell;
+use std::sync::OnceLock;
 
 use frame::{Frame, Reply};
 use mung::interp::turn;
@@ -32,6 +35,25 @@ const BOOT: &str = include_str!("boot.py");
 /// (The prelude answers exactly this source without compiling it; in an
 /// interpreter without the prelude it is a silent no-op.)
 const CALL: &str = "_mung_runtime.call() if '_mung_runtime' in globals() else None\n";
+
+/// A choice between Rust code in the glue and the Python reference it is
+/// tested against: the reference when the guest environment sets `var` to
+/// `reference` (read once: the environment of an instance does not change).
+pub(crate) struct ReferenceSwitch {
+    var: &'static str,
+    reference: OnceLock<bool>,
+}
+
+impl ReferenceSwitch {
+    pub(crate) const fn new(var: &'static str) -> Self {
+        ReferenceSwitch { var, reference: OnceLock::new() }
+    }
+
+    /// Whether this instance runs the Rust code.
+    pub(crate) fn compiled(&self) -> bool {
+        !*self.reference.get_or_init(|| std::env::var(self.var).is_ok_and(|v| v == "reference"))
+    }
+}
 
 thread_local! {
     static BOOTED: Cell<bool> = const { Cell::new(false) };

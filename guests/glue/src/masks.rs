@@ -3,20 +3,18 @@
 //! reference instead (`mstudio`'s numpy code, through a Python turn) by
 //! setting `MUNG_RUNTIME_MASK_KERNELS=reference` in the guest environment.
 
-use std::sync::OnceLock;
-
 use mung_runtime_kernels::{Image, ToolError, runs::Band, tools};
 
+use crate::ReferenceSwitch;
 use crate::exports::mung::runtime::extraction::{ExtractionError, Mask, PlacedMask, Point, RgbaImage};
 
-/// The guest environment variable that picks the mask tools' implementation.
-const KERNELS_ENV: &str = "MUNG_RUNTIME_MASK_KERNELS";
+/// Picks the mask tools' implementation (guest environment variable
+/// `MUNG_RUNTIME_MASK_KERNELS`).
+static KERNELS: ReferenceSwitch = ReferenceSwitch::new("MUNG_RUNTIME_MASK_KERNELS");
 
-/// Whether this instance runs the mask tools with the Rust kernels (read
-/// once: the environment of an instance does not change).
+/// Whether this instance runs the mask tools with the Rust kernels.
 pub(crate) fn compiled() -> bool {
-    static COMPILED: OnceLock<bool> = OnceLock::new();
-    *COMPILED.get_or_init(|| std::env::var(KERNELS_ENV).map_or(true, |v| v != "reference"))
+    KERNELS.compiled()
 }
 
 fn error(e: ToolError) -> ExtractionError {

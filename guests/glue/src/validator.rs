@@ -5,26 +5,19 @@
 //! document by setting `MUNG_RUNTIME_VALIDATOR=reference` in the guest
 //! environment.
 
-use std::sync::OnceLock;
-
 use mung_runtime_validator as compiled;
 
+use crate::ReferenceSwitch;
 use crate::exports::mung::runtime::validation::{ClassUpdate, Operation, ValidationIssue};
 
-/// The guest environment variable that picks the validator.
-const VALIDATOR_ENV: &str = "MUNG_RUNTIME_VALIDATOR";
-
-/// Whether this instance tries the compiled rules first (read once: the
-/// environment of an instance does not change).
-fn enabled() -> bool {
-    static ENABLED: OnceLock<bool> = OnceLock::new();
-    *ENABLED.get_or_init(|| std::env::var(VALIDATOR_ENV).map_or(true, |v| v != "reference"))
-}
+/// Whether the compiled rules are tried first (guest environment variable
+/// `MUNG_RUNTIME_VALIDATOR`).
+static VALIDATOR: ReferenceSwitch = ReferenceSwitch::new("MUNG_RUNTIME_VALIDATOR");
 
 /// The issues of `xml` from the compiled rules, or `None` when the reference
 /// has to answer.
 pub(crate) fn validate(xml: &str) -> Option<Vec<ValidationIssue>> {
-    if !enabled() {
+    if !VALIDATOR.compiled() {
         return None;
     }
     let issues = compiled::validate(xml.as_bytes()).ok()?;
