@@ -249,10 +249,10 @@ pub fn touch(path: &Path) {
 }
 
 /// Deletes all but the `keep` most recently used files with extension `ext`
-/// in `dir`. Compiled artifacts are hundreds of megabytes each, and every
-/// change to the packages tree makes new ones.
-pub fn prune(dir: &Path, ext: &str, keep: usize) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+/// in `dir`, and returns the ones it deleted. Compiled artifacts are hundreds
+/// of megabytes each, and every change to the packages tree makes new ones.
+pub fn prune(dir: &Path, ext: &str, keep: usize) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
     let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -260,8 +260,12 @@ pub fn prune(dir: &Path, ext: &str, keep: usize) {
         .filter_map(|p| Some((fs::metadata(&p).ok()?.modified().ok()?, p)))
         .collect();
     files.sort_by_key(|f| std::cmp::Reverse(f.0));
+    let mut removed = Vec::new();
     for (_, path) in files.into_iter().skip(keep) {
         tracing::info!(path = %path.display(), "removing an old cache entry");
-        let _ = fs::remove_file(path);
+        if fs::remove_file(&path).is_ok() {
+            removed.push(path);
+        }
     }
+    removed
 }

@@ -114,16 +114,13 @@ pub(crate) fn store(path: &Path, compiled: &[u8]) -> Result<(), Error> {
 }
 
 /// Keeps the [`KEEP_COMPILED`] most recently used entries of `dir`, and
-/// the checksums of those that remain.
+/// drops the checksums of the entries it removed. Only those: a checksum
+/// without its entry may belong to one another process is writing right now
+/// ([`store`] writes the checksum first), and dropping it left that entry
+/// unverifiable.
 pub(crate) fn prune_compiled(dir: &Path) {
-    prune(dir, "cwasm", KEEP_COMPILED);
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if let Some(compiled) = path.to_str().and_then(|p| p.strip_suffix(".sha256"))
-            && !Path::new(compiled).exists()
-        {
-            let _ = std::fs::remove_file(&path);
-        }
+    for path in prune(dir, "cwasm", KEEP_COMPILED) {
+        let _ = std::fs::remove_file(checksum_path(&path));
     }
 }
 
@@ -252,5 +249,18 @@ mod tests {
         assert!(names.iter().all(|p| !p.to_string_lossy().ends_with(".sha256") || {
             Path::new(p.to_str().unwrap().strip_suffix(".sha256").unwrap()).exists()
         }));
+    }
+
+    #[test]
+    fn pruning_keeps_the_checksum_of_an_entry_still_being_written() {
+        let dir = tempfile::tempdir().unwrap();
+        // Another process has written its checksum but not yet its entry.
+        let pending = dir.path().join("pending.cwasm");
+        write_atomic(&checksum_path(&pending), b"0").unwrap();
+        for i in 0..KEEP_COMPILED + 1 {
+            store(&dir.path().join(format!("{i}.cwasm")), b"x").unwrap();
+        }
+        prune_compiled(dir.path());
+        assert!(checksum_path(&pending).exists());
     }
 }
