@@ -31,18 +31,19 @@ fn main() {
         }
         out.push_str("    ],\n    checks: &[\n");
         for (owner, (ins, outs)) in &g.checks {
-            write!(out, "        ({owner:?}, &[").unwrap();
-            for side in [ins, outs] {
+            let checks = |side: &[expand::CheckDef]| -> String {
+                let mut list = String::from("&[");
                 for c in side {
                     write!(
-                        out,
+                        list,
                         "Check {{ out: {}, owner: {owner:?}, counted: &{:?}, min: {}, max: {:?}, any: {}, badge: {badge} }}, ",
                         c.out, c.counted, c.min, c.max, c.any
                     )
                     .unwrap();
                 }
-                out.push_str(if std::ptr::eq(side, ins) { "], &[" } else { "]),\n" });
-            }
+                list + "]"
+            };
+            writeln!(out, "        ({owner:?}, {}, {}),", checks(ins), checks(outs)).unwrap();
         }
         out.push_str("    ],\n};\n");
     }
