@@ -149,7 +149,9 @@ def _mrt_warm_up():
         pass
     import _mung_runtime
     try:
+        # Both ways a snippet compiles: a lone expression and statements.
         _mung_runtime._compile("1")
+        _mung_runtime._compile("x = 1\nx")
     except Exception:
         pass
     _mung_runtime._forget_turn_sources()
@@ -172,18 +174,23 @@ const WARM_UP_DOCUMENT: &[u8] = include_bytes!("../../../tests/fixtures/small.xm
 const WARM_CALLS: usize = 3;
 
 /// After the warm-up: runs real calls through the glue's call turn, with the
-/// frames the glue sends (`guests/glue/src/frame.rs`): `execute` of a
-/// snippet and `validate` of [`WARM_UP_DOCUMENT`], [`WARM_CALLS`] times
+/// frames the glue sends (`guests/glue/src/frame.rs`): `execute` of an
+/// expression and of statements, and `validate` of [`WARM_UP_DOCUMENT`], [`WARM_CALLS`] times
 /// each, so that the code they run is specialised in the snapshot. Then it
 /// forgets what the calls left (the session namespace, compiled snippets,
 /// turn sources), so no fresh instance sees a trace of them. A failing call
 /// (a custom packages tree) is not an error here: calls answer with a reply.
 fn warm_calls(store: &mut Store<Init>, instance: &Instance) -> wasmtime::Result<()> {
-    let mut execute = vec![1u8];
-    let code = b"sum(range(3)) * x";
-    execute.extend_from_slice(&(code.len() as u32).to_le_bytes());
-    execute.extend_from_slice(code);
-    execute.extend_from_slice(br#"{"x": 7}"#);
+    // Both ways a snippet runs (see the prelude's `_compile`).
+    let execute = |code: &[u8]| {
+        let mut frame = vec![1u8];
+        frame.extend_from_slice(&(code.len() as u32).to_le_bytes());
+        frame.extend_from_slice(code);
+        frame.extend_from_slice(br#"{"x": 7}"#);
+        frame
+    };
+    let expression = execute(b"sum(range(3)) * x");
+    let statements = execute(b"y = sum(range(3))\ny * x");
     let header =
         format!(r#"{{"op":"validate","args":{{"xml":{{"$blob":0}}}},"blobs":[[0,{}]]}}"#, WARM_UP_DOCUMENT.len());
     let mut validate = vec![0u8];
@@ -195,7 +202,7 @@ fn warm_calls(store: &mut Store<Init>, instance: &Instance) -> wasmtime::Result<
     let call_turn = run_turn(store, instance, CALL_TURN_TEXT)?;
     let call_turn = String::from_utf8(call_turn)?;
     for _ in 0..WARM_CALLS {
-        for frame in [&execute, &validate] {
+        for frame in [&expression, &statements, &validate] {
             store.data_mut().input = Some(frame.clone());
             run_turn(store, instance, &call_turn)?;
         }
