@@ -4,6 +4,7 @@
 use crate::common::{cli, run, runtime, show};
 use mung_runtime::{Isolation, Runtime};
 use serde_json::json;
+use std::time::{Duration, Instant};
 
 #[test]
 fn a_fresh_call_cannot_see_state_from_an_earlier_call() {
@@ -62,12 +63,13 @@ fn the_snapshot_is_immortal_plugged_and_keeps_no_trace_of_its_warm_up_calls() {
     // The free blocks of the snapshot's heap are taken out of use.
     let plugs = rt.execute("import _mung_runtime as m; len(m._snapshot_plugs) > 0", &json!({})).unwrap().value;
     assert_eq!(plugs, json!(true));
-    // The warm-up ran `sum(range(3)) * x` with x = 7 and validated a
-    // document: no name, compiled snippet or turn source of them is left.
+    // The warm-up ran `sum(range(3)) * x` and `y = sum(range(3))\ny * x`
+    // with x = 7 and validated a document: no name, compiled snippet or turn
+    // source of them is left.
     let v = rt
         .execute(
             "import _mung_runtime as m, linecache\n\
-             ['x' in globals(), [s for s in m._compiled if 'sum(ra' + 'nge(3))' in s], \n\
+             ['x' in globals() or 'y' in globals(), [s for s in m._compiled if 'sum(ra' + 'nge(3))' in s], \n\
               [k for k in linecache.cache if k.startswith('<turn ')]]",
             &json!({}),
         )
@@ -92,6 +94,76 @@ fn warm_up_keeps_instances_only_where_they_are_reused() {
     let xml = std::fs::read_to_string(crate::common::fixtures().join("small.xml")).unwrap();
     fresh.validate(&xml).unwrap();
     assert_eq!(fresh.idle_instances(), 0, "a fresh call's instance is dropped after it");
+}
+
+/// Polls `done` until it holds, for at most 60 s.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < Duration::from_secs(60), "gave up waiting until {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// What a fresh call may not see of earlier calls, and two draws of each
+/// random generator (which the snapshot would otherwise freeze).
+const FRESHNESS_PROBE: &str = "import builtins, json, random, numpy\n\
+    [getattr(builtins, 'leaked', None), getattr(json, 'leaked', None), 'kept' in globals(), \
+     '__mung_runtime_value__' in globals(), random.random(), float(numpy.random.random())]";
+
+#[test]
+fn a_prepared_fresh_instance_is_taken_by_the_next_call_and_is_as_fresh_as_a_new_one() {
+    let rt = Runtime::builder().prepared_instances(1).build().unwrap();
+    assert_eq!(rt.prepared_instances(), 0, "nothing is prepared before the first fresh call");
+    rt.execute("import builtins, json; builtins.leaked = 1; json.leaked = 2; kept = 3", &json!({})).unwrap();
+    wait_until("an instance is prepared", || rt.prepared_instances() == 1);
+
+    // A slow call takes the prepared instance; while it runs, the preparer
+    // makes no other (it works only between calls).
+    let slow = {
+        let rt = rt.clone();
+        std::thread::spawn(move || {
+            let code = format!("import time; time.sleep(0.5)\n{FRESHNESS_PROBE}");
+            rt.execute(&code, &json!({})).map(|e| e.value).map_err(|e| e.to_string())
+        })
+    };
+    wait_until("the call takes it", || rt.prepared_instances() == 0);
+    for _ in 0..10 {
+        assert_eq!(rt.prepared_instances(), 0, "nothing is prepared while a fresh call runs");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let first = slow.join().unwrap().unwrap();
+    assert_eq!(first.as_array().unwrap()[..4], [json!(null), json!(null), json!(false), json!(false)], "{first}");
+
+    wait_until("the next is prepared", || rt.prepared_instances() == 1);
+    let second = rt.execute(FRESHNESS_PROBE, &json!({})).unwrap().value;
+    assert_eq!(second.as_array().unwrap()[..4], first.as_array().unwrap()[..4]);
+    assert_ne!(second[4], first[4], "each instance draws its own `random` seed");
+    assert_ne!(second[5], first[5], "and its own numpy seed");
+
+    // The same as an instance made for the call.
+    let unprepared = Runtime::builder().prepared_instances(0).build().unwrap();
+    let third = unprepared.execute(FRESHNESS_PROBE, &json!({})).unwrap().value;
+    assert_eq!(third.as_array().unwrap()[..4], first.as_array().unwrap()[..4]);
+    assert_eq!(unprepared.prepared_instances(), 0, "prepared_instances(0) turns it off");
+}
+
+#[test]
+fn a_call_that_needs_the_slot_of_a_prepared_instance_evicts_it() {
+    let rt = Runtime::builder().max_instances(1).acquire_timeout(Duration::from_secs(20)).build().unwrap();
+    assert_eq!(rt.execute("1 + 1", &json!({})).unwrap().value, json!(2));
+    wait_until("an instance is prepared", || rt.prepared_instances() == 1);
+    // The only slot is held by the prepared instance: a session gets it.
+    let mut session = rt.session();
+    assert_eq!(session.execute("x = 2\nx * 21", &json!({})).unwrap().value, json!(42));
+    assert_eq!(rt.prepared_instances(), 0);
+    drop(session);
+    // Warm typed calls evict it too, and fresh calls go on working.
+    let xml = std::fs::read_to_string(crate::common::fixtures().join("small.xml")).unwrap();
+    rt.execute("2", &json!({})).unwrap();
+    wait_until("an instance is prepared again", || rt.prepared_instances() == 1);
+    assert!(!rt.validate(&xml).unwrap().is_empty());
+    assert_eq!(rt.execute("3", &json!({})).unwrap().value, json!(3));
 }
 
 #[test]

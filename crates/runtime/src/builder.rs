@@ -32,6 +32,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_OUTPUT_LIMIT: usize = 16 << 20;
 /// Default cap on the bytes one instance may write to its writable grants.
 pub const DEFAULT_WRITE_QUOTA: u64 = 1 << 30;
+/// Default for [`RuntimeBuilder::prepared_instances`].
+pub const DEFAULT_PREPARED_INSTANCES: usize = 2;
 /// The smallest memory cap that leaves the interpreter room to start.
 pub const MIN_MEMORY_LIMIT: u64 = 128 << 20;
 /// wasm32's hard limit.
@@ -61,6 +63,7 @@ pub struct RuntimeBuilder {
     max_instances: Option<u32>,
     acquire_timeout: Option<Duration>,
     isolation: Isolation,
+    prepared_instances: usize,
     hash_seed: HashSeed,
     mask_kernels: MaskKernels,
     validator: Validator,
@@ -103,6 +106,7 @@ impl Default for RuntimeBuilder {
             max_instances: None,
             acquire_timeout: None,
             isolation: Isolation::Warm,
+            prepared_instances: DEFAULT_PREPARED_INSTANCES,
             hash_seed: HashSeed::PerMachine,
             mask_kernels: MaskKernels::Compiled,
             validator: Validator::Compiled,
@@ -214,6 +218,22 @@ impl RuntimeBuilder {
     /// How typed calls get their instance (default [`Isolation::Warm`]).
     pub fn isolation(mut self, isolation: Isolation) -> Self {
         self.isolation = isolation;
+        self
+    }
+
+    /// How many fresh instances to keep booted ahead of time, on a
+    /// background thread, once the first fresh call was made (default 2; 0
+    /// turns it off). A fresh call ([`Runtime::execute`], or any typed call
+    /// under [`Isolation::Fresh`]) then takes one that is ready instead of
+    /// starting its own, and leaves its used instance to that thread to
+    /// drop: what every fresh instance pays before and after its call (fresh
+    /// randomness, first touches of the snapshot's memory, the slot's reset)
+    /// is paid between calls. A prepared instance has only run the runtime's
+    /// own start-up, so it is as fresh as one made for the call. Prepared
+    /// instances count towards [`max_instances`](Self::max_instances); a
+    /// call that needs their slot evicts them.
+    pub fn prepared_instances(mut self, n: usize) -> Self {
+        self.prepared_instances = n;
         self
     }
 
@@ -349,6 +369,7 @@ impl RuntimeBuilder {
             max_instances,
             acquire_timeout: self.acquire_timeout.unwrap_or(self.timeout),
             limits: CallLimits { deadline: self.timeout, fuel: self.fuel },
+            prepared: self.prepared_instances.min(max_instances as usize),
         };
         let holds = upstream.holds.iter().cloned().chain(packages.hold()).collect();
         let pool = Pool::new(pre, instance, settings, holds, tokio);

@@ -34,7 +34,7 @@ pub(crate) struct Instance {
 
 impl Instance {
     pub(crate) fn instantiate(
-        tokio: &tokio::runtime::Runtime,
+        tokio: &tokio::runtime::Handle,
         pre: &bindings::RuntimePre<State>,
         state: State,
         slot: SlotPermit,
@@ -83,7 +83,7 @@ impl Instance {
     /// deadline marks the instance unhealthy.
     pub(crate) fn call<R>(
         &mut self,
-        tokio: &tokio::runtime::Runtime,
+        tokio: &tokio::runtime::Handle,
         limits: CallLimits,
         f: impl AsyncFnOnce(&mut Store<State>, &bindings::Runtime) -> wasmtime::Result<R>,
     ) -> Result<R, SandboxError> {

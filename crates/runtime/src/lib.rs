@@ -77,6 +77,7 @@ pub mod internals;
 mod limits;
 mod output;
 mod pool;
+mod prepared;
 mod python;
 mod runtime;
 mod sandbox;
@@ -86,8 +87,8 @@ mod snapshot;
 mod validation;
 
 pub use builder::{
-    DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT, DEFAULT_WRITE_QUOTA, HashSeed, MIN_MEMORY_LIMIT,
-    RuntimeBuilder, RuntimeInfo,
+    DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_PREPARED_INSTANCES, DEFAULT_TIMEOUT, DEFAULT_WRITE_QUOTA,
+    HashSeed, MIN_MEMORY_LIMIT, RuntimeBuilder, RuntimeInfo,
 };
 pub use cache::{Cache, CleanReport};
 pub use compile_cache::CacheOutcome;

@@ -12,6 +12,7 @@ use crate::bindings;
 use crate::error::{Error, ExecError, ExecFailure, PythonError, PythonErrorKind, SandboxError};
 use crate::instance::{CallLimits, Instance};
 use crate::output::{Output, OutputSink};
+use crate::prepared::{Preparer, Recipe};
 use crate::python::Execution;
 use crate::sandbox::{Layout, State};
 
@@ -78,6 +79,8 @@ pub(crate) struct PoolSettings {
     pub(crate) acquire_timeout: Duration,
     /// The limits of every call.
     pub(crate) limits: CallLimits,
+    /// Fresh instances to keep booted ahead of time (see [`crate::prepared`]).
+    pub(crate) prepared: usize,
 }
 
 /// Instances of one compiled component, and the settings every call gets.
@@ -87,6 +90,8 @@ pub(crate) struct Pool {
     settings: PoolSettings,
     slots: Arc<Slots>,
     idle: Mutex<Vec<Instance>>,
+    /// Fresh instances booted ahead of time, and used ones being dropped.
+    preparer: Preparer,
     /// The cache entries the instances mount, marked in use (`cache clean`
     /// skips them) for as long as the pool lives.
     _cache_holds: Vec<Arc<mung_runtime_python_wasm::FileLock>>,
@@ -98,6 +103,7 @@ pub(crate) struct Pool {
 impl Drop for Pool {
     fn drop(&mut self) {
         // Instances go first: they may hold timers of the async runtime.
+        self.preparer.stop();
         self.idle.get_mut().unwrap_or_else(|p| p.into_inner()).clear();
         if let Some(tokio) = self.tokio.take() {
             tokio.shutdown_background();
@@ -113,10 +119,19 @@ impl Pool {
         cache_holds: Vec<Arc<mung_runtime_python_wasm::FileLock>>,
         tokio: tokio::runtime::Runtime,
     ) -> Pool {
+        let slots = Slots::new(settings.max_instances);
+        let recipe = Recipe {
+            pre: pre.clone(),
+            config: instance.clone(),
+            slots: slots.clone(),
+            limits: settings.limits,
+            tokio: tokio.handle().clone(),
+        };
         Pool {
             pre,
             instance,
-            slots: Slots::new(settings.max_instances),
+            slots,
+            preparer: Preparer::new(recipe, settings.prepared),
             settings,
             idle: Mutex::new(Vec::new()),
             _cache_holds: cache_holds,
@@ -140,8 +155,8 @@ impl Pool {
         self.settings.limits
     }
 
-    pub(crate) fn tokio(&self) -> &tokio::runtime::Runtime {
-        self.tokio.as_ref().expect("the async runtime lives as long as the pool")
+    pub(crate) fn tokio(&self) -> &tokio::runtime::Handle {
+        self.tokio.as_ref().expect("the async runtime lives as long as the pool").handle()
     }
 
     fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Instance>> {
@@ -158,9 +173,13 @@ impl Pool {
             if let Some(permit) = self.slots.try_acquire() {
                 return Ok(permit);
             }
-            // Every slot is taken: give up a warm instance if there is one.
+            // Every slot is taken: give up a warm or a prepared instance if
+            // there is one.
             if let Some(instance) = self.idle().pop() {
                 drop(instance);
+                continue;
+            }
+            if self.preparer.evict_one() {
                 continue;
             }
             let left = self.settings.acquire_timeout.saturating_sub(start.elapsed());
@@ -180,6 +199,27 @@ impl Pool {
     /// A new instance from the component, waiting for a free slot.
     pub(crate) fn new_instance(&self) -> Result<Instance, Error> {
         self.new_instance_with(&self.instance)
+    }
+
+    /// An instance no call has used: a prepared one when one is ready (see
+    /// [`crate::prepared`]), else a new one. Hand it to [`Self::retire`]
+    /// after its call.
+    pub(crate) fn fresh_instance(&self) -> Result<Instance, Error> {
+        match self.preparer.take() {
+            Some(instance) => Ok(instance),
+            None => self.new_instance().inspect_err(|_| self.preparer.retire(None)),
+        }
+    }
+
+    /// Ends the call of an instance from [`Self::fresh_instance`]: drops it,
+    /// off the caller's path when no other fresh call runs.
+    pub(crate) fn retire(&self, instance: Instance) {
+        self.preparer.retire(Some(instance));
+    }
+
+    /// How many fresh instances are prepared right now.
+    pub(crate) fn prepared_count(&self) -> usize {
+        self.preparer.ready_count()
     }
 
     /// [`Self::new_instance`] with another configuration (a session's).
@@ -245,10 +285,13 @@ impl Pool {
         f: impl AsyncFnOnce(&mut wasmtime::Store<State>, &bindings::Runtime) -> wasmtime::Result<R>,
     ) -> Result<R, SandboxError> {
         let warm = self.settings.isolation == Isolation::Warm;
+        // (The idle list's lock must be released before `new_instance`,
+        // which may take it to evict an instance.)
         let idle = if warm { self.idle().pop() } else { None };
         let mut instance = match idle {
             Some(instance) => instance,
-            None => self.new_instance()?,
+            None if warm => self.new_instance()?,
+            None => self.fresh_instance()?,
         };
         let result = instance.call(self.tokio(), self.settings.limits, f);
         let output = instance.take_output();
@@ -261,6 +304,8 @@ impl Pool {
         let small = instance.usage().memory_peak_bytes <= KEEP_WARM_MAX_MEMORY;
         if warm && small && instance.is_healthy() {
             self.idle().push(instance);
+        } else if !warm {
+            self.retire(instance);
         }
         result
     }
@@ -331,8 +376,15 @@ impl Pool {
 /// the pooling allocator was sized for.
 #[derive(Debug)]
 pub(crate) struct Slots {
-    free: Mutex<u32>,
+    count: Mutex<SlotCount>,
     freed: Condvar,
+}
+
+#[derive(Debug)]
+struct SlotCount {
+    free: u32,
+    /// Callers waiting in [`Slots::acquire_timeout`].
+    waiting: u32,
 }
 
 /// One held slot; released when dropped.
@@ -343,33 +395,52 @@ pub(crate) struct SlotPermit {
 
 impl Slots {
     pub(crate) fn new(n: u32) -> Arc<Slots> {
-        Arc::new(Slots { free: Mutex::new(n), freed: Condvar::new() })
+        Arc::new(Slots { count: Mutex::new(SlotCount { free: n, waiting: 0 }), freed: Condvar::new() })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotCount> {
+        // The count is updated in single statements: a panic cannot leave it half-done.
+        self.count.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn try_acquire(self: &Arc<Self>) -> Option<SlotPermit> {
-        let mut free = self.free.lock().unwrap();
-        if *free == 0 {
+        let mut count = self.lock();
+        if count.free == 0 {
             return None;
         }
-        *free -= 1;
+        count.free -= 1;
+        Some(SlotPermit { slots: self.clone() })
+    }
+
+    /// A free slot only if no caller is waiting for one (for work that can
+    /// wait: preparing instances ahead of time).
+    pub(crate) fn try_acquire_unwanted(self: &Arc<Self>) -> Option<SlotPermit> {
+        let mut count = self.lock();
+        if count.free == 0 || count.waiting > 0 {
+            return None;
+        }
+        count.free -= 1;
         Some(SlotPermit { slots: self.clone() })
     }
 
     /// Waits up to `timeout` for a slot.
     pub(crate) fn acquire_timeout(self: &Arc<Self>, timeout: Duration) -> Option<SlotPermit> {
-        let free = self.free.lock().unwrap();
-        let (mut free, _) = self.freed.wait_timeout_while(free, timeout, |f| *f == 0).unwrap();
-        if *free == 0 {
+        let mut count = self.lock();
+        count.waiting += 1;
+        let (mut count, _) =
+            self.freed.wait_timeout_while(count, timeout, |c| c.free == 0).unwrap_or_else(|p| p.into_inner());
+        count.waiting -= 1;
+        if count.free == 0 {
             return None;
         }
-        *free -= 1;
+        count.free -= 1;
         Some(SlotPermit { slots: self.clone() })
     }
 }
 
 impl Drop for SlotPermit {
     fn drop(&mut self) {
-        *self.slots.free.lock().unwrap() += 1;
+        self.slots.lock().free += 1;
         self.slots.freed.notify_one();
     }
 }
@@ -420,7 +491,7 @@ mod tests {
         drop(a);
         let c = slots.try_acquire().expect("a dropped permit frees its slot");
         drop((b, c));
-        assert_eq!(*slots.free.lock().unwrap(), 2);
+        assert_eq!(slots.lock().free, 2);
     }
 
     #[test]
@@ -434,6 +505,31 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         drop(held);
         assert!(waiter.join().unwrap(), "woken by the drop, long before the timeout");
-        assert_eq!(*slots.free.lock().unwrap(), 1, "the waiter's permit was dropped with its thread");
+        assert_eq!(slots.lock().free, 1, "the waiter's permit was dropped with its thread");
+    }
+
+    #[test]
+    fn work_that_can_wait_takes_no_slot_a_caller_waits_for() {
+        let slots = Slots::new(2);
+        let held = slots.try_acquire().unwrap();
+        let spare = slots.try_acquire_unwanted().expect("nobody waits: a free slot may be taken");
+        drop(spare);
+        let other = slots.try_acquire().unwrap();
+        let waiter = {
+            let slots = slots.clone();
+            std::thread::spawn(move || slots.acquire_timeout(Duration::from_secs(30)).is_some())
+        };
+        while slots.lock().waiting == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // Hold the count so the waiter cannot take the slot before we look.
+        let mut count = slots.lock();
+        count.free += 1;
+        drop(count);
+        std::mem::forget(other);
+        assert!(slots.try_acquire_unwanted().is_none(), "a caller waits: the slot is theirs");
+        slots.freed.notify_one();
+        assert!(waiter.join().unwrap());
+        drop(held);
     }
 }

@@ -69,8 +69,10 @@ impl Runtime {
     /// Returns the value of the final expression as JSON.
     pub fn execute(&self, code: &str, globals: &impl Serialize) -> Result<Execution, ExecError> {
         let globals = globals_json(globals)?;
-        let mut instance = self.pool.new_instance().map_err(ExecError::setup)?;
-        self.pool.execute_on(&mut instance, self.pool.limits(), code, &globals)
+        let mut instance = self.pool.fresh_instance().map_err(ExecError::setup)?;
+        let result = self.pool.execute_on(&mut instance, self.pool.limits(), code, &globals);
+        self.pool.retire(instance);
+        result
     }
 
     /// A persistent interpreter, like MuNG Studio's single worker: names
@@ -99,5 +101,12 @@ impl Runtime {
     /// How many warm instances wait for typed calls right now.
     pub fn idle_instances(&self) -> usize {
         self.pool.idle_count()
+    }
+
+    /// How many fresh instances wait, prepared ahead of time, for the next
+    /// fresh calls right now (see
+    /// [`prepared_instances`](crate::RuntimeBuilder::prepared_instances)).
+    pub fn prepared_instances(&self) -> usize {
+        self.pool.prepared_count()
     }
 }

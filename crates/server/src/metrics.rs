@@ -73,7 +73,11 @@ impl Metrics {
         let stops = Family::<StopLabels, Counter>::default();
         registry.register("sandbox_stops", "Calls stopped by the sandbox, by kind", stops.clone());
         let instances = Family::<StateLabels, Gauge>::default();
-        registry.register("instances", "Sandbox instances, busy (running a request) or idle (warm)", instances.clone());
+        registry.register(
+            "instances",
+            "Sandbox instances: busy (running a request), idle (warm) or prepared (fresh, made ahead of time)",
+            instances.clone(),
+        );
         let queued = Gauge::default();
         registry.register("queued_requests", "Requests waiting for a free sandbox", queued.clone());
         let connections = Gauge::default();
@@ -176,9 +180,10 @@ impl Metrics {
         self.refused.inc();
     }
 
-    /// The text exposition, with the idle instance count read now.
-    pub fn render(&self, idle_instances: usize) -> String {
+    /// The text exposition, with the idle and prepared instance counts read now.
+    pub fn render(&self, idle_instances: usize, prepared_instances: usize) -> String {
         self.instances.get_or_create(&StateLabels { state: "idle".into() }).set(idle_instances as i64);
+        self.instances.get_or_create(&StateLabels { state: "prepared".into() }).set(prepared_instances as i64);
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry).expect("writing to a String cannot fail");
         text
@@ -202,10 +207,11 @@ mod tests {
         m.request("/v1/validate", 200, Duration::from_millis(5));
         m.sandbox_stop("timeout");
         m.busy(1);
-        let text = m.render(3);
+        let text = m.render(3, 2);
         assert!(text.contains(r#"mung_http_requests_total{route="/v1/validate",status="200"} 2"#), "{text}");
         assert!(text.contains(r#"mung_sandbox_stops_total{kind="timeout"} 1"#), "{text}");
         assert!(text.contains(r#"mung_instances{state="idle"} 3"#), "{text}");
+        assert!(text.contains(r#"mung_instances{state="prepared"} 2"#), "{text}");
         assert!(text.contains(r#"mung_instances{state="busy"} 1"#), "{text}");
         assert!(text.contains("mung_http_request_duration_seconds_bucket"), "{text}");
         assert!(text.trim_end().ends_with("# EOF"), "{text}");

@@ -168,7 +168,7 @@ pub(crate) fn readiness(state: &AppState) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let text = state.metrics.render(state.runtime.idle_instances());
+    let text = state.metrics.render(state.runtime.idle_instances(), state.runtime.prepared_instances());
     ([(header::CONTENT_TYPE, crate::metrics::METRICS_CONTENT_TYPE)], text).into_response()
 }
 
