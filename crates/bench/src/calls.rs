@@ -3,13 +3,14 @@
 //! round trip, timed in parts inside the guest.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use anyhow::ensure;
 use mung_runtime::Runtime;
 use serde_json::{Value, json};
 
 use crate::ctx::{Bench, expect_value, ten_files};
-use crate::measure::{Series, count_faults, time_calls};
+use crate::measure::{Series, count_faults, self_timed, time_calls};
 use crate::report::{self, Target, Unit};
 use crate::table::Def;
 
@@ -20,6 +21,10 @@ pub(crate) const NUMPY: &str = "import numpy; numpy.arange(10).sum()";
 /// The numpy call plus a listing of a granted directory of 10 files.
 const NUMPY_LISTDIR: &str = "import numpy, os; int(numpy.arange(10).sum()) + len(os.listdir('/data'))";
 
+/// The gap between the calls of the spaced fresh rows: a client that calls
+/// now and then rather than in a loop.
+const SPACING: Duration = Duration::from_millis(5);
+
 /// The section's title.
 const SECTION: &str = "2 calls";
 /// The profile's title.
@@ -29,7 +34,19 @@ const PROFILE: &str = "2b profile of one round trip (no targets)";
 pub(crate) fn rows() -> Vec<Def> {
     let mut rows = vec![
         Def::secs(SECTION, "exec_session", "execute('1+1') round trip, session").target(Target::value_at_most(30e-6)),
-        Def::secs(SECTION, "exec_fresh", "execute('1+1'), fresh sandbox per call"),
+        Def::secs(SECTION, "exec_fresh", "execute('1+1'), fresh sandbox per call, back to back")
+            .note("calls follow at once: each makes and drops its own instance (nothing is prepared under load)"),
+        Def::secs(
+            SECTION,
+            "exec_fresh_spaced",
+            format!("execute('1+1'), fresh sandbox per call, calls {} ms apart", SPACING.as_millis()),
+        )
+        .target(Target::value_at_most(0.3e-3))
+        .note(
+            "issue 17 §2; the gap is not timed; instances are prepared between calls (prepared_instances, default 2)",
+        ),
+        Def::secs(SECTION, "exec_fresh_spaced_unprepared", "  same, prepared_instances(0): no instance made ahead")
+            .note("what the row above cost before prepared instances"),
         Def::new(
             SECTION,
             "exec_fresh_faults",
@@ -75,6 +92,20 @@ pub(crate) fn rows() -> Vec<Def> {
         host_boundary,
     ));
     rows
+}
+
+/// Fresh `execute('1+1')` calls [`SPACING`] apart, each timed alone.
+fn time_spaced(runs: usize, rt: &Runtime) -> anyhow::Result<Series> {
+    let g = json!({});
+    let mut prepared = 0;
+    let series = self_timed(runs, 5, || {
+        std::thread::sleep(SPACING);
+        prepared += usize::from(rt.prepared_instances() > 0);
+        let start = Instant::now();
+        rt.execute(TRIVIAL, &g)?;
+        Ok(start.elapsed().as_secs_f64())
+    })?;
+    Ok(series.with_note(format!("{prepared} of {} calls found a prepared instance", runs + 5)))
 }
 
 /// What a session round trip spends outside Python: the round trip less
@@ -139,6 +170,11 @@ pub(crate) fn calls(b: &mut Bench, rt: &Runtime) {
         Ok(())
     });
     b.record("exec_fresh_faults", r);
+    b.progress("execute: fresh sandbox per call, calls 5 ms apart");
+    let r = time_spaced(b.n(30), rt);
+    b.record("exec_fresh_spaced", r);
+    let r = (|| time_spaced(b.n(30), &Runtime::builder().prepared_instances(0).build()?))();
+    b.record("exec_fresh_spaced_unprepared", r);
     let r = (|| {
         expect_value(rt.execute(NUMPY, &g)?.value, 45)?;
         time_calls(b.n(30), 5, 1, || {

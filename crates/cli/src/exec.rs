@@ -126,6 +126,9 @@ pub(crate) fn run(args: ExecArgs, cache_dir: Option<PathBuf>) -> u8 {
         }
         Err(e) => return fail(e),
     };
+    // The scripts run back to back and the process ends after the last: an
+    // instance made ahead of time would only be dropped at exit.
+    builder = builder.prepared_instances(0);
     for grant in &args.allow_dir {
         builder = builder.mount(grant.0.clone());
     }
