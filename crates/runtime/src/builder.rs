@@ -221,17 +221,19 @@ impl RuntimeBuilder {
         self
     }
 
-    /// How many fresh instances to keep booted ahead of time, on a
-    /// background thread, once the first fresh call was made (default 2; 0
-    /// turns it off). A fresh call ([`Runtime::execute`], or any typed call
-    /// under [`Isolation::Fresh`]) then takes one that is ready instead of
-    /// starting its own, and leaves its used instance to that thread to
-    /// drop: what every fresh instance pays before and after its call (fresh
-    /// randomness, first touches of the snapshot's memory, the slot's reset)
-    /// is paid between calls. A prepared instance has only run the runtime's
-    /// own start-up, so it is as fresh as one made for the call. Prepared
-    /// instances count towards [`max_instances`](Self::max_instances); a
-    /// call that needs their slot evicts them.
+    /// How many fresh instances to keep booted ahead of time for
+    /// [`Runtime::execute`], on a background thread that works while no
+    /// fresh call runs and starts with the first `execute` (default 2; 0
+    /// turns it off). An `execute` then takes one that is ready instead of
+    /// starting its own, and leaves its used instance (like fresh typed calls
+    /// under [`Isolation::Fresh`], which never enter the interpreter and make
+    /// their own) to that thread to drop: what every fresh interpreter pays
+    /// before and after its call (fresh randomness, first touches of the
+    /// snapshot's memory, the slot's reset) is paid between calls. A prepared
+    /// instance has only run the runtime's own start-up, so it is as fresh as
+    /// one made for the call. Prepared instances count towards
+    /// [`max_instances`](Self::max_instances); a call that needs their slot
+    /// evicts them.
     pub fn prepared_instances(mut self, n: usize) -> Self {
         self.prepared_instances = n;
         self

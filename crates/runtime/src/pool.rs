@@ -291,7 +291,12 @@ impl Pool {
         let mut instance = match idle {
             Some(instance) => instance,
             None if warm => self.new_instance()?,
-            None => self.fresh_instance()?,
+            None => {
+                // Typed calls never enter the interpreter: a prepared
+                // (booted) instance is not for them.
+                self.preparer.enter();
+                self.new_instance().inspect_err(|_| self.preparer.retire(None))?
+            }
         };
         let result = instance.call(self.tokio(), self.settings.limits, f);
         let output = instance.take_output();

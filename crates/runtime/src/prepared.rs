@@ -20,8 +20,15 @@
 //! other core (measured: back-to-back fresh calls from one thread took 2.3–3.1
 //! ms each with a preparer running beside them, against 1.2 ms without one).
 //! So under load the calls make and drop their instances themselves, as
-//! without a preparer; a call that finds the preparer at work waits for the
-//! instance it is making rather than making a second one beside it.
+//! without a preparer; one call that finds the preparer at work waits for the
+//! instance it is making rather than making a second one beside it (a second
+//! such call makes its own: queueing them all behind one thread measured
+//! p99 30 ms and 503s at 800 req/s in `serve`).
+//!
+//! Only `execute` takes prepared instances. Typed calls under
+//! [`Isolation::Fresh`](crate::Isolation::Fresh) never enter the interpreter,
+//! so a booted instance costs more to make than such a call; they make their
+//! own and are only counted (and their instances dropped) here.
 //!
 //! The preparer never competes with calls for a slot: it takes one only
 //! while no call waits for one, and calls that need a slot for something
@@ -82,6 +89,8 @@ struct Queue {
     running: usize,
     /// The preparer is making or dropping an instance.
     busy: bool,
+    /// A call waits for the instance the preparer is making.
+    waiter: bool,
     /// When the last fresh call ended, if none runs now.
     idle_since: Option<Instant>,
     /// The thread runs; false before the first fresh call, after
@@ -114,32 +123,55 @@ impl Preparer {
         }
     }
 
-    /// Begins a fresh call: a prepared instance if one is ready or about to
-    /// be, else `None` (the caller makes its own). Every call must end with
-    /// [`Self::retire`], with or without its instance.
+    /// Begins a fresh call that runs Python: a prepared instance if one is
+    /// ready or about to be, else `None` (the caller makes its own). Every
+    /// call must end with [`Self::retire`], with or without its instance.
     pub(crate) fn take(&self) -> Option<Instance> {
+        self.begin(true)
+    }
+
+    /// Begins a fresh call that makes its own instance: a typed call, which
+    /// never enters the interpreter, so a prepared (booted) instance would
+    /// have cost more to make than the call saves. It is counted all the
+    /// same (the preparer keeps still while it runs). End it with
+    /// [`Self::retire`].
+    pub(crate) fn enter(&self) {
+        let _ = self.begin(false);
+    }
+
+    fn begin(&self, wants_prepared: bool) -> Option<Instance> {
         if self.target == 0 {
             return None;
         }
-        self.start();
+        if wants_prepared {
+            self.start();
+        }
         let mut queue = self.shared.lock();
+        let mut waits = false;
         loop {
-            if let Some(instance) = queue.ready.pop() {
+            if wants_prepared && let Some(instance) = queue.ready.pop() {
+                queue.waiter &= !waits;
                 queue.running += 1;
                 queue.idle_since = None;
                 return Some(instance);
             }
-            if !queue.busy {
-                // The preparer has not started: this call makes its own
-                // instance, and drops the used ones first (their slots).
-                queue.running += 1;
-                queue.idle_since = None;
-                let retired = std::mem::take(&mut queue.retired);
-                drop(queue);
-                drop(retired);
-                return None;
+            // One call waits for the instance the preparer is making; any
+            // other makes its own rather than queue behind it.
+            if wants_prepared && queue.busy && (waits || !queue.waiter) {
+                queue.waiter = true;
+                waits = true;
+                queue = self.shared.wait(queue, None);
+                continue;
             }
-            queue = self.shared.wait(queue, None);
+            queue.waiter &= !waits;
+            // This call makes its own instance, and drops the used ones
+            // first if the preparer has not started on them (their slots).
+            queue.running += 1;
+            queue.idle_since = None;
+            let retired = if queue.busy { Vec::new() } else { std::mem::take(&mut queue.retired) };
+            drop(queue);
+            drop(retired);
+            return None;
         }
     }
 
