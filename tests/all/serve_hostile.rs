@@ -539,11 +539,15 @@ fn duplicate_central_record(zip: &[u8]) -> Vec<u8> {
 fn a_batch_past_its_deadline_ends_with_one_error_line() {
     let s =
         TestServer::start(runtime().clone(), ServerConfig::default().jobs(1).batch_deadline(Duration::from_millis(1)));
+    // Enough documents that they cannot all be validated within the 1 ms
+    // deadline (one takes ~0.3 ms).
     let doc = std::fs::read(fixtures().join("small.xml")).unwrap();
+    let names: Vec<String> = (0..100).map(|i| format!("{i}.xml")).collect();
+    let files: Vec<(&str, Vec<u8>)> = names.iter().map(|n| (n.as_str(), doc.clone())).collect();
     let response = client()
         .post(s.url("/v1/validate/batch"))
         .header("content-type", "application/zip")
-        .body(zip_of(&[("a.xml", doc.clone()), ("b.xml", doc)]))
+        .body(zip_of(&files))
         .send()
         .unwrap();
     assert_eq!(response.status(), 200);

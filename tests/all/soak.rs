@@ -6,7 +6,8 @@
 //! this test with `MUNG_RUNTIME_SOAK_CHILD` set), so that the memory measured is the soak's own and not
 //! that of tests running beside it. The default is 2,000 calls (CI); set
 //! `MUNG_RUNTIME_SOAK_CALLS=10000` for the full run. RSS is compared after
-//! the first 1,000 calls and at the end: within 10%.
+//! the first 1,000 calls and at the end, each time once the calls are over
+//! and the instances prepared for the next `execute` are made: within 10%.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -56,45 +57,56 @@ fn soak_body() {
     let doc = std::fs::read_to_string(crate::common::fixtures().join("small.xml")).unwrap();
     let pixels = (0..64 * 48).flat_map(|i| if i % 5 == 0 { [0, 0, 0, 255] } else { [250, 250, 250, 255] }).collect();
     let page = RgbaImage::new(64, 48, pixels).unwrap();
-    let next = AtomicUsize::new(0);
-    let baseline = Mutex::new(None::<u64>);
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
-    let start = Instant::now();
-    std::thread::scope(|scope| {
-        for _ in 0..2 {
-            let (rt, doc, page, next, baseline, errors) = (&rt, &doc, &page, &next, &baseline, errors.clone());
-            scope.spawn(move || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= calls {
-                        break;
+    // Both threads take the next call number until `to`.
+    let run = |from: usize, to: usize| {
+        let next = AtomicUsize::new(from);
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                let (rt, doc, page, next, errors) = (&rt, &doc, &page, &next, errors.clone());
+                scope.spawn(move || {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= to {
+                            break;
+                        }
+                        let result = match i % 3 {
+                            0 => rt
+                                .execute(
+                                    "import numpy as np\nint(np.arange(n).sum()) + len(s)",
+                                    &json!({"n": i % 100, "s": "x"}),
+                                )
+                                .map(|d| assert_eq!(d.value, json!((0..(i % 100) as i64).sum::<i64>() + 1)))
+                                .map_err(|e| e.to_string()),
+                            1 => rt.validate(doc).map(|_| ()).map_err(|e| e.to_string()),
+                            _ => rt.otsu_binarize_region(page.clone()).map(|_| ()).map_err(|e| e.to_string()),
+                        };
+                        if let Err(e) = result {
+                            errors.lock().unwrap().push(format!("call {i}: {e}"));
+                        }
                     }
-                    let result = match i % 3 {
-                        0 => rt
-                            .execute(
-                                "import numpy as np\nint(np.arange(n).sum()) + len(s)",
-                                &json!({"n": i % 100, "s": "x"}),
-                            )
-                            .map(|d| assert_eq!(d.value, json!((0..(i % 100) as i64).sum::<i64>() + 1)))
-                            .map_err(|e| e.to_string()),
-                        1 => rt.validate(doc).map(|_| ()).map_err(|e| e.to_string()),
-                        _ => rt.otsu_binarize_region(page.clone()).map(|_| ()).map_err(|e| e.to_string()),
-                    };
-                    if let Err(e) = result {
-                        errors.lock().unwrap().push(format!("call {i}: {e}"));
-                    }
-                    if i + 1 == BASELINE_AT.min(calls) {
-                        *baseline.lock().unwrap() = Some(rss_kib());
-                    }
-                }
-            });
+                });
+            }
+        });
+    };
+    // Memory is compared in the same state: calls over, and the instances
+    // prepared for the next `execute` made (they come and go between calls).
+    let settled_rss = || {
+        let since = Instant::now();
+        while rt.prepared_instances() < mung_runtime::DEFAULT_PREPARED_INSTANCES {
+            assert!(since.elapsed() < std::time::Duration::from_secs(30), "the prepared instances never came");
+            std::thread::sleep(std::time::Duration::from_millis(5));
         }
-    });
+        rss_kib()
+    };
+    let start = Instant::now();
+    run(0, BASELINE_AT.min(calls));
+    let base = settled_rss();
+    run(BASELINE_AT.min(calls), calls);
+    let end = settled_rss();
     let elapsed = start.elapsed();
     let errors = errors.lock().unwrap();
     assert!(errors.is_empty(), "{} calls failed, e.g. {:?}", errors.len(), &errors[..errors.len().min(5)]);
-    let base = baseline.lock().unwrap().expect("baseline taken");
-    let end = rss_kib();
     let report = json!({
         "calls": calls,
         "threads": 2,

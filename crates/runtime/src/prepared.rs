@@ -259,6 +259,8 @@ impl Drop for Preparer {
 /// The preparer's loop: while no fresh call runs, drop what was retired,
 /// then top up the ready list.
 fn run(shared: &Shared, recipe: &Recipe, target: usize) {
+    // However the thread ends (a panic included), calls must not wait for it.
+    let _finish = Finish(shared);
     let mut queue = shared.lock();
     loop {
         if queue.stop {
@@ -322,6 +324,19 @@ fn run(shared: &Shared, recipe: &Recipe, target: usize) {
             continue;
         }
         queue = shared.wait(queue, None);
+    }
+}
+
+/// Marks the preparer gone when its thread ends, and wakes waiting calls.
+struct Finish<'a>(&'a Shared);
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        let mut queue = self.0.lock();
+        queue.active = false;
+        queue.busy = false;
+        drop(queue);
+        self.0.changed.notify_all();
     }
 }
 
