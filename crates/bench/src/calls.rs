@@ -96,16 +96,16 @@ pub(crate) fn rows() -> Vec<Def> {
 
 /// Fresh `execute('1+1')` calls [`SPACING`] apart, each timed alone.
 fn time_spaced(runs: usize, rt: &Runtime) -> anyhow::Result<Series> {
-    let g = json!({});
+    let (g, warmup) = (json!({}), 5);
     let mut prepared = 0;
-    let series = self_timed(runs, 5, || {
+    let series = self_timed(runs, warmup, || {
         std::thread::sleep(SPACING);
         prepared += usize::from(rt.prepared_instances() > 0);
         let start = Instant::now();
         rt.execute(TRIVIAL, &g)?;
         Ok(start.elapsed().as_secs_f64())
     })?;
-    Ok(series.with_note(format!("{prepared} of {} calls found a prepared instance", runs + 5)))
+    Ok(series.with_note(format!("{prepared} of {} calls found a prepared instance", runs + warmup)))
 }
 
 /// What a session round trip spends outside Python: the round trip less

@@ -97,7 +97,8 @@ pub(crate) fn memory_and_process(b: &mut Bench, data: &Data, xml: Option<&str>) 
 
 /// Calls of the soak row.
 const SOAK_CALLS: usize = 10_000;
-/// The soak's resident memory is compared after this many calls and at the end.
+/// The soak's resident memory is compared after this many calls and at the
+/// end, each time once the calls are over and the prepared instances made.
 const SOAK_BASELINE_AT: usize = 1_000;
 
 /// Many mixed calls on one `Runtime` from 2 threads. Returns the time per
@@ -109,39 +110,56 @@ fn soak(b: &Bench, xml: &str) -> Result<(Series, Series)> {
     let pixels = (0..64 * 48).flat_map(|i| if i % 5 == 0 { [0, 0, 0, 255] } else { [250, 250, 250, 255] }).collect();
     let page = RgbaImage::new(64, 48, pixels)?;
     let vm_rss = || proc_status().get("VmRSS").copied().unwrap_or(0) as f64;
-    let next = AtomicUsize::new(0);
     let failed = Mutex::new(Vec::<String>::new());
-    let marks = Mutex::new(vec![Instant::now()]);
-    let rss_at_baseline = Mutex::new(None::<f64>);
-    std::thread::scope(|scope| {
-        for _ in 0..2 {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= SOAK_CALLS {
-                        break;
+    // Calls `from..to` from both threads; returns the time at the start and
+    // after every 1,000th call.
+    let run = |from: usize, to: usize| {
+        let next = AtomicUsize::new(from);
+        let marks = Mutex::new(vec![Instant::now()]);
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= to {
+                            break;
+                        }
+                        let result = match i % 3 {
+                            0 => rt
+                                .execute("import numpy as np\nint(np.arange(n).sum())", &json!({ "n": i % 100 }))
+                                .map(drop)
+                                .map_err(|e| e.to_string()),
+                            1 => rt.validate(xml).map(drop).map_err(|e| e.to_string()),
+                            _ => rt.otsu_binarize_region(page.clone()).map(drop).map_err(|e| e.to_string()),
+                        };
+                        if let Err(e) = result {
+                            failed.lock().unwrap().push(format!("call {i}: {e}"));
+                        }
+                        if (i + 1).is_multiple_of(1000) {
+                            marks.lock().unwrap().push(Instant::now());
+                        }
                     }
-                    let result = match i % 3 {
-                        0 => rt
-                            .execute("import numpy as np\nint(np.arange(n).sum())", &json!({ "n": i % 100 }))
-                            .map(drop)
-                            .map_err(|e| e.to_string()),
-                        1 => rt.validate(xml).map(drop).map_err(|e| e.to_string()),
-                        _ => rt.otsu_binarize_region(page.clone()).map(drop).map_err(|e| e.to_string()),
-                    };
-                    if let Err(e) = result {
-                        failed.lock().unwrap().push(format!("call {i}: {e}"));
-                    }
-                    if (i + 1).is_multiple_of(1000) {
-                        marks.lock().unwrap().push(Instant::now());
-                    }
-                    if i + 1 == SOAK_BASELINE_AT {
-                        *rss_at_baseline.lock().unwrap() = Some(vm_rss());
-                    }
-                }
-            });
+                });
+            }
+        });
+        let mut marks = marks.into_inner().unwrap();
+        marks.sort();
+        marks
+    };
+    // Memory is compared in the same state: calls over, and the instances
+    // prepared for the next `execute` made (they come and go between calls).
+    let settled_rss = || -> Result<f64> {
+        let since = Instant::now();
+        while rt.prepared_instances() < mung_runtime::DEFAULT_PREPARED_INSTANCES {
+            ensure!(since.elapsed() < std::time::Duration::from_secs(30), "the prepared instances never came");
+            std::thread::sleep(std::time::Duration::from_millis(5));
         }
-    });
+        Ok(vm_rss())
+    };
+    let first = run(0, SOAK_BASELINE_AT);
+    let base = settled_rss()?;
+    let rest = run(SOAK_BASELINE_AT, SOAK_CALLS);
+    let end = settled_rss()?;
     let failed = failed.into_inner().unwrap();
     ensure!(
         failed.is_empty(),
@@ -149,11 +167,9 @@ fn soak(b: &Bench, xml: &str) -> Result<(Series, Series)> {
         failed.len(),
         &failed[..failed.len().min(3)]
     );
-    let mut marks = marks.into_inner().unwrap();
-    marks.sort();
-    let per_call: Vec<f64> = marks.windows(2).map(|w| (w[1] - w[0]).as_secs_f64() / 1000.0).collect();
-    let base = rss_at_baseline.into_inner().unwrap().context("no RSS reading after the first calls")?;
-    let end = vm_rss();
+    let per_call: Vec<f64> =
+        [first, rest].iter().flat_map(|m| m.windows(2).map(|w| (w[1] - w[0]).as_secs_f64() / 1000.0)).collect();
+
     let mut growth = Series::new(vec![end / base], 1);
     growth.value = end / base;
     let calls =

@@ -201,11 +201,12 @@ impl Pool {
         self.new_instance_with(&self.instance)
     }
 
-    /// An instance no call has used: a prepared one when one is ready (see
-    /// [`crate::prepared`]), else a new one. Hand it to [`Self::retire`]
-    /// after its call.
-    pub(crate) fn fresh_instance(&self) -> Result<Instance, Error> {
-        match self.preparer.take() {
+    /// An instance no call has used, for a call that runs Python
+    /// (`wants_prepared`: a prepared one when one is ready, see
+    /// [`crate::prepared`]) or a typed call (always a new one). Hand it to
+    /// [`Self::retire`] after its call.
+    pub(crate) fn fresh_instance(&self, wants_prepared: bool) -> Result<Instance, Error> {
+        match self.preparer.begin(wants_prepared) {
             Some(instance) => Ok(instance),
             None => self.new_instance().inspect_err(|_| self.preparer.retire(None)),
         }
@@ -291,12 +292,9 @@ impl Pool {
         let mut instance = match idle {
             Some(instance) => instance,
             None if warm => self.new_instance()?,
-            None => {
-                // Typed calls never enter the interpreter: a prepared
-                // (booted) instance is not for them.
-                self.preparer.enter();
-                self.new_instance().inspect_err(|_| self.preparer.retire(None))?
-            }
+            // Typed calls never enter the interpreter: a prepared (booted)
+            // instance is not for them.
+            None => self.fresh_instance(false)?,
         };
         let result = instance.call(self.tokio(), self.settings.limits, f);
         let output = instance.take_output();

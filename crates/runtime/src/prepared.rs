@@ -84,7 +84,7 @@ struct Queue {
     ready: Vec<Instance>,
     /// An instance whose call was the last one running, to be dropped.
     retired: Vec<Instance>,
-    /// Fresh calls running now (between [`Preparer::take`] and
+    /// Fresh calls running now (between [`Preparer::begin`] and
     /// [`Preparer::retire`]).
     running: usize,
     /// The preparer is making or dropping an instance.
@@ -123,23 +123,13 @@ impl Preparer {
         }
     }
 
-    /// Begins a fresh call that runs Python: a prepared instance if one is
-    /// ready or about to be, else `None` (the caller makes its own). Every
-    /// call must end with [`Self::retire`], with or without its instance.
-    pub(crate) fn take(&self) -> Option<Instance> {
-        self.begin(true)
-    }
-
-    /// Begins a fresh call that makes its own instance: a typed call, which
-    /// never enters the interpreter, so a prepared (booted) instance would
-    /// have cost more to make than the call saves. It is counted all the
-    /// same (the preparer keeps still while it runs). End it with
-    /// [`Self::retire`].
-    pub(crate) fn enter(&self) {
-        let _ = self.begin(false);
-    }
-
-    fn begin(&self, wants_prepared: bool) -> Option<Instance> {
+    /// Begins a fresh call. One that runs Python (`wants_prepared`) gets a
+    /// prepared instance if one is ready or about to be; otherwise, and for
+    /// a typed call (which never enters the interpreter, so a booted instance
+    /// costs more to make than it saves), `None`: the caller makes its own.
+    /// Either way the call is counted (the preparer keeps still while it
+    /// runs) and must end with [`Self::retire`], with or without its instance.
+    pub(crate) fn begin(&self, wants_prepared: bool) -> Option<Instance> {
         if self.target == 0 {
             return None;
         }
@@ -175,7 +165,7 @@ impl Preparer {
         }
     }
 
-    /// Ends a fresh call begun with [`Self::take`]. The instance is dropped
+    /// Ends a fresh call begun with [`Self::begin`]. The instance is dropped
     /// by the preparer when this was the last call running, else here.
     pub(crate) fn retire(&self, instance: Option<Instance>) {
         if self.target == 0 {
@@ -207,8 +197,9 @@ impl Preparer {
         self.shared.lock().ready.len()
     }
 
-    /// Stops the thread and drops every instance it holds; waits for the
-    /// instance it is making, if any (bounded by the call deadline).
+    /// Stops the thread, which drops every instance it holds; waits for the
+    /// instance it is making, if any (bounded by the call deadline). Without
+    /// the thread nothing is held: [`Self::retire`] then drops at once.
     pub(crate) fn stop(&self) {
         self.shared.lock().stop = true;
         self.shared.changed.notify_all();
@@ -216,10 +207,6 @@ impl Preparer {
         if let Some(thread) = thread {
             let _ = thread.join();
         }
-        let mut queue = self.shared.lock();
-        let leftovers = (std::mem::take(&mut queue.ready), std::mem::take(&mut queue.retired));
-        drop(queue);
-        drop(leftovers);
     }
 
     fn start(&self) {
@@ -264,12 +251,7 @@ fn run(shared: &Shared, recipe: &Recipe, target: usize) {
     let mut queue = shared.lock();
     loop {
         if queue.stop {
-            queue.active = false;
-            queue.busy = false;
-            let leftovers = (std::mem::take(&mut queue.ready), std::mem::take(&mut queue.retired));
-            drop(queue);
-            shared.changed.notify_all();
-            return drop(leftovers);
+            return;
         }
         if queue.running > 0 {
             queue = shared.wait(queue, None);
@@ -309,16 +291,10 @@ fn run(shared: &Shared, recipe: &Recipe, target: usize) {
                     queue = shared.wait(queue, Some(SLOT_POLL));
                     continue;
                 }
-                Prepared::Failed => {
-                    // A boot that fails keeps failing (a configuration the
-                    // interpreter cannot start in): fresh calls report the
-                    // error themselves from now on.
-                    queue.active = false;
-                    let leftovers = std::mem::take(&mut queue.ready);
-                    drop(queue);
-                    shared.changed.notify_all();
-                    return drop(leftovers);
-                }
+                // A boot that fails keeps failing (a configuration the
+                // interpreter cannot start in): fresh calls report the error
+                // themselves from now on.
+                Prepared::Failed => return,
             }
             shared.changed.notify_all();
             continue;
@@ -327,7 +303,9 @@ fn run(shared: &Shared, recipe: &Recipe, target: usize) {
     }
 }
 
-/// Marks the preparer gone when its thread ends, and wakes waiting calls.
+/// When the preparer's thread ends, however it ends: marks it gone (later
+/// calls drop their instances themselves), wakes waiting calls and drops
+/// every instance it held.
 struct Finish<'a>(&'a Shared);
 
 impl Drop for Finish<'_> {
@@ -335,8 +313,10 @@ impl Drop for Finish<'_> {
         let mut queue = self.0.lock();
         queue.active = false;
         queue.busy = false;
+        let held = (std::mem::take(&mut queue.ready), std::mem::take(&mut queue.retired));
         drop(queue);
         self.0.changed.notify_all();
+        drop(held);
     }
 }
 

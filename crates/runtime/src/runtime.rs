@@ -69,7 +69,7 @@ impl Runtime {
     /// Returns the value of the final expression as JSON.
     pub fn execute(&self, code: &str, globals: &impl Serialize) -> Result<Execution, ExecError> {
         let globals = globals_json(globals)?;
-        let mut instance = self.pool.fresh_instance().map_err(ExecError::setup)?;
+        let mut instance = self.pool.fresh_instance(true).map_err(ExecError::setup)?;
         let result = self.pool.execute_on(&mut instance, self.pool.limits(), code, &globals);
         self.pool.retire(instance);
         result
